@@ -1,0 +1,198 @@
+package graph
+
+import (
+	"fmt"
+	"math/rand"
+
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/internal/rng"
+)
+
+// A Builder makes one gorgonia graph bound to a Params. Parameter nodes it
+// creates hold the Params' own tensors, so every graph built from the same
+// Params reads and trains the same weights. Input nodes hold tensors the
+// graph owns, which callers fill in place before each run.
+//
+// A Builder is used once: build the graph, then Compile it.
+type Builder struct {
+	g        *G.ExprGraph
+	p        *Params
+	seed     int64
+	training bool
+	params   map[string]*G.Node
+	inputs   map[string]*tensor.Dense
+	feeds    []func() error // refill derived inputs (dropout masks) before each run
+	compiled bool
+}
+
+// NewBuilder returns a Builder of a fresh graph bound to p. It builds an
+// evaluation graph unless SetTraining(true) is called; random layers draw from
+// p.Seed() unless SetSeed says otherwise.
+func NewBuilder(p *Params) *Builder {
+	return &Builder{
+		g:      G.NewGraph(),
+		p:      p,
+		seed:   p.seed,
+		params: map[string]*G.Node{},
+		inputs: map[string]*tensor.Dense{},
+	}
+}
+
+// Graph is the gorgonia graph being built, for custom layers that call
+// gorgonia directly.
+func (b *Builder) Graph() *G.ExprGraph { return b.g }
+
+// Params are the parameters the graph is bound to.
+func (b *Builder) Params() *Params { return b.p }
+
+// Dtype is the element type of the graph's tensors.
+func (b *Builder) Dtype() tensor.Dtype { return b.p.dtype }
+
+// SetTraining marks the graph as one that trains: layers such as Dropout
+// behave differently in training and evaluation.
+func (b *Builder) SetTraining(on bool) { b.training = on }
+
+// Training reports whether the graph is a training graph.
+func (b *Builder) Training() bool { return b.training }
+
+// SetSeed sets the seed random layers (Dropout) draw their masks from.
+func (b *Builder) SetSeed(seed int64) { b.seed = seed }
+
+// Rand returns a generator for a random layer called name, seeded from the
+// builder's seed, the name and the batch size n, so that masks are
+// reproducible and graphs of different batch sizes draw different streams.
+func (b *Builder) Rand(name string, n int) *rand.Rand {
+	return rng.New(b.seed, "layer/"+name, uint64(n))
+}
+
+// Param returns the node of the named parameter, bound to its tensor in
+// Params. The first time a name is asked for in a Params, the tensor is made
+// with the given shape and filled by init (nil means GlorotUniform), drawing
+// from a generator seeded by the Params seed and the name. Asking again with
+// another shape is an error naming both shapes.
+func (b *Builder) Param(name string, shape tensor.Shape, init Initializer) (*G.Node, error) {
+	if err := checkDtype(b.p.dtype); err != nil {
+		return nil, err
+	}
+	if n, ok := b.params[name]; ok {
+		if !n.Shape().Eq(shape) {
+			return nil, errors.Errorf("graph: parameter %q has shape %v, asked for %v", name, n.Shape(), shape)
+		}
+		return n, nil
+	}
+	if err := checkShape(shape); err != nil {
+		return nil, errors.Wrapf(err, "graph: parameter %q", name)
+	}
+	t := b.p.values[name]
+	if t == nil {
+		if init == nil {
+			init = GlorotUniform
+		}
+		vals := make([]float64, shape.TotalSize())
+		init(rng.New(b.p.seed, "param/"+name), shape.Clone(), vals)
+		t = tensor.New(tensor.Of(b.p.dtype), tensor.WithShape(shape.Clone()...))
+		setFloat64s(t, vals)
+		if err := b.p.Add(name, t); err != nil {
+			return nil, err
+		}
+	} else if !t.Shape().Eq(shape) {
+		return nil, errors.Errorf("graph: parameter %q has shape %v, asked for %v", name, t.Shape(), shape)
+	}
+	n := G.NewTensor(b.g, b.p.dtype, len(shape), G.WithShape(shape.Clone()...), G.WithName(name), G.WithValue(t))
+	b.params[name] = n
+	return n, nil
+}
+
+// Input returns a new input node with a tensor the graph owns; a Program's
+// Input(name) gives that tensor to fill before a run. Names are unique per
+// graph.
+func (b *Builder) Input(name string, shape tensor.Shape) (*G.Node, error) {
+	if err := checkDtype(b.p.dtype); err != nil {
+		return nil, err
+	}
+	if _, ok := b.inputs[name]; ok {
+		return nil, errors.Errorf("graph: input %q already exists", name)
+	}
+	if err := checkShape(shape); err != nil {
+		return nil, errors.Wrapf(err, "graph: input %q", name)
+	}
+	t := tensor.New(tensor.Of(b.p.dtype), tensor.WithShape(shape.Clone()...))
+	b.inputs[name] = t
+	return G.NewTensor(b.g, b.p.dtype, len(shape), G.WithShape(shape.Clone()...), G.WithName(name), G.WithValue(t)), nil
+}
+
+// Feed adds an input whose tensor fill recomputes before every run of the
+// compiled program: dropout masks and other per-step random inputs.
+func (b *Builder) Feed(name string, shape tensor.Shape, fill func(t *tensor.Dense) error) (*G.Node, error) {
+	n, err := b.Input(name, shape)
+	if err != nil {
+		return nil, err
+	}
+	t := b.inputs[name]
+	b.feeds = append(b.feeds, func() error { return fill(t) })
+	return n, nil
+}
+
+// Learnables lists the parameter nodes of this graph in Params order.
+func (b *Builder) Learnables() G.Nodes {
+	var ns G.Nodes
+	for _, name := range b.p.names {
+		if n, ok := b.params[name]; ok {
+			ns = append(ns, n)
+		}
+	}
+	return ns
+}
+
+func checkShape(s tensor.Shape) error {
+	if len(s) == 0 {
+		return errors.New("shape is empty; want at least one dimension")
+	}
+	for _, d := range s {
+		if d <= 0 {
+			return errors.Errorf("shape %v has a dimension ≤ 0", s)
+		}
+	}
+	return nil
+}
+
+func setFloat64s(t *tensor.Dense, vals []float64) {
+	switch d := t.Data().(type) {
+	case []float64:
+		copy(d, vals)
+	case []float32:
+		for i, v := range vals {
+			d[i] = float32(v)
+		}
+	}
+}
+
+// guard runs f, turning a gorgonia panic into an error, and wraps any error
+// with what (the layer, its name and shapes).
+func guard(what string, f func() (*G.Node, error)) (n *G.Node, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			n, err = nil, errors.Errorf("%s: %v", what, r)
+		}
+	}()
+	n, err = f()
+	if err != nil {
+		return nil, errors.Wrap(err, what)
+	}
+	return n, nil
+}
+
+// describe names a layer and the shape of its input for error messages.
+func describe(layer, name string, x *G.Node) string {
+	if x == nil {
+		return fmt.Sprintf("graph: %s %q: nil input", layer, name)
+	}
+	return fmt.Sprintf("graph: %s %q (input shape %v)", layer, name, x.Shape())
+}
+
+// InputTensor returns the tensor behind the named input (nil if none), for
+// filling while the graph is built; after Compile use Program.Input.
+func (b *Builder) InputTensor(name string) *tensor.Dense { return b.inputs[name] }

@@ -1,0 +1,92 @@
+package graph
+
+import (
+	"math"
+
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+)
+
+// GradCheckResult reports the worst disagreement GradCheck found between
+// reverse-mode and finite-difference gradients.
+type GradCheckResult struct {
+	MaxRelErr float64 // |analytic − numeric| / max(|analytic|, |numeric|, Floor)
+	Param     string  // the parameter where it occurred
+	Index     int     // its flat (row-major) index in that parameter
+	Analytic  float64 // gorgonia's gradient there
+	Numeric   float64 // the central difference there
+	Checked   int     // scalars compared
+}
+
+// GradCheckFloor keeps the relative error of gradients that are (nearly) zero
+// from dividing by zero: below it, differences are measured absolutely.
+const GradCheckFloor = 1e-8
+
+// GradCheck compares the reverse-mode gradient of a scalar loss with central
+// finite differences (f(w+eps) − f(w−eps)) / 2eps for every scalar of every
+// parameter of the graph build makes. build must create its inputs (and fill
+// them through Builder.InputTensor) and return the loss. Params must be
+// Float64: in float32 the differences drown in rounding. Random layers
+// (Dropout) are drawn once and frozen, so the function being checked is
+// fixed; parameter values are restored afterwards.
+func GradCheck(p *Params, build func(b *Builder) (*G.Node, error), eps float64) (GradCheckResult, error) {
+	var res GradCheckResult
+	if p.Dtype() != G.Float64 {
+		return res, errors.Errorf("graph: GradCheck needs float64 params, got %v", p.Dtype())
+	}
+	if !(eps > 0) {
+		return res, errors.Errorf("graph: GradCheck eps %v, want > 0", eps)
+	}
+	b := NewBuilder(p)
+	b.SetTraining(true)
+	loss, err := build(b)
+	if err != nil {
+		return res, errors.Wrap(err, "graph: GradCheck: build")
+	}
+	prog, err := b.Compile(loss)
+	if err != nil {
+		return res, errors.Wrap(err, "graph: GradCheck")
+	}
+	defer prog.Close()
+	if err := prog.Run(); err != nil {
+		return res, errors.Wrap(err, "graph: GradCheck")
+	}
+	prog.feeds = nil // freeze random masks at their first draw
+	analytic := make([][]float64, prog.NumParams())
+	for i := range analytic {
+		analytic[i] = float64s(prog.Grad(i))
+	}
+	lossAt := func() (float64, error) {
+		if err := prog.Run(); err != nil {
+			return 0, err
+		}
+		return prog.Loss(), nil
+	}
+	for i := range analytic {
+		name := prog.ParamName(i)
+		w := p.Value(name).Data().([]float64)
+		for j := range w {
+			orig := w[j]
+			w[j] = orig + eps
+			up, err := lossAt()
+			if err != nil {
+				w[j] = orig
+				return res, errors.Wrapf(err, "graph: GradCheck: %s[%d]", name, j)
+			}
+			w[j] = orig - eps
+			down, err := lossAt()
+			w[j] = orig
+			if err != nil {
+				return res, errors.Wrapf(err, "graph: GradCheck: %s[%d]", name, j)
+			}
+			num := (up - down) / (2 * eps)
+			a := analytic[i][j]
+			rel := math.Abs(a-num) / math.Max(math.Max(math.Abs(a), math.Abs(num)), GradCheckFloor)
+			res.Checked++
+			if rel > res.MaxRelErr || math.IsNaN(rel) {
+				res = GradCheckResult{MaxRelErr: rel, Param: name, Index: j, Analytic: a, Numeric: num, Checked: res.Checked}
+			}
+		}
+	}
+	return res, nil
+}
