@@ -1,0 +1,113 @@
+package models
+
+import (
+	"github.com/pkg/errors"
+	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/internal/exec"
+)
+
+// Init creates m's parameters in p, as training would on its first step, by
+// building the model once for inputs of one example's shape xShape. Use it
+// before loading a checkpoint into a fresh Params, or to count parameters.
+func Init(m Model, p *graph.Params, xShape tensor.Shape) error {
+	if m == nil || p == nil {
+		return errors.New("models: Init needs a model and params")
+	}
+	c, err := exec.New(exec.Spec{Forward: m.Forward, Params: p, X: xShape}).Get(1)
+	if err != nil {
+		return errors.Wrapf(err, "models: Init for example shape %v", xShape)
+	}
+	return c.Close()
+}
+
+// A Predictor computes a model's outputs, compiling one graph per chunk size
+// and keeping them for later calls. It never changes the Params.
+type Predictor struct {
+	m     Model
+	p     *graph.Params
+	chunk int
+	cache *exec.Cache
+	xs    tensor.Shape
+}
+
+// NewPredictor returns a Predictor of m with parameters p, running chunk
+// examples at a time (0: DefaultChunk).
+func NewPredictor(m Model, p *graph.Params, chunk int) *Predictor {
+	if chunk <= 0 {
+		chunk = DefaultChunk
+	}
+	return &Predictor{m: m, p: p, chunk: chunk}
+}
+
+// Predict returns the model's outputs for x of shape (N, example shape...):
+// logits for classifiers, predictions for regressors, shape (N, outputs...).
+func Predict(m Model, p *graph.Params, x *tensor.Dense) (*tensor.Dense, error) {
+	pr := NewPredictor(m, p, 0)
+	defer pr.Close()
+	return pr.Predict(x)
+}
+
+// Close releases the compiled graphs.
+func (pr *Predictor) Close() {
+	if pr.cache != nil {
+		pr.cache.Close()
+		pr.cache = nil
+	}
+}
+
+// Predict returns the model's outputs for x of shape (N, example shape...).
+func (pr *Predictor) Predict(x *tensor.Dense) (*tensor.Dense, error) {
+	if pr.m == nil || pr.p == nil {
+		return nil, errors.New("models: Predict needs a model and params")
+	}
+	if x == nil || x.Dims() < 2 {
+		return nil, errors.New("models: Predict wants inputs of shape (N, features...)")
+	}
+	if x.Dtype() != pr.p.Dtype() {
+		return nil, errors.Errorf("models: input dtype %v differs from params dtype %v", x.Dtype(), pr.p.Dtype())
+	}
+	if !x.IsNativelyAccessible() || x.RequiresIterator() {
+		return nil, errors.New("models: Predict wants a contiguous dense input")
+	}
+	xs := x.Shape()[1:].Clone()
+	if pr.cache == nil || !xs.Eq(pr.xs) {
+		pr.Close()
+		pr.xs = xs
+		pr.cache = exec.New(exec.Spec{Forward: pr.m.Forward, Params: pr.p, X: xs})
+	}
+	n, row := x.Shape()[0], xs.TotalSize()
+	var out *tensor.Dense
+	for start := 0; start < n; start += pr.chunk {
+		end := start + pr.chunk
+		if end > n {
+			end = n
+		}
+		c, err := pr.cache.Get(end - start)
+		if err != nil {
+			return nil, errors.Wrap(err, "models: predict")
+		}
+		copySlice(c.X, 0, x, start*row, (end-start)*row)
+		if err := c.Run(); err != nil {
+			return nil, errors.Wrapf(err, "models: predict examples %d..%d", start, end-1)
+		}
+		o := c.Output(0)
+		if out == nil {
+			shape := append(tensor.Shape{n}, o.Shape()[1:]...)
+			out = tensor.New(tensor.Of(x.Dtype()), tensor.WithShape(shape...))
+		}
+		copySlice(out, start*o.Shape().TotalSize()/(end-start), o, 0, o.Shape().TotalSize())
+	}
+	return out, nil
+}
+
+// copySlice copies n elements of src from offset so into dst at offset do.
+func copySlice(dst *tensor.Dense, do int, src *tensor.Dense, so, n int) {
+	switch d := dst.Data().(type) {
+	case []float64:
+		copy(d[do:do+n], src.Data().([]float64)[so:so+n])
+	case []float32:
+		copy(d[do:do+n], src.Data().([]float32)[so:so+n])
+	}
+}

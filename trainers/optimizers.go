@@ -1,0 +1,278 @@
+package trainers
+
+import (
+	"math"
+
+	"github.com/pkg/errors"
+	"gorgonia.org/tensor"
+)
+
+// An Optimizer turns gradients into parameter updates. Start is called once
+// per Fit: it validates the hyperparameters (an invalid one is an error, never
+// silently ignored) and returns the update function of that Fit, which holds
+// its state (moments, step count), so one Optimizer value can serve several
+// Fits. Implement it with value receivers to define an optimizer in a
+// notebook.
+type Optimizer interface {
+	Start(params []*tensor.Dense) (Update, error)
+	// LearningRate is the base rate that a Schedule scales.
+	LearningRate() float64
+}
+
+// An Update applies one step to the parameters given to Start, in place,
+// from their gradients, in the same order, at learning rate lr.
+type Update func(lr float64, grads []*tensor.Dense) error
+
+// SGD is stochastic gradient descent, w ← w − η·g, with optional heavy-ball
+// momentum (v ← μv + g; w ← w − ηv) or Nesterov momentum (w ← w − η(g + μv)).
+type SGD struct {
+	LR       float64 // learning rate η > 0
+	Momentum float64 // μ in [0, 1); 0 is plain SGD
+	Nesterov bool    // Nesterov's look-ahead form; needs Momentum > 0
+}
+
+// LearningRate implements Optimizer.
+func (o SGD) LearningRate() float64 { return o.LR }
+
+// Start implements Optimizer.
+func (o SGD) Start(params []*tensor.Dense) (Update, error) {
+	if err := positive("SGD", "LR", o.LR); err != nil {
+		return nil, err
+	}
+	if err := unit("SGD", "Momentum", o.Momentum); err != nil {
+		return nil, err
+	}
+	if o.Nesterov && o.Momentum == 0 {
+		return nil, errors.New("trainers: SGD: Nesterov needs Momentum > 0")
+	}
+	if o.Momentum == 0 {
+		return func(lr float64, grads []*tensor.Dense) error {
+			if err := sameLen(params, grads); err != nil {
+				return err
+			}
+			for i, w := range params {
+				axpy(-lr, grads[i], w)
+			}
+			return nil
+		}, nil
+	}
+	vel := zerosLike(params)
+	mu := o.Momentum
+	return func(lr float64, grads []*tensor.Dense) error {
+		if err := sameLen(params, grads); err != nil {
+			return err
+		}
+		for i, w := range params {
+			switch wd := w.Data().(type) {
+			case []float64:
+				momentumStep(lr, mu, o.Nesterov, wd, grads[i].Data().([]float64), vel[i].Data().([]float64))
+			case []float32:
+				momentumStep(lr, mu, o.Nesterov, wd, grads[i].Data().([]float32), vel[i].Data().([]float32))
+			}
+		}
+		return nil
+	}, nil
+}
+
+func momentumStep[T float](lr, mu float64, nesterov bool, w, g, v []T) {
+	for i, gi := range g {
+		vi := T(mu)*v[i] + gi
+		v[i] = vi
+		if nesterov {
+			w[i] -= T(lr) * (gi + T(mu)*vi)
+		} else {
+			w[i] -= T(lr) * vi
+		}
+	}
+}
+
+// Adam adapts a step per parameter from running means of the gradient and
+// its square, with bias correction (Kingma & Ba, 2015). Zero fields take the
+// usual defaults: Beta1 0.9, Beta2 0.999, Eps 1e-8.
+type Adam struct {
+	LR, Beta1, Beta2, Eps float64
+}
+
+// LearningRate implements Optimizer.
+func (o Adam) LearningRate() float64 { return o.LR }
+
+// Start implements Optimizer.
+func (o Adam) Start(params []*tensor.Dense) (Update, error) {
+	return AdamW{LR: o.LR, Beta1: o.Beta1, Beta2: o.Beta2, Eps: o.Eps}.start("Adam", params)
+}
+
+// AdamW is Adam with decoupled weight decay (Loshchilov & Hutter, 2019):
+// each step also shrinks the weights by η·WeightDecay·w, independently of the
+// adaptive scaling.
+type AdamW struct {
+	LR, Beta1, Beta2, Eps float64
+	WeightDecay           float64
+}
+
+// LearningRate implements Optimizer.
+func (o AdamW) LearningRate() float64 { return o.LR }
+
+// Start implements Optimizer.
+func (o AdamW) Start(params []*tensor.Dense) (Update, error) { return o.start("AdamW", params) }
+
+func (o AdamW) start(name string, params []*tensor.Dense) (Update, error) {
+	b1, b2, eps := orDefault(o.Beta1, 0.9), orDefault(o.Beta2, 0.999), orDefault(o.Eps, 1e-8)
+	if err := positive(name, "LR", o.LR); err != nil {
+		return nil, err
+	}
+	for _, c := range []struct {
+		field string
+		v     float64
+	}{{"Beta1", b1}, {"Beta2", b2}} {
+		if err := unit(name, c.field, c.v); err != nil {
+			return nil, err
+		}
+	}
+	if err := positive(name, "Eps", eps); err != nil {
+		return nil, err
+	}
+	if o.WeightDecay < 0 || math.IsNaN(o.WeightDecay) {
+		return nil, errors.Errorf("trainers: %s: WeightDecay %v, want ≥ 0", name, o.WeightDecay)
+	}
+	m, v := zerosLike(params), zerosLike(params)
+	t := 0
+	return func(lr float64, grads []*tensor.Dense) error {
+		if err := sameLen(params, grads); err != nil {
+			return err
+		}
+		t++
+		c1, c2 := 1-math.Pow(b1, float64(t)), 1-math.Pow(b2, float64(t))
+		for i, w := range params {
+			if o.WeightDecay > 0 {
+				scaleBy(1-lr*o.WeightDecay, w)
+			}
+			switch wd := w.Data().(type) {
+			case []float64:
+				adamStep(lr, b1, b2, eps, c1, c2, wd, grads[i].Data().([]float64), m[i].Data().([]float64), v[i].Data().([]float64))
+			case []float32:
+				adamStep(lr, b1, b2, eps, c1, c2, wd, grads[i].Data().([]float32), m[i].Data().([]float32), v[i].Data().([]float32))
+			}
+		}
+		return nil
+	}, nil
+}
+
+func adamStep[T float](lr, b1, b2, eps, c1, c2 float64, w, g, m, v []T) {
+	for i, gi := range g {
+		gf := float64(gi)
+		mi := b1*float64(m[i]) + (1-b1)*gf
+		vi := b2*float64(v[i]) + (1-b2)*gf*gf
+		m[i], v[i] = T(mi), T(vi)
+		w[i] -= T(lr * (mi / c1) / (math.Sqrt(vi/c2) + eps))
+	}
+}
+
+// RMSProp divides each step by a running root-mean-square of the gradient:
+// s ← ρs + (1−ρ)g²; w ← w − η·g/(√s + ε). Zero fields take the defaults
+// Rho 0.9, Eps 1e-8.
+type RMSProp struct {
+	LR, Rho, Eps float64
+}
+
+// LearningRate implements Optimizer.
+func (o RMSProp) LearningRate() float64 { return o.LR }
+
+// Start implements Optimizer.
+func (o RMSProp) Start(params []*tensor.Dense) (Update, error) {
+	rho, eps := orDefault(o.Rho, 0.9), orDefault(o.Eps, 1e-8)
+	if err := positive("RMSProp", "LR", o.LR); err != nil {
+		return nil, err
+	}
+	if err := unit("RMSProp", "Rho", rho); err != nil {
+		return nil, err
+	}
+	if err := positive("RMSProp", "Eps", eps); err != nil {
+		return nil, err
+	}
+	return squaresUpdate(params, rho, 1-rho, eps), nil
+}
+
+// AdaGrad divides each step by the root of the summed squared gradients:
+// s ← s + g²; w ← w − η·g/(√s + ε). Eps defaults to 1e-10.
+type AdaGrad struct {
+	LR, Eps float64
+}
+
+// LearningRate implements Optimizer.
+func (o AdaGrad) LearningRate() float64 { return o.LR }
+
+// Start implements Optimizer.
+func (o AdaGrad) Start(params []*tensor.Dense) (Update, error) {
+	eps := orDefault(o.Eps, 1e-10)
+	if err := positive("AdaGrad", "LR", o.LR); err != nil {
+		return nil, err
+	}
+	if err := positive("AdaGrad", "Eps", eps); err != nil {
+		return nil, err
+	}
+	return squaresUpdate(params, 1, 1, eps), nil
+}
+
+// squaresUpdate is RMSProp's and AdaGrad's step: s ← decay·s + gain·g².
+func squaresUpdate(params []*tensor.Dense, decay, gain, eps float64) Update {
+	s := zerosLike(params)
+	return func(lr float64, grads []*tensor.Dense) error {
+		if err := sameLen(params, grads); err != nil {
+			return err
+		}
+		for i, w := range params {
+			switch wd := w.Data().(type) {
+			case []float64:
+				squaresStep(lr, decay, gain, eps, wd, grads[i].Data().([]float64), s[i].Data().([]float64))
+			case []float32:
+				squaresStep(lr, decay, gain, eps, wd, grads[i].Data().([]float32), s[i].Data().([]float32))
+			}
+		}
+		return nil
+	}
+}
+
+func squaresStep[T float](lr, decay, gain, eps float64, w, g, s []T) {
+	for i, gi := range g {
+		gf := float64(gi)
+		si := decay*float64(s[i]) + gain*gf*gf
+		s[i] = T(si)
+		w[i] -= T(lr * gf / (math.Sqrt(si) + eps))
+	}
+}
+
+func zerosLike(ts []*tensor.Dense) []*tensor.Dense {
+	out := make([]*tensor.Dense, len(ts))
+	for i, t := range ts {
+		out[i] = newLike(t)
+	}
+	return out
+}
+
+func sameLen(params, grads []*tensor.Dense) error {
+	if len(params) != len(grads) {
+		return errors.Errorf("trainers: %d gradients for %d parameters", len(grads), len(params))
+	}
+	return nil
+}
+
+func orDefault(v, def float64) float64 {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+func positive(opt, field string, v float64) error {
+	if !(v > 0) || math.IsInf(v, 0) {
+		return errors.Errorf("trainers: %s: %s = %v, want a finite value > 0", opt, field, v)
+	}
+	return nil
+}
+
+func unit(opt, field string, v float64) error {
+	if !(v >= 0 && v < 1) {
+		return errors.Errorf("trainers: %s: %s = %v, want a value in [0, 1)", opt, field, v)
+	}
+	return nil
+}
