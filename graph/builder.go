@@ -12,9 +12,9 @@ import (
 )
 
 // A Builder makes one gorgonia graph bound to a Params. Parameter nodes it
-// creates hold the Params' own tensors, so every graph built from the same
-// Params reads and trains the same weights. Input nodes hold tensors the
-// graph owns, which callers fill in place before each run.
+// creates hold the memory of the Params' own tensors, so every graph built
+// from the same Params reads and trains the same weights. Input nodes hold
+// tensors the graph owns, which callers fill in place before each run.
 //
 // A Builder is used once: build the graph, then Compile it.
 type Builder struct {
@@ -32,10 +32,14 @@ type Builder struct {
 // evaluation graph unless SetTraining(true) is called; random layers draw from
 // p.Seed() unless SetSeed says otherwise.
 func NewBuilder(p *Params) *Builder {
+	var seed int64
+	if p != nil {
+		seed = p.seed
+	}
 	return &Builder{
 		g:      G.NewGraph(),
 		p:      p,
-		seed:   p.seed,
+		seed:   seed,
 		params: map[string]*G.Node{},
 		inputs: map[string]*tensor.Dense{},
 	}
@@ -74,7 +78,7 @@ func (b *Builder) Rand(name string, n int) *rand.Rand {
 // from a generator seeded by the Params seed and the name. Asking again with
 // another shape is an error naming both shapes.
 func (b *Builder) Param(name string, shape tensor.Shape, init Initializer) (*G.Node, error) {
-	if err := checkDtype(b.p.dtype); err != nil {
+	if err := b.check(); err != nil {
 		return nil, err
 	}
 	if n, ok := b.params[name]; ok {
@@ -101,7 +105,10 @@ func (b *Builder) Param(name string, shape tensor.Shape, init Initializer) (*G.N
 	} else if !t.Shape().Eq(shape) {
 		return nil, errors.Errorf("graph: parameter %q has shape %v, asked for %v", name, t.Shape(), shape)
 	}
-	n := G.NewTensor(b.g, b.p.dtype, len(shape), G.WithShape(shape.Clone()...), G.WithName(name), G.WithValue(t))
+	// The node holds its own header over the parameter's memory: gorgonia
+	// transposes matmul operands in place (T, then UT) during a run, which on
+	// a header shared by several graphs would race with their runs.
+	n := G.NewTensor(b.g, b.p.dtype, len(shape), G.WithShape(shape.Clone()...), G.WithName(name), G.WithValue(t.ShallowClone()))
 	b.params[name] = n
 	return n, nil
 }
@@ -110,7 +117,7 @@ func (b *Builder) Param(name string, shape tensor.Shape, init Initializer) (*G.N
 // Input(name) gives that tensor to fill before a run. Names are unique per
 // graph.
 func (b *Builder) Input(name string, shape tensor.Shape) (*G.Node, error) {
-	if err := checkDtype(b.p.dtype); err != nil {
+	if err := b.check(); err != nil {
 		return nil, err
 	}
 	if _, ok := b.inputs[name]; ok {
@@ -127,6 +134,9 @@ func (b *Builder) Input(name string, shape tensor.Shape) (*G.Node, error) {
 // Feed adds an input whose tensor fill recomputes before every run of the
 // compiled program: dropout masks and other per-step random inputs.
 func (b *Builder) Feed(name string, shape tensor.Shape, fill func(t *tensor.Dense) error) (*G.Node, error) {
+	if fill == nil {
+		return nil, errors.Errorf("graph: feed %q: nil fill function", name)
+	}
 	n, err := b.Input(name, shape)
 	if err != nil {
 		return nil, err
@@ -138,6 +148,9 @@ func (b *Builder) Feed(name string, shape tensor.Shape, fill func(t *tensor.Dens
 
 // Learnables lists the parameter nodes of this graph in Params order.
 func (b *Builder) Learnables() G.Nodes {
+	if b == nil || b.p == nil {
+		return nil
+	}
 	var ns G.Nodes
 	for _, name := range b.p.names {
 		if n, ok := b.params[name]; ok {
@@ -145,6 +158,15 @@ func (b *Builder) Learnables() G.Nodes {
 		}
 	}
 	return ns
+}
+
+// check reports a Builder that cannot build: nil, without Params, or with
+// Params of an unsupported dtype.
+func (b *Builder) check() error {
+	if b == nil || b.p == nil {
+		return errors.New("graph: nil builder or builder without params (make one with NewBuilder(params))")
+	}
+	return checkDtype(b.p.dtype)
 }
 
 func checkShape(s tensor.Shape) error {
@@ -187,10 +209,14 @@ func guard(what string, f func() (*G.Node, error)) (n *G.Node, err error) {
 
 // describe names a layer and the shape of its input for error messages.
 func describe(layer, name string, x *G.Node) string {
-	if x == nil {
-		return fmt.Sprintf("graph: %s %q: nil input", layer, name)
+	what := "graph: " + layer
+	if name != "" {
+		what += fmt.Sprintf(" %q", name)
 	}
-	return fmt.Sprintf("graph: %s %q (input shape %v)", layer, name, x.Shape())
+	if x == nil {
+		return what + ": nil input"
+	}
+	return fmt.Sprintf("%s (input shape %v)", what, x.Shape())
 }
 
 // InputTensor returns the tensor behind the named input (nil if none), for

@@ -8,18 +8,19 @@
 // fresh *gorgonia.ExprGraph bound to a Params, so graphs for several batch
 // sizes share the same tensors and an update through one is seen by all.
 // [Builder.Compile] turns a built graph into a [Program]: a tape machine with
-// input tensors it owns, that computes the outputs and, given a loss, the
-// reverse-mode gradient of every parameter.
+// input tensors it owns, that computes the outputs and, for a training graph
+// given a loss, the reverse-mode gradient of every parameter.
 //
 //	p := graph.NewParams(tensor.Float64, 1)
 //	b := graph.NewBuilder(p)
+//	b.SetTraining(true)                         // compute gradients
 //	x, _ := b.Input("x", tensor.Shape{32, 4})
-//	y, _ := b.Input("y", tensor.Shape{32})           // class indices
-//	h, _ := graph.Dense(b, "dense", x, 3)
+//	y, _ := b.Input("y", tensor.Shape{32})      // class indices
+//	h, _ := graph.Dense(b, "dense", x, 3, nil)  // nil: GlorotUniform
 //	loss, _ := graph.SoftmaxCrossEntropy(b, h, y)
 //	prog, _ := b.Compile(loss)
 //	// copy a batch into prog.Input("x") and prog.Input("y"), then:
-//	_ = prog.Run()                                     // prog.Loss(), prog.Grad(i)
+//	_ = prog.Run()                              // prog.Loss(), prog.Grad(i)
 //
 // Every random choice (initial weights, dropout masks) draws from a generator
 // seeded from the Params seed and the parameter's or layer's name, so the same

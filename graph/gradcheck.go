@@ -31,6 +31,12 @@ const GradCheckFloor = 1e-8
 // fixed; parameter values are restored afterwards.
 func GradCheck(p *Params, build func(b *Builder) (*G.Node, error), eps float64) (GradCheckResult, error) {
 	var res GradCheckResult
+	if p == nil {
+		return res, errors.New("graph: GradCheck: nil params")
+	}
+	if build == nil {
+		return res, errors.New("graph: GradCheck: nil build function")
+	}
 	if p.Dtype() != G.Float64 {
 		return res, errors.Errorf("graph: GradCheck needs float64 params, got %v", p.Dtype())
 	}
@@ -39,15 +45,21 @@ func GradCheck(p *Params, build func(b *Builder) (*G.Node, error), eps float64) 
 	}
 	b := NewBuilder(p)
 	b.SetTraining(true)
-	loss, err := build(b)
+	loss, err := guard("graph: GradCheck: build", func() (*G.Node, error) { return build(b) })
 	if err != nil {
-		return res, errors.Wrap(err, "graph: GradCheck: build")
+		return res, err
+	}
+	if loss == nil {
+		return res, errors.New("graph: GradCheck: build returned a nil loss")
 	}
 	prog, err := b.Compile(loss)
 	if err != nil {
 		return res, errors.Wrap(err, "graph: GradCheck")
 	}
 	defer prog.Close()
+	if prog.NumParams() == 0 {
+		return res, errors.New("graph: GradCheck: the loss has no parameters to check")
+	}
 	if err := prog.Run(); err != nil {
 		return res, errors.Wrap(err, "graph: GradCheck")
 	}

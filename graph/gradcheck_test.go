@@ -1,9 +1,15 @@
 package graph
 
 import (
+	"fmt"
+	"hash"
+	"math"
 	"math/rand"
+	"strings"
 	"testing"
 
+	"github.com/chewxy/hm"
+	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -29,70 +35,405 @@ func randn(seed int64) func(int) float64 {
 
 func classes(k int) func(int) float64 { return func(i int) float64 { return float64((i * 7) % k) } }
 
+// oneHot is the one-hot encoding of classes(k) for rows of width k.
+func oneHot(k int) func(int) float64 {
+	return func(i int) float64 {
+		if i%k == (i/k*7)%k {
+			return 1
+		}
+		return 0
+	}
+}
+
 const gradTol = 1e-6
 
-func checkGrad(t *testing.T, name string, build func(b *Builder) (*G.Node, error)) {
+// checkGrad runs GradCheck (eps 1e-6) on fresh float64 params and fails if
+// the worst relative error exceeds gradTol (or is NaN) or if not every
+// parameter scalar was checked. It returns the result for further checks.
+func checkGrad(t *testing.T, name string, build func(b *Builder) (*G.Node, error)) GradCheckResult {
 	t.Helper()
-	p := NewParams(tensor.Float64, 42)
+	return checkGradP(t, name, NewParams(tensor.Float64, 42), build)
+}
+
+func checkGradP(t *testing.T, name string, p *Params, build func(b *Builder) (*G.Node, error)) GradCheckResult {
+	t.Helper()
 	res, err := GradCheck(p, build, 1e-6)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
-	if res.Checked != p.NumScalars() {
+	if res.Checked == 0 || res.Checked != p.NumScalars() {
 		t.Errorf("%s: checked %d scalars, params have %d", name, res.Checked, p.NumScalars())
 	}
-	if res.MaxRelErr > gradTol {
+	if !(res.MaxRelErr <= gradTol) { // catches NaN too
 		t.Errorf("%s: max relative error %.3g at %s[%d]: analytic %.10g, numeric %.10g", name, res.MaxRelErr, res.Param, res.Index, res.Analytic, res.Numeric)
 	}
-	t.Logf("%s: %d scalars, max rel err %.2g", name, res.Checked, res.MaxRelErr)
+	t.Logf("%-32s %4d scalars, max rel err %.2g", name, res.Checked, res.MaxRelErr)
+	return res
+}
+
+// A stage is one step of a model under test: it maps a node to the next.
+type stage func(b *Builder, x *G.Node) (*G.Node, error)
+
+func dense(name string, units int) stage {
+	return func(b *Builder, x *G.Node) (*G.Node, error) { return Dense(b, name, x, units, nil) }
+}
+
+func act(f Activation) stage {
+	return func(_ *Builder, x *G.Node) (*G.Node, error) { return f(x) }
+}
+
+func conv(name string, filters, kernel, stride, pad int) stage {
+	return func(b *Builder, x *G.Node) (*G.Node, error) {
+		return Conv2D(b, name, x, filters, kernel, stride, pad, nil)
+	}
+}
+
+func pool(size, stride int) stage {
+	return func(_ *Builder, x *G.Node) (*G.Node, error) { return MaxPool2D(x, size, stride) }
+}
+
+func flatten() stage { return act(Flatten) }
+
+func dropout(name string, p float64) stage {
+	return func(b *Builder, x *G.Node) (*G.Node, error) { return Dropout(b, name, x, p) }
+}
+
+// A head makes the target input for the model's output and returns the
+// loss.
+type head func(t *testing.T, b *Builder, out *G.Node) (*G.Node, error)
+
+func mseHead(t *testing.T, b *Builder, out *G.Node) (*G.Node, error) {
+	return MSE(b, out, fillInput(t, b, "y", out.Shape(), randn(2)))
+}
+
+func sceIndexHead(t *testing.T, b *Builder, out *G.Node) (*G.Node, error) {
+	return SoftmaxCrossEntropy(b, out, fillInput(t, b, "y", tensor.Shape{out.Shape()[0]}, classes(out.Shape()[1])))
+}
+
+func sceOneHotHead(t *testing.T, b *Builder, out *G.Node) (*G.Node, error) {
+	return SoftmaxCrossEntropy(b, out, fillInput(t, b, "y", out.Shape(), oneHot(out.Shape()[1])))
+}
+
+func sceSoftHead(t *testing.T, b *Builder, out *G.Node) (*G.Node, error) {
+	k := out.Shape()[1]
+	return SoftmaxCrossEntropy(b, out, fillInput(t, b, "y", out.Shape(), func(i int) float64 {
+		return float64(1+(i%k)) / float64(k*(k+1)/2) // rows sum to 1
+	}))
+}
+
+func bceHead(t *testing.T, b *Builder, out *G.Node) (*G.Node, error) {
+	return BinaryCrossEntropy(b, out, fillInput(t, b, "y", out.Shape(), func(i int) float64 { return float64(i % 2) }))
+}
+
+func bceProbHead(t *testing.T, b *Builder, out *G.Node) (*G.Node, error) {
+	return BinaryCrossEntropy(b, out, fillInput(t, b, "y", out.Shape(), func(i int) float64 { return float64(i%4) / 3 }))
+}
+
+// model builds input x of the given shape (standard normal values from
+// seed 1), runs it through the stages and closes with the head.
+func model(t *testing.T, in tensor.Shape, h head, stages ...stage) func(b *Builder) (*G.Node, error) {
+	return func(b *Builder) (*G.Node, error) {
+		x := fillInput(t, b, "x", in, randn(1))
+		var err error
+		for _, s := range stages {
+			if x, err = s(b, x); err != nil {
+				return nil, err
+			}
+		}
+		return h(t, b, x)
+	}
+}
+
+// withPenalty adds penalty(b) to the loss built by build.
+func withPenalty(build func(b *Builder) (*G.Node, error), penalty func(b *Builder) (*G.Node, error)) func(b *Builder) (*G.Node, error) {
+	return func(b *Builder) (*G.Node, error) {
+		loss, err := build(b)
+		if err != nil {
+			return nil, err
+		}
+		pen, err := penalty(b)
+		if err != nil {
+			return nil, err
+		}
+		return G.Add(loss, pen)
+	}
+}
+
+// awayFromZero draws ±U(0.3, 1): weights that |w| has no kink near.
+func awayFromZero(r *rand.Rand, _ tensor.Shape, dst []float64) {
+	for i := range dst {
+		dst[i] = 0.3 + 0.7*r.Float64()
+		if r.Intn(2) == 0 {
+			dst[i] = -dst[i]
+		}
+	}
 }
 
 func TestGradCheckLayersAndLosses(t *testing.T) {
 	const n, in, hid, k = 5, 4, 6, 3
-	dense := func(act Activation, loss Loss, target func(b *Builder) *G.Node) func(b *Builder) (*G.Node, error) {
-		return func(b *Builder) (*G.Node, error) {
-			x := fillInput(t, b, "x", tensor.Shape{n, in}, randn(1))
-			h, err := Dense(b, "d1", x, hid, nil)
-			if err != nil {
-				return nil, err
-			}
-			if act != nil {
-				if h, err = act(h); err != nil {
-					return nil, err
-				}
-			}
-			out, err := Dense(b, "d2", h, k, nil)
-			if err != nil {
-				return nil, err
-			}
-			return loss(b, out, target(b))
+	mlp := func(a Activation, h head) func(b *Builder) (*G.Node, error) {
+		stages := []stage{dense("d1", hid)}
+		if a != nil {
+			stages = append(stages, act(a))
 		}
+		stages = append(stages, dense("d2", k))
+		return model(t, tensor.Shape{n, in}, h, stages...)
 	}
-	indices := func(b *Builder) *G.Node { return fillInput(t, b, "y", tensor.Shape{n}, classes(k)) }
-	onehot := func(b *Builder) *G.Node {
-		return fillInput(t, b, "y", tensor.Shape{n, k}, func(i int) float64 {
-			if i%k == (i/k*7)%k {
-				return 1
-			}
-			return 0
-		})
-	}
-	real := func(b *Builder) *G.Node { return fillInput(t, b, "y", tensor.Shape{n, k}, randn(2)) }
-	probs := func(b *Builder) *G.Node {
-		return fillInput(t, b, "y", tensor.Shape{n, k}, func(i int) float64 { return float64(i%4) / 3 })
-	}
+	img := tensor.Shape{2, 2, 6, 6}
 	cases := []struct {
 		name  string
 		build func(b *Builder) (*G.Node, error)
 	}{
-		{"linear+MSE", dense(nil, MSE, real)},
-		{"tanh+MSE", dense(Tanh, MSE, real)},
-		{"sigmoid+BCE", dense(Sigmoid, BinaryCrossEntropy, probs)},
-		{"relu+softmaxCE indices", dense(ReLU, SoftmaxCrossEntropy, indices)},
-		{"leakyrelu+softmaxCE one-hot", dense(LeakyReLU(0.1), SoftmaxCrossEntropy, onehot)},
-		{"softmax+MSE", dense(Softmax, MSE, real)},
+		{"Dense+MSE", mlp(nil, mseHead)},
+		{"Tanh+MSE", mlp(Tanh, mseHead)},
+		{"Sigmoid+BCE soft targets", mlp(Sigmoid, bceProbHead)},
+		{"ReLU+SCE indices", mlp(ReLU, sceIndexHead)},
+		{"LeakyReLU+SCE one-hot", mlp(LeakyReLU(0.1), sceOneHotHead)},
+		{"Softmax+MSE", mlp(Softmax, mseHead)},
+		{"SCE soft targets", mlp(Tanh, sceSoftHead)},
+		{"BCE (B,1) outputs", model(t, tensor.Shape{n, in}, bceHead, dense("d1", hid), act(Tanh), dense("d2", 1))},
+		{"Flatten (B,2,2,3)", model(t, tensor.Shape{n, 2, 2, 3}, mseHead, conv("c", 2, 1, 1, 0), flatten(), dense("d", k))},
+		{"Dropout p=0.5 training", model(t, tensor.Shape{n, in}, mseHead, dense("d1", 8), act(Tanh), dropout("drop", 0.5), dense("d2", k))},
+		{"Conv2D stride 1 pad 0", model(t, img, mseHead, conv("c", 3, 3, 1, 0), flatten())},
+		{"Conv2D stride 1 pad 1", model(t, img, mseHead, conv("c", 3, 3, 1, 1), flatten())},
+		{"Conv2D stride 2 pad 0", model(t, img, mseHead, conv("c", 3, 3, 2, 0), flatten())},
+		{"Conv2D stride 2 pad 1", model(t, img, mseHead, conv("c", 3, 3, 2, 1), flatten())},
+		{"Conv2D k2 stride 2 pad 1", model(t, img, mseHead, conv("c", 2, 2, 2, 1), flatten())},
+		{"MaxPool2D 2/2", model(t, img, mseHead, conv("c", 3, 3, 1, 1), pool(2, 2), flatten())},
+		{"MaxPool2D 2/1 (overlapping)", model(t, img, mseHead, conv("c", 3, 3, 1, 1), pool(2, 1), flatten())},
+		{"MaxPool2D 3/2", model(t, img, mseHead, conv("c", 3, 3, 1, 1), pool(3, 2), flatten())},
+		{"MLP 2 hidden, SCE indices", model(t, tensor.Shape{n, in}, sceIndexHead,
+			dense("h1", 8), act(Tanh), dense("h2", 6), act(ReLU), dense("out", k))},
+		{"MLP 2 hidden, SCE one-hot", model(t, tensor.Shape{n, in}, sceOneHotHead,
+			dense("h1", 8), act(Sigmoid), dense("h2", 6), act(LeakyReLU(0.2)), dense("out", k))},
+		{"LeNet (2,1,8,8)", model(t, tensor.Shape{2, 1, 8, 8}, sceIndexHead,
+			conv("c1", 3, 3, 1, 1), act(ReLU), pool(2, 2),
+			conv("c2", 4, 3, 1, 1), act(ReLU), pool(2, 2),
+			flatten(), dense("fc", k))},
+		{"L2 over all params", withPenalty(mlp(Tanh, mseHead), func(b *Builder) (*G.Node, error) { return L2(b, 0.3) })},
+		{"L2 over d1/w", withPenalty(mlp(Tanh, sceIndexHead), func(b *Builder) (*G.Node, error) { return L2(b, 0.5, "d1/w") })},
 	}
 	for _, c := range cases {
 		checkGrad(t, c.name, c.build)
+	}
+}
+
+// L1's |w| has a kink at 0, where the central difference is meaningless:
+// weights and biases are drawn away from 0.
+func TestGradCheckL1(t *testing.T) {
+	const n, in, hid, k = 5, 4, 6, 3
+	awayModel := func(b *Builder) (*G.Node, error) {
+		x := fillInput(t, b, "x", tensor.Shape{n, in}, randn(1))
+		h, err := Dense(b, "d1", x, hid, awayFromZero)
+		if err != nil {
+			return nil, err
+		}
+		if h, err = Tanh(h); err != nil {
+			return nil, err
+		}
+		out, err := Dense(b, "d2", h, k, awayFromZero)
+		if err != nil {
+			return nil, err
+		}
+		return mseHead(t, b, out)
+	}
+	cases := []struct {
+		name  string
+		names []string
+	}{
+		{"L1 over all params", nil},
+		{"L1 over d2/w", []string{"d2/w"}},
+	}
+	for _, c := range cases {
+		p := NewParams(tensor.Float64, 42)
+		// Dense biases start at 0: put nonzero ones in first.
+		r := rand.New(rand.NewSource(7))
+		for _, bias := range []struct {
+			name string
+			n    int
+		}{{"d1/b", hid}, {"d2/b", k}} {
+			v := make([]float64, bias.n)
+			awayFromZero(r, nil, v)
+			if err := p.Add(bias.name, tensor.New(tensor.WithShape(bias.n), tensor.WithBacking(v))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		names := c.names
+		checkGradP(t, c.name, p, withPenalty(awayModel, func(b *Builder) (*G.Node, error) { return L1(b, 0.2, names...) }))
+	}
+}
+
+// scaleGradOp is the identity whose gradient is deliberately scaled by
+// 1+delta: a wrong backward pass for GradCheck to catch.
+type scaleGradOp struct{ delta float64 }
+
+func (op scaleGradOp) Arity() int { return 1 }
+func (op scaleGradOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	return hm.NewFnType(a, a)
+}
+func (op scaleGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	return in[0].(tensor.Shape).Clone(), nil
+}
+func (op scaleGradOp) Do(vals ...G.Value) (G.Value, error) {
+	return vals[0].(*tensor.Dense).Clone().(*tensor.Dense), nil
+}
+func (op scaleGradOp) ReturnsPtr() bool      { return false }
+func (op scaleGradOp) CallsExtern() bool     { return false }
+func (op scaleGradOp) OverwritesInput() int  { return -1 }
+func (op scaleGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
+func (op scaleGradOp) Hashcode() uint32      { return hashOf(op) }
+func (op scaleGradOp) String() string        { return fmt.Sprintf("scaleGrad(%g)", op.delta) }
+func (op scaleGradOp) DiffWRT(int) []bool    { return []bool{true} }
+func (op scaleGradOp) SymDiff(_ G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+	d, err := G.Mul(grad, G.NewConstant(1+op.delta))
+	return G.Nodes{d}, err
+}
+
+// GradCheck has teeth: gradients that are wrong by a factor, or a loss that
+// depends on a parameter in a way autodiff cannot see, are reported with the
+// parameter at fault.
+func TestGradCheckCatchesWrongGradients(t *testing.T) {
+	const n, in, k = 5, 4, 3
+	mlpThrough := func(op G.Op) func(b *Builder) (*G.Node, error) {
+		return func(b *Builder) (*G.Node, error) {
+			x := fillInput(t, b, "x", tensor.Shape{n, in}, randn(1))
+			h, err := Dense(b, "d1", x, k, nil)
+			if err != nil {
+				return nil, err
+			}
+			if h, err = G.ApplyOp(op, h); err != nil {
+				return nil, err
+			}
+			return mseHead(t, b, h)
+		}
+	}
+	for _, delta := range []float64{1, 0.1, 1e-4} {
+		res, err := GradCheck(NewParams(tensor.Float64, 42), mlpThrough(scaleGradOp{delta}), 1e-6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The analytic gradient is (1+δ) times the numeric one, so the
+		// relative error is δ/(1+δ).
+		want := delta / (1 + delta)
+		if math.Abs(res.MaxRelErr-want) > 1e-3*want+1e-7 || res.MaxRelErr <= gradTol {
+			t.Errorf("gradient scaled by 1+%g: max rel err %.3g, want %.3g", delta, res.MaxRelErr, want)
+		}
+		if !strings.HasPrefix(res.Param, "d1/") || math.Abs(res.Analytic-(1+delta)*res.Numeric) > 1e-6*math.Abs(res.Analytic) {
+			t.Errorf("gradient scaled by 1+%g: worst at %s[%d], analytic %g, numeric %g", delta, res.Param, res.Index, res.Analytic, res.Numeric)
+		}
+		t.Logf("gradient scaled by 1+%g: caught, max rel err %.3g at %s[%d]", delta, res.MaxRelErr, res.Param, res.Index)
+	}
+	// The identity op with the right gradient passes: the catch above is the
+	// scale, not the op.
+	checkGrad(t, "scaleGrad(0)", mlpThrough(scaleGradOp{0}))
+
+	// A node bound to a parameter's tensor but made as a plain input: the
+	// loss depends on d1/w through it, autodiff treats it as a constant.
+	res, err := GradCheck(NewParams(tensor.Float64, 42), func(b *Builder) (*G.Node, error) {
+		loss, err := mlpThrough(scaleGradOp{0})(b)
+		if err != nil {
+			return nil, err
+		}
+		w := b.Params().Value("d1/w")
+		alias := G.NewTensor(b.Graph(), G.Float64, 2, G.WithShape(w.Shape()...), G.WithName("alias"), G.WithValue(w))
+		sq, err := G.Square(alias)
+		if err != nil {
+			return nil, err
+		}
+		s, err := G.Sum(sq)
+		if err != nil {
+			return nil, err
+		}
+		return G.Add(loss, s)
+	}, 1e-6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.MaxRelErr < 0.1 || res.Param != "d1/w" {
+		t.Errorf("hidden dependency on d1/w: max rel err %.3g at %s[%d], want a large error at d1/w", res.MaxRelErr, res.Param, res.Index)
+	}
+	t.Logf("hidden dependency: caught, max rel err %.3g at %s[%d] (analytic %.4g, numeric %.4g)", res.MaxRelErr, res.Param, res.Index, res.Analytic, res.Numeric)
+}
+
+func TestGradCheckErrors(t *testing.T) {
+	good := model(t, tensor.Shape{3, 2}, mseHead, dense("d", 2))
+	cases := []struct {
+		name  string
+		p     *Params
+		build func(b *Builder) (*G.Node, error)
+		eps   float64
+		want  []string
+	}{
+		{"float32", NewParams(tensor.Float32, 1), good, 1e-6, []string{"float64", "float32"}},
+		{"eps 0", NewParams(tensor.Float64, 1), good, 0, []string{"eps 0"}},
+		{"eps NaN", NewParams(tensor.Float64, 1), good, math.NaN(), []string{"eps NaN"}},
+		{"nil params", nil, good, 1e-6, []string{"nil params"}},
+		{"nil build", NewParams(tensor.Float64, 1), nil, 1e-6, []string{"nil build"}},
+		{"build error", NewParams(tensor.Float64, 1), func(b *Builder) (*G.Node, error) {
+			return nil, errors.New("boom")
+		}, 1e-6, []string{"build", "boom"}},
+		{"build panics", NewParams(tensor.Float64, 1), func(b *Builder) (*G.Node, error) {
+			panic("kaboom")
+		}, 1e-6, []string{"build", "kaboom"}},
+		{"nil loss", NewParams(tensor.Float64, 1), func(b *Builder) (*G.Node, error) {
+			return nil, nil
+		}, 1e-6, []string{"nil loss"}},
+		{"non-scalar loss", NewParams(tensor.Float64, 1), func(b *Builder) (*G.Node, error) {
+			x := fillInput(t, b, "x", tensor.Shape{3, 2}, randn(1))
+			return Dense(b, "d", x, 2, nil)
+		}, 1e-6, []string{"scalar", "(3, 2)"}},
+		{"no parameters", NewParams(tensor.Float64, 1), func(b *Builder) (*G.Node, error) {
+			x := fillInput(t, b, "x", tensor.Shape{3, 2}, randn(1))
+			return mseHead(t, b, x)
+		}, 1e-6, []string{"no parameters"}},
+	}
+	for _, c := range cases {
+		_, err := GradCheck(c.p, c.build, c.eps)
+		assertErr(t, c.name, err, c.want...)
+	}
+}
+
+func TestGradCheckRestoresParams(t *testing.T) {
+	p := NewParams(tensor.Float64, 3)
+	build := model(t, tensor.Shape{4, 3}, sceIndexHead, dense("d1", 5), act(ReLU), dense("d2", 3))
+	if _, err := GradCheck(p, build, 1e-3); err != nil {
+		t.Fatal(err)
+	}
+	before := p.Clone()
+	if _, err := GradCheck(p, build, 1e-3); err != nil {
+		t.Fatal(err)
+	}
+	assertSameBits(t, before, p)
+}
+
+// assertErr fails unless err is non-nil and its message contains every want.
+func assertErr(t *testing.T, what string, err error, want ...string) {
+	t.Helper()
+	if err == nil {
+		t.Errorf("%s: no error, want one mentioning %q", what, want)
+		return
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("%s: error %q does not mention %q", what, err, w)
+		}
+	}
+}
+
+// assertSameBits fails unless p and q hold the same names and bit-identical
+// values.
+func assertSameBits(t *testing.T, p, q *Params) {
+	t.Helper()
+	if err := p.Compatible(q); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range p.Names() {
+		a, b := p.Float64s(name), q.Float64s(name)
+		for i := range a {
+			if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
+				t.Fatalf("%s[%d]: %v != %v", name, i, a[i], b[i])
+			}
+		}
 	}
 }

@@ -12,30 +12,40 @@ type Activation func(x *G.Node) (*G.Node, error)
 
 // ReLU is max(x, 0).
 func ReLU(x *G.Node) (*G.Node, error) {
-	return guard(describe("ReLU", "", x), func() (*G.Node, error) { return G.Rectify(x) })
+	return activation("ReLU", x, G.Rectify)
 }
 
 // Sigmoid is 1/(1+e^−x).
 func Sigmoid(x *G.Node) (*G.Node, error) {
-	return guard(describe("Sigmoid", "", x), func() (*G.Node, error) { return G.Sigmoid(x) })
+	return activation("Sigmoid", x, G.Sigmoid)
 }
 
 // Tanh is the hyperbolic tangent.
 func Tanh(x *G.Node) (*G.Node, error) {
-	return guard(describe("Tanh", "", x), func() (*G.Node, error) { return G.Tanh(x) })
+	return activation("Tanh", x, G.Tanh)
+}
+
+// activation applies f to x, reporting a nil x or a gorgonia panic as an
+// error naming the activation.
+func activation(layer string, x *G.Node, f func(*G.Node) (*G.Node, error)) (*G.Node, error) {
+	what := describe(layer, "", x)
+	if x == nil {
+		return nil, errors.New(what)
+	}
+	return guard(what, func() (*G.Node, error) { return f(x) })
 }
 
 // Softmax normalizes each row of a (batch, classes) node into probabilities.
 // Classifiers output logits and train with SoftmaxCrossEntropy, which is
 // stabler than Softmax followed by a log.
 func Softmax(x *G.Node) (*G.Node, error) {
-	return guard(describe("Softmax", "", x), func() (*G.Node, error) { return G.SoftMax(x) })
+	return activation("Softmax", x, func(x *G.Node) (*G.Node, error) { return G.SoftMax(x) })
 }
 
 // LeakyReLU returns the activation x for x > 0, alpha·x otherwise.
 func LeakyReLU(alpha float64) Activation {
 	return func(x *G.Node) (*G.Node, error) {
-		return guard(describe("LeakyReLU", "", x), func() (*G.Node, error) { return G.LeakyRelu(x, alpha) })
+		return activation("LeakyReLU", x, func(x *G.Node) (*G.Node, error) { return G.LeakyRelu(x, alpha) })
 	}
 }
 
@@ -115,6 +125,9 @@ func Dropout(b *Builder, name string, x *G.Node, p float64) (*G.Node, error) {
 	}
 	if !(p >= 0 && p < 1) {
 		return nil, errors.Errorf("%s: probability %v not in [0, 1)", what, p)
+	}
+	if err := b.check(); err != nil {
+		return nil, errors.Wrap(err, what)
 	}
 	if !b.training || p == 0 {
 		return x, nil

@@ -90,8 +90,11 @@ func L1(b *Builder, lambda float64, names ...string) (*G.Node, error) {
 
 func penalty(b *Builder, kind string, lambda float64, names []string, term func(*G.Node) (*G.Node, error)) (*G.Node, error) {
 	what := "graph: " + kind
-	if lambda < 0 {
-		return nil, errors.Errorf("%s: lambda %v < 0", what, lambda)
+	if err := b.check(); err != nil {
+		return nil, errors.Wrap(err, what)
+	}
+	if !(lambda >= 0) {
+		return nil, errors.Errorf("%s: lambda %v, want ≥ 0", what, lambda)
 	}
 	ws := b.Learnables()
 	if len(names) > 0 {

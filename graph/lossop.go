@@ -61,6 +61,11 @@ func (op lossOp) String() string {
 }
 func (op lossOp) DiffWRT(int) []bool { return []bool{true, false} }
 
+// indices reports whether the target holds class indices, one per example,
+// rather than rows as wide as the output. It is decided by the target's rank,
+// not its length: with one class both have one value per example.
+func (op lossOp) indices() bool { return op.kind == lossSCE && op.tgtDims == 1 }
+
 func (op lossOp) SymDiff(inputs G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	d, err := G.ApplyOp(lossGradOp{op}, inputs[0], inputs[1], grad)
 	return G.Nodes{d, nil}, err
@@ -73,10 +78,10 @@ func (op lossOp) Do(vals ...G.Value) (G.Value, error) {
 	}
 	switch o := out.Data().(type) {
 	case []float64:
-		l, err := lossValue(op.kind, o, tgt.Data().([]float64), out.Shape())
+		l, err := lossValue(op.kind, o, tgt.Data().([]float64), out.Shape(), op.indices())
 		return G.NewF64(l), errors.Wrapf(err, "%v", op)
 	case []float32:
-		l, err := lossValue(op.kind, o, tgt.Data().([]float32), out.Shape())
+		l, err := lossValue(op.kind, o, tgt.Data().([]float32), out.Shape(), op.indices())
 		return G.NewF32(float32(l)), errors.Wrapf(err, "%v", op)
 	}
 	return nil, errors.Errorf("%v: unsupported dtype %v", op, out.Dtype())
@@ -129,9 +134,9 @@ func (op lossGradOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Value, 
 	}
 	switch o := out.Data().(type) {
 	case []float64:
-		lossGrad(op.kind, o, tgt.Data().([]float64), out.Shape(), g, dst.Data().([]float64))
+		lossGrad(op.kind, o, tgt.Data().([]float64), out.Shape(), op.indices(), g, dst.Data().([]float64))
 	case []float32:
-		lossGrad(op.kind, o, tgt.Data().([]float32), out.Shape(), g, dst.Data().([]float32))
+		lossGrad(op.kind, o, tgt.Data().([]float32), out.Shape(), op.indices(), g, dst.Data().([]float32))
 	default:
 		return nil, errors.Errorf("%v: unsupported dtype %v", op, out.Dtype())
 	}
@@ -197,7 +202,7 @@ func rows(shape tensor.Shape) (n, k int) {
 
 // lossValue is accumulated in float64 whatever T, so float32 training reports
 // losses without float32 summation error.
-func lossValue[T float](kind lossKind, o, y []T, shape tensor.Shape) (float64, error) {
+func lossValue[T float](kind lossKind, o, y []T, shape tensor.Shape, indices bool) (float64, error) {
 	var sum float64
 	switch kind {
 	case lossMSE:
@@ -217,7 +222,7 @@ func lossValue[T float](kind lossKind, o, y []T, shape tensor.Shape) (float64, e
 	for b := 0; b < n; b++ {
 		z := o[b*k : (b+1)*k]
 		lse := logSumExp(z)
-		if len(y) == n { // class indices
+		if indices {
 			c := float64(y[b])
 			if c < 0 || c >= float64(k) || c != math.Trunc(c) {
 				return 0, errors.Errorf("example %d: target class %v is not an index into %d outputs", b, y[b], k)
@@ -234,7 +239,7 @@ func lossValue[T float](kind lossKind, o, y []T, shape tensor.Shape) (float64, e
 	return sum / float64(n), nil
 }
 
-func lossGrad[T float](kind lossKind, o, y []T, shape tensor.Shape, g float64, dst []T) {
+func lossGrad[T float](kind lossKind, o, y []T, shape tensor.Shape, indices bool, g float64, dst []T) {
 	switch kind {
 	case lossMSE:
 		s := 2 * g / float64(len(o))
@@ -255,7 +260,7 @@ func lossGrad[T float](kind lossKind, o, y []T, shape tensor.Shape, g float64, d
 		z := o[b*k : (b+1)*k]
 		d := dst[b*k : (b+1)*k]
 		lse := logSumExp(z)
-		if len(y) == n {
+		if indices {
 			for j, v := range z {
 				d[j] = T(s * math.Exp(float64(v)-lse))
 			}

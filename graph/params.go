@@ -11,7 +11,10 @@ import (
 // graph, in the order they were first created. The zero value is not usable;
 // make one with NewParams.
 //
-// Params is not safe for concurrent mutation; concurrent reads are fine.
+// Params is not safe for concurrent mutation; concurrent reads are fine, and
+// so are concurrent Runs of Programs built from the same Params (each graph
+// has its own tensor headers over the shared memory) while nothing writes the
+// parameters.
 type Params struct {
 	dtype  tensor.Dtype
 	seed   int64
@@ -42,8 +45,8 @@ func (p *Params) Names() []string { return append([]string(nil), p.names...) }
 func (p *Params) Name(i int) string { return p.names[i] }
 
 // Value returns the tensor of the named parameter, or nil if there is none.
-// The tensor is the one every graph is bound to: writing into it changes the
-// model.
+// Every graph built from p reads this tensor's memory: writing into it
+// changes the model.
 func (p *Params) Value(name string) *tensor.Dense { return p.values[name] }
 
 // At returns the i-th parameter's tensor in creation order.
@@ -112,6 +115,9 @@ func (p *Params) CopyFrom(src *Params) error {
 // Compatible reports, as an error naming the first difference, whether q has
 // exactly p's parameter names, shapes and dtype.
 func (p *Params) Compatible(q *Params) error {
+	if q == nil {
+		return errors.New("graph: params are nil")
+	}
 	if p.dtype != q.dtype {
 		return errors.Errorf("graph: params dtype %v differs from %v", q.dtype, p.dtype)
 	}

@@ -20,11 +20,15 @@ type Program struct {
 }
 
 // Compile compiles the graph into a Program that computes loss (which may be
-// nil, for a graph that only predicts) and outputs. With a loss, it also
-// computes by reverse-mode differentiation the gradient of the loss with
-// respect to every parameter of the graph; Grad(i) returns them in Params
-// order.
+// nil, for a graph that only predicts) and outputs. In a training graph
+// (SetTraining(true)) with a loss, it also computes by reverse-mode
+// differentiation the gradient of the loss with respect to every parameter of
+// the graph; Grad(i) returns them in Params order. Evaluation graphs compute
+// no gradients.
 func (b *Builder) Compile(loss *G.Node, outputs ...*G.Node) (prog *Program, err error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
 	if b.compiled {
 		return nil, errors.New("graph: builder already compiled")
 	}
@@ -34,10 +38,10 @@ func (b *Builder) Compile(loss *G.Node, outputs ...*G.Node) (prog *Program, err 
 		}
 	}()
 	prog = &Program{feeds: b.feeds, inputs: b.inputs, loss: loss, outputs: outputs}
-	if loss != nil {
-		if !loss.IsScalar() {
-			return nil, errors.Errorf("graph: loss must be a scalar, got shape %v", loss.Shape())
-		}
+	if loss != nil && !loss.IsScalar() {
+		return nil, errors.Errorf("graph: loss must be a scalar, got shape %v", loss.Shape())
+	}
+	if loss != nil && b.training {
 		wrt := b.Learnables()
 		if len(wrt) > 0 {
 			grads, err := G.Grad(loss, wrt...)
