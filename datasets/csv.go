@@ -1,0 +1,229 @@
+package datasets
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/csv"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/pkg/errors"
+	"gorgonia.org/tensor"
+)
+
+// CSVOptions says how ReadCSV turns a table into a Dataset.
+type CSVOptions struct {
+	// Header skips the first line.
+	Header bool
+	// Targets are the indices of the target columns, from 0; a negative
+	// index counts from the end (-1 is the last column). The default is
+	// the last column. All other columns are features, in order.
+	Targets []int
+	// ClassIndex reads the single target column as class indices
+	// (integers 0, 1, ...), giving targets of shape (N). Otherwise the
+	// targets have shape (N, len(Targets)).
+	ClassIndex bool
+	// Dtype is tensor.Float64 (the default) or tensor.Float32.
+	Dtype tensor.Dtype
+	// Comma is the field separator, ',' by default.
+	Comma rune
+}
+
+// gzipMagic starts every gzip stream.
+var gzipMagic = []byte{0x1f, 0x8b}
+
+// maybeGunzip returns a reader of r's content, gunzipped if it starts with
+// the gzip magic bytes.
+func maybeGunzip(r io.Reader) (io.Reader, io.Closer, error) {
+	br := bufio.NewReaderSize(r, 1<<16)
+	head, err := br.Peek(2)
+	if err != nil && err != io.EOF {
+		return nil, nil, err
+	}
+	if len(head) == 2 && head[0] == gzipMagic[0] && head[1] == gzipMagic[1] {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, nil, errors.Wrap(err, "gzip")
+		}
+		return zr, zr, nil
+	}
+	return br, io.NopCloser(nil), nil
+}
+
+// skipBOM drops a UTF-8 byte order mark at the start of r.
+func skipBOM(r io.Reader) io.Reader {
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReader(r)
+	}
+	if b, err := br.Peek(3); err == nil && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
+		br.Discard(3)
+	}
+	return br
+}
+
+// ReadCSV reads a Dataset from CSV text (gzip-compressed or not: it looks at
+// the first bytes). name is the file name used in error messages, which say
+// where the problem is as name:line:column, with columns counted from 1:
+//
+//	datasets: iris.csv:17:4: cannot parse "x" as a number
+//
+// Every line must have the same number of fields, values are decimal
+// numbers (surrounding spaces are ignored), and NaN or infinite values are
+// errors. Empty lines and a UTF-8 byte order mark are skipped.
+func ReadCSV(r io.Reader, name string, opt CSVOptions) (*Dataset, error) {
+	if r == nil {
+		return nil, errors.Errorf("datasets: %s: nil reader", name)
+	}
+	dt := opt.Dtype
+	if dt.Type == nil {
+		dt = tensor.Float64
+	}
+	if err := checkDtype("ReadCSV "+name, dt); err != nil {
+		return nil, err
+	}
+	comma := opt.Comma
+	if comma == 0 {
+		comma = ','
+	}
+	if comma == '"' || comma == '\r' || comma == '\n' || comma == utf8.RuneError || !utf8.ValidRune(comma) {
+		return nil, errors.Errorf("datasets: %s: %q cannot separate fields", name, comma)
+	}
+	src, closer, err := maybeGunzip(r)
+	if err != nil {
+		return nil, errors.Wrapf(err, "datasets: %s", name)
+	}
+	defer closer.Close()
+	src = skipBOM(src)
+	cr := csv.NewReader(src)
+	cr.Comma = comma
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+
+	var (
+		width   int       // fields per line, from the first data line
+		targets []int     // target columns
+		isTgt   []bool    // by column
+		xs, ys  []float64 // values read so far
+		n       int       // data lines read
+		skipped bool
+	)
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return nil, errors.Errorf("datasets: %s:%d:%d: %v", name, pe.Line, pe.Column, pe.Err)
+			}
+			if err == io.ErrUnexpectedEOF {
+				return nil, errors.Errorf("datasets: %s: truncated: unexpected end of the compressed data", name)
+			}
+			return nil, errors.Wrapf(err, "datasets: %s", name)
+		}
+		line, _ := cr.FieldPos(0)
+		if opt.Header && !skipped {
+			skipped = true
+			continue
+		}
+		if width == 0 {
+			width = len(rec)
+			targets, err = resolveTargets(opt, width)
+			if err != nil {
+				return nil, errors.Wrapf(err, "datasets: %s:%d", name, line)
+			}
+			isTgt = make([]bool, width)
+			for _, t := range targets {
+				isTgt[t] = true
+			}
+		}
+		if len(rec) != width {
+			return nil, errors.Errorf("datasets: %s: line %d has %d fields, want %d", name, line, len(rec), width)
+		}
+		for j, field := range rec {
+			s := strings.TrimSpace(field)
+			v, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				l, _ := cr.FieldPos(j)
+				return nil, errors.Errorf("datasets: %s:%d:%d: cannot parse %q as a number", name, l, j+1, field)
+			}
+			if math.IsNaN(v) || math.IsInf(v, 0) || (dt == tensor.Float32 && math.Abs(v) > math.MaxFloat32) {
+				l, _ := cr.FieldPos(j)
+				return nil, errors.Errorf("datasets: %s:%d:%d: %q is not a finite %v", name, l, j+1, field, dt)
+			}
+			if isTgt[j] {
+				if opt.ClassIndex && (v < 0 || v != math.Trunc(v) || v >= maxClasses) {
+					l, _ := cr.FieldPos(j)
+					return nil, errors.Errorf("datasets: %s:%d:%d: class index %q is not an integer in 0..%d", name, l, j+1, field, maxClasses-1)
+				}
+				continue
+			}
+			xs = append(xs, v)
+		}
+		for _, t := range targets {
+			v, _ := strconv.ParseFloat(strings.TrimSpace(rec[t]), 64)
+			ys = append(ys, v)
+		}
+		n++
+	}
+	if n == 0 {
+		if skipped {
+			return nil, errors.Errorf("datasets: %s: no data lines after the header", name)
+		}
+		return nil, errors.Errorf("datasets: %s: empty file", name)
+	}
+	xShape := tensor.Shape{n, width - len(targets)}
+	yShape := tensor.Shape{n, len(targets)}
+	if opt.ClassIndex {
+		yShape = tensor.Shape{n}
+	}
+	return newDataset("ReadCSV "+name, newDense(dt, xShape, xs), newDense(dt, yShape, ys))
+}
+
+// resolveTargets checks the target columns against the line width.
+func resolveTargets(opt CSVOptions, width int) ([]int, error) {
+	in := opt.Targets
+	if len(in) == 0 {
+		in = []int{-1}
+	}
+	if opt.ClassIndex && len(in) != 1 {
+		return nil, errors.Errorf("ClassIndex needs exactly one target column, got %d (%v)", len(in), in)
+	}
+	out := make([]int, len(in))
+	seen := make(map[int]bool, len(in))
+	for i, t := range in {
+		c := t
+		if c < 0 {
+			c += width
+		}
+		if c < 0 || c >= width {
+			return nil, errors.Errorf("target column %d is out of range for %d fields", t, width)
+		}
+		if seen[c] {
+			return nil, errors.Errorf("target column %d (column %d) is given twice", t, c)
+		}
+		seen[c] = true
+		out[i] = c
+	}
+	if len(out) >= width {
+		return nil, errors.Errorf("all %d columns are targets: no features left", width)
+	}
+	return out, nil
+}
+
+// LoadCSV reads a Dataset from a CSV file, gzip-compressed or not; see
+// ReadCSV.
+func LoadCSV(path string, opt CSVOptions) (*Dataset, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, errors.Wrap(err, "datasets: LoadCSV")
+	}
+	defer f.Close()
+	return ReadCSV(f, path, opt)
+}

@@ -1,0 +1,61 @@
+// Package datasets holds in-memory training data for descent: a Dataset of
+// examples X and targets Y stored as gorgonia tensors, a seeded mini-batch
+// Iterator, splitting, standardization and one-hot encoding, loaders for CSV
+// and IDX (MNIST) files, a checksummed downloader with a local cache, two small
+// real data sets embedded in the package (scikit-learn's digits and Fisher's
+// iris) and synthetic generators whose true parameters are known.
+//
+// # Datasets
+//
+// A Dataset holds X with shape (N, features...) and Y with shape (N, K) —
+// one-hot rows or K regression targets — or (N) — class indices 0..K-1 stored
+// as float values. X and Y share one dtype, tensor.Float32 or tensor.Float64.
+// New validates and wraps existing tensors without copying them; FromFloat64
+// copies plain slices, which is the convenient form in a notebook.
+//
+// # Mini-batches
+//
+// An Iterator walks one epoch at a time in the style of bufio.Scanner:
+//
+//	it, err := datasets.NewIterator(ds, datasets.Batches{Size: 32, Shuffle: true, Seed: 1})
+//	if err != nil { ... }
+//	for epoch := 0; epoch < 10; epoch++ {
+//		for it.Next() {
+//			x, y := it.Batch()
+//			// feed x, y to the model
+//		}
+//		if err := it.Err(); err != nil { ... }
+//		it.Reset() // next epoch, new order
+//	}
+//
+// Batch size 1 is online (stochastic) gradient descent, a size B between 1
+// and N is mini-batch SGD, and 0 (or any size >= N) is full-batch gradient
+// descent. With Shuffle, epoch k visits the examples in an order that depends
+// only on the seed and k, so a run can be repeated exactly, or resumed at
+// epoch k with SetEpoch.
+//
+// The iterator copies each batch into buffers it owns and reuses, so a
+// training loop allocates nothing per batch. A trainer that already owns the
+// input tensors of a compiled graph can call Indices and Dataset.Gather
+// instead, and then the data is copied once, straight into those tensors.
+//
+// # Randomness
+//
+// Every random choice (shuffling, splitting, the synthetic generators) is
+// drawn from github.com/descent-go/descent/internal/rng with a seed and a
+// label, never from a global source: the same seed gives the same result on
+// every machine and in every order of calls.
+//
+// # Data
+//
+// Digits and Iris are small classic data sets shipped with scikit-learn under
+// the BSD-3-Clause license; the files and their descriptions are in the data
+// folder of this package with the attribution (data/README.md). MNIST and
+// Fashion-MNIST are read from their IDX files (LoadMNIST, LoadFashionMNIST),
+// which DownloadMNIST and DownloadFashionMNIST fetch into a cache after
+// checking their SHA-256 sums.
+//
+// Errors name what was wrong and where (a file, line and column; a shape; an
+// index), and are wrapped with github.com/pkg/errors. No function or method
+// panics on bad input.
+package datasets
