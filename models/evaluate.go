@@ -2,6 +2,7 @@ package models
 
 import (
 	"math"
+	"reflect"
 
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
@@ -16,20 +17,39 @@ import (
 // memory bounded on large sets.
 const DefaultChunk = 512
 
-// Metrics are a model's loss and quality over a dataset. Classification
-// metrics are set when the dataset has class labels, regression metrics
-// otherwise.
+// Metrics are a model's loss and quality over a dataset.
+//
+// Classification metrics are set (Classify) when the dataset has class
+// labels — class-index targets (N), or (N, K) rows with K > 1, read as
+// one-hot by their largest value — and, for binary classifiers trained with
+// graph.BinaryCrossEntropy, when the targets are (N, 1) and all 0 or 1: the
+// model's single output is then the logit of class 1, predicted when > 0.
+//
+// Regression metrics are set (Regress) when the targets are (N, K) rows of
+// the model output's shape; with (N, K) one-hot targets both kinds are set.
 type Metrics struct {
 	N        int     // examples evaluated
 	Loss     float64 // mean loss over the examples
 	Classify bool    // whether the classification fields are set
+	Regress  bool    // whether the regression fields are set
 
-	Accuracy  float64 // fraction of examples whose predicted class is the label
-	Confusion [][]int // Confusion[label][predicted] counts
+	// Accuracy is the fraction of examples whose predicted class — the
+	// largest output (the first one on ties), or output > 0 for a single
+	// output — is the label.
+	Accuracy float64
+	// Confusion[label][predicted] counts the examples; it is square, of
+	// the larger of the dataset's number of classes and the model's
+	// number of outputs.
+	Confusion [][]int
 
 	MSE float64 // mean squared error over all outputs
 	MAE float64 // mean absolute error over all outputs
-	R2  float64 // coefficient of determination, 1 − SSres/SStot
+	// R2 is the coefficient of determination 1 − SSres/SStot, where SSres
+	// sums the squared errors over all outputs and SStot the squared
+	// deviations of each target column from its mean (for several targets,
+	// scikit-learn's "variance_weighted" R²). It is 0 when the targets are
+	// constant.
+	R2 float64
 }
 
 // Metric returns a metric by name: "loss", "accuracy", "mse", "mae" or
@@ -41,18 +61,19 @@ func (m Metrics) Metric(name string) (float64, bool) {
 	case "accuracy":
 		return m.Accuracy, m.Classify
 	case "mse":
-		return m.MSE, !m.Classify
+		return m.MSE, m.Regress
 	case "mae":
-		return m.MAE, !m.Classify
+		return m.MAE, m.Regress
 	case "r2":
-		return m.R2, !m.Classify
+		return m.R2, m.Regress
 	}
 	return 0, false
 }
 
 // An Evaluator evaluates one model over its Params, compiling one
 // evaluation graph per chunk size and keeping them for later calls. It never
-// changes the Params or any training state.
+// changes the Params or any training state (dropout is off), and is not
+// safe for concurrent use.
 type Evaluator struct {
 	m      Model
 	p      *graph.Params
@@ -64,7 +85,8 @@ type Evaluator struct {
 }
 
 // NewEvaluator returns an Evaluator of m with parameters p and the given loss
-// (required), running chunk examples at a time (0: DefaultChunk).
+// (required), running chunk examples at a time (0: DefaultChunk). Chunks
+// change memory and speed, not the result, up to rounding.
 func NewEvaluator(m Model, p *graph.Params, loss graph.Loss, chunk int) *Evaluator {
 	if chunk <= 0 {
 		chunk = DefaultChunk
@@ -95,7 +117,7 @@ func (e *Evaluator) programs(ds *datasets.Dataset) (*exec.Cache, error) {
 		return nil, errors.New("models: Evaluate: nil dataset")
 	}
 	if ds.Dtype() != e.p.Dtype() {
-		return nil, errors.Errorf("models: dataset dtype %v differs from params dtype %v", ds.Dtype(), e.p.Dtype())
+		return nil, errors.Errorf("models: Evaluate: dataset dtype %v differs from params dtype %v", ds.Dtype(), e.p.Dtype())
 	}
 	xs, ys := ds.XShape(), ds.YShape()
 	if e.cache == nil || !xs.Eq(e.xs) || !ys.Eq(e.ys) {
@@ -113,8 +135,11 @@ func (e *Evaluator) Evaluate(ds *datasets.Dataset) (Metrics, error) {
 	if err != nil {
 		return met, err
 	}
-	labels := ds.Labels()
-	acc := newAccumulator(labels, ds.NumClasses())
+	labels, k := ds.Labels(), ds.NumClasses()
+	if labels == nil && isBinaryCrossEntropy(e.loss) {
+		labels, k = binaryLabels(ds), 2
+	}
+	acc := newAccumulator(labels, k)
 	n := ds.Len()
 	for start := 0; start < n; start += e.chunk {
 		end := start + e.chunk
@@ -124,6 +149,13 @@ func (e *Evaluator) Evaluate(ds *datasets.Dataset) (Metrics, error) {
 		c, err := cache.Get(end - start)
 		if err != nil {
 			return met, errors.Wrap(err, "models: evaluate")
+		}
+		if start == 0 {
+			// Regression metrics compare outputs and targets of one shape.
+			acc.regress = !ds.ClassIndices() && c.Out.Eq(c.Y.Shape())
+			if labels == nil && !acc.regress {
+				return met, errors.Errorf("models: evaluate: model output shape %v differs from target shape %v and the targets are not classes", c.Out, c.Y.Shape())
+			}
 		}
 		e.idx = e.idx[:0]
 		for i := start; i < end; i++ {
@@ -136,87 +168,168 @@ func (e *Evaluator) Evaluate(ds *datasets.Dataset) (Metrics, error) {
 			return met, errors.Wrapf(err, "models: evaluate examples %d..%d", start, end-1)
 		}
 		if err := acc.add(start, c.Loss(), c.Output(0), c.Y); err != nil {
-			return met, errors.Wrap(err, "models: evaluate")
+			return met, errors.Wrapf(err, "models: evaluate examples %d..%d", start, end-1)
 		}
 	}
 	return acc.metrics(), nil
 }
 
+// isBinaryCrossEntropy reports whether l is graph.BinaryCrossEntropy, whose
+// model outputs are logits.
+func isBinaryCrossEntropy(l graph.Loss) bool {
+	return reflect.ValueOf(l).Pointer() == reflect.ValueOf(graph.BinaryCrossEntropy).Pointer()
+}
+
+// binaryLabels returns the classes of (N, 1) targets that are all 0 or 1,
+// or nil.
+func binaryLabels(ds *datasets.Dataset) []int {
+	if !ds.YShape().Eq(tensor.Shape{1}) {
+		return nil
+	}
+	y := floats(ds.Y())
+	labels := make([]int, len(y))
+	for i, v := range y {
+		switch v {
+		case 0:
+		case 1:
+			labels[i] = 1
+		default:
+			return nil
+		}
+	}
+	return labels
+}
+
 // accumulator gathers the sums behind Metrics, chunk by chunk.
 type accumulator struct {
-	labels    []int
+	labels    []int // nil: no classification metrics
+	regress   bool  // compute the regression metrics
 	n         int
 	loss      float64
 	correct   int
 	confusion [][]int
 	// regression sums over all output elements
-	count         int
-	sq, abs       float64
-	colSum, colSq []float64
+	count   int
+	sq, abs float64
+	cols    []moments // per output column: the targets' mean and spread
+}
+
+// moments are the count, mean and sum of squared deviations from the mean
+// of a stream of values, merged chunk by chunk (Chan et al.), which stays
+// accurate when the mean is large next to the spread.
+type moments struct {
+	n        int
+	mean, m2 float64
+}
+
+func (m *moments) merge(o moments) {
+	if o.n == 0 {
+		return
+	}
+	n := m.n + o.n
+	d := o.mean - m.mean
+	m.mean += d * float64(o.n) / float64(n)
+	m.m2 += o.m2 + d*d*float64(m.n)*float64(o.n)/float64(n)
+	m.n = n
 }
 
 func newAccumulator(labels []int, k int) *accumulator {
 	a := &accumulator{labels: labels}
 	if labels != nil {
-		if k < 2 {
-			k = 2
-		}
-		a.confusion = make([][]int, k)
-		for i := range a.confusion {
-			a.confusion[i] = make([]int, k)
-		}
+		a.grow(k)
 	}
 	return a
 }
 
+// grow makes the confusion matrix at least k×k (and at least 2×2).
+func (a *accumulator) grow(k int) {
+	if k < 2 {
+		k = 2
+	}
+	if k <= len(a.confusion) {
+		return
+	}
+	c := make([][]int, k)
+	for i := range c {
+		c[i] = make([]int, k)
+		if i < len(a.confusion) {
+			copy(c[i], a.confusion[i])
+		}
+	}
+	a.confusion = c
+}
+
 func (a *accumulator) add(start int, loss float64, out, y *tensor.Dense) error {
+	if out == nil || out.Dims() < 1 || out.Shape()[0] != y.Shape()[0] {
+		var s tensor.Shape
+		if out != nil {
+			s = out.Shape()
+		}
+		return errors.Errorf("model output shape %v does not hold one row per target of shape %v", s, y.Shape())
+	}
 	rows := out.Shape()[0]
 	a.n += rows
 	a.loss += loss * float64(rows)
 	o := floats(out)
-	width := len(o) / rows
 	if a.labels != nil {
-		for r := 0; r < rows; r++ {
-			row := o[r*width : (r+1)*width]
-			pred := 0
-			if width == 1 {
-				if row[0] > 0 {
-					pred = 1
-				}
-			} else {
-				for j, v := range row {
-					if v > row[pred] {
-						pred = j
-					}
-				}
+		a.classify(start, rows, o)
+	}
+	if a.regress {
+		a.regression(o, floats(y), len(o)/rows)
+	}
+	return nil
+}
+
+func (a *accumulator) classify(start, rows int, o []float64) {
+	width := len(o) / rows
+	// A model may have more outputs than the dataset has classes (a test
+	// set without the last class): widen the matrix to them.
+	a.grow(width)
+	for r := 0; r < rows; r++ {
+		row := o[r*width : (r+1)*width]
+		pred := 0
+		if width == 1 {
+			if row[0] > 0 {
+				pred = 1
 			}
-			label := a.labels[start+r]
-			if label >= len(a.confusion) || pred >= len(a.confusion) {
-				return errors.Errorf("class %d or prediction %d outside %d classes", label, pred, len(a.confusion))
-			}
-			a.confusion[label][pred]++
-			if pred == label {
-				a.correct++
+		} else {
+			for j, v := range row {
+				if v > row[pred] {
+					pred = j
+				}
 			}
 		}
-		return nil
+		label := a.labels[start+r]
+		a.confusion[label][pred]++
+		if pred == label {
+			a.correct++
+		}
 	}
-	t := floats(y)
-	if len(t) != len(o) {
-		return errors.Errorf("output shape %v and target shape %v differ", out.Shape(), y.Shape())
-	}
-	if a.colSum == nil {
-		a.colSum, a.colSq = make([]float64, width), make([]float64, width)
+}
+
+func (a *accumulator) regression(o, t []float64, width int) {
+	if a.cols == nil {
+		a.cols = make([]moments, width)
 	}
 	for i, v := range o {
 		d := v - t[i]
 		a.sq += d * d
 		a.abs += math.Abs(d)
-		a.colSum[i%width] += t[i]
-		a.colSq[i%width] += t[i] * t[i]
+	}
+	for j := range a.cols {
+		var c moments
+		for i := j; i < len(t); i += width {
+			c.n++
+			c.mean += t[i]
+		}
+		c.mean /= float64(c.n)
+		for i := j; i < len(t); i += width {
+			d := t[i] - c.mean
+			c.m2 += d * d
+		}
+		a.cols[j].merge(c)
 	}
 	a.count += len(o)
-	return nil
 }
 
 func (a *accumulator) metrics() Metrics {
@@ -229,18 +342,18 @@ func (a *accumulator) metrics() Metrics {
 		m.Classify = true
 		m.Accuracy = float64(a.correct) / float64(a.n)
 		m.Confusion = a.confusion
-		return m
 	}
-	m.MSE = a.sq / float64(a.count)
-	m.MAE = a.abs / float64(a.count)
-	var ssTot float64
-	for j := range a.colSum {
-		mean := a.colSum[j] / float64(a.n)
-		ssTot += a.colSq[j] - float64(a.n)*mean*mean
-	}
-	m.R2 = 1 - a.sq/ssTot
-	if ssTot <= 0 {
-		m.R2 = 0
+	if a.regress && a.count > 0 {
+		m.Regress = true
+		m.MSE = a.sq / float64(a.count)
+		m.MAE = a.abs / float64(a.count)
+		var ssTot float64
+		for _, c := range a.cols {
+			ssTot += c.m2
+		}
+		if ssTot > 0 {
+			m.R2 = 1 - a.sq/ssTot
+		}
 	}
 	return m
 }

@@ -32,6 +32,9 @@ type Linear struct {
 
 // Forward implements Model.
 func (m Linear) Forward(b *graph.Builder, x *G.Node) (*G.Node, error) {
+	if m.Outputs < 0 {
+		return nil, errors.Errorf("models: Linear Outputs = %d, want ≥ 0 (0 means 1)", m.Outputs)
+	}
 	return graph.Dense(b, "linear", x, orOne(m.Outputs), graph.Zeros)
 }
 
@@ -66,6 +69,10 @@ func (m Softmax) Forward(b *graph.Builder, x *G.Node) (*G.Node, error) {
 // features) — or any (batch, ...) shape, which it flattens. For
 // classification Outputs is the number of classes and the natural loss
 // graph.SoftmaxCrossEntropy; for regression, graph.MSE.
+//
+// Hidden layers are initialized with graph.HeNormal under the default ReLU
+// and with graph.GlorotUniform under any other Activation; Dropout, in [0,
+// 1), drops units in training graphs only (see graph.Dropout).
 type MLP struct {
 	Hidden     []int
 	Outputs    int
@@ -77,6 +84,9 @@ type MLP struct {
 func (m MLP) Forward(b *graph.Builder, x *G.Node) (*G.Node, error) {
 	if m.Outputs <= 0 {
 		return nil, errors.Errorf("models: MLP Outputs = %d, want > 0", m.Outputs)
+	}
+	if !(m.Dropout >= 0 && m.Dropout < 1) {
+		return nil, errors.Errorf("models: MLP Dropout = %v, want a probability in [0, 1)", m.Dropout)
 	}
 	act := m.Activation
 	if act == nil {
@@ -108,13 +118,21 @@ func (m MLP) Forward(b *graph.Builder, x *G.Node) (*G.Node, error) {
 }
 
 // LeNet is a LeNet-5-style convolutional network for (batch, 1, 28, 28)
-// images (NCHW): two convolution + ReLU + 2×2 max-pool stages (6 and 16
-// filters of 5×5), then Dense 120 → ReLU → Dense 84 → ReLU → Dense Classes.
-// Output logits (batch, Classes); targets class indices. Natural loss:
-// graph.SoftmaxCrossEntropy. Inputs of other square sizes ≥ 12 work too.
+// images (NCHW): two convolution + ReLU + 2×2 max-pool stages (6 filters of
+// 5×5 with padding 2, then 16 of 5×5 without), then Dense 120 → ReLU →
+// Dense 84 → ReLU → Dense Classes. Output logits (batch, Classes); targets
+// class indices. Natural loss: graph.SoftmaxCrossEntropy.
+//
+// Other image sizes work too, square or not, with any number of channels,
+// as long as height and width are at least 12 (the second pooling needs a
+// 2×2 input); the first Dense layer's size follows the image size, so the
+// parameters fit one image shape.
 type LeNet struct {
 	Classes int // 0 means 10
 }
+
+// leNetMinSize is the smallest image height and width LeNet accepts.
+const leNetMinSize = 12
 
 // Forward implements Model.
 func (m LeNet) Forward(b *graph.Builder, x *G.Node) (*G.Node, error) {
@@ -122,8 +140,14 @@ func (m LeNet) Forward(b *graph.Builder, x *G.Node) (*G.Node, error) {
 	if classes == 0 {
 		classes = 10
 	}
-	if x.Dims() != 4 {
-		return nil, errors.Errorf("models: LeNet wants (batch, channels, height, width) input, got %v", x.Shape())
+	if classes < 2 {
+		return nil, errors.Errorf("models: LeNet Classes = %d, want ≥ 2 (0 means 10)", m.Classes)
+	}
+	if x == nil {
+		return nil, errors.New("models: LeNet: nil input")
+	}
+	if s := x.Shape(); x.Dims() != 4 || s[2] < leNetMinSize || s[3] < leNetMinSize {
+		return nil, errors.Errorf("models: LeNet wants (batch, channels, height, width) input with height and width ≥ %d, got shape %v", leNetMinSize, s)
 	}
 	h, err := graph.Conv2D(b, "conv1", x, 6, 5, 1, 2, nil)
 	if err == nil {

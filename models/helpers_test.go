@@ -1,0 +1,166 @@
+package models_test
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"strings"
+	"sync"
+	"testing"
+
+	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/datasets"
+	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/models"
+	"github.com/descent-go/descent/trainers"
+)
+
+// wantErr fails unless err is non-nil and contains every one of subs.
+func wantErr(t *testing.T, err error, subs ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("got no error, want one containing %q", subs)
+	}
+	for _, s := range subs {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q does not contain %q", err, s)
+		}
+	}
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// floats returns the values of a float32 or float64 tensor as float64.
+func floats(t *tensor.Dense) []float64 {
+	switch d := t.Data().(type) {
+	case []float64:
+		return append([]float64(nil), d...)
+	case []float32:
+		out := make([]float64, len(d))
+		for i, v := range d {
+			out[i] = float64(v)
+		}
+		return out
+	}
+	return nil
+}
+
+// bits returns the raw bits of every parameter value, with names and
+// shapes, to compare Params exactly (NaNs included).
+func bits(p *graph.Params) map[string][]uint64 {
+	m := map[string][]uint64{}
+	for i := 0; i < p.Len(); i++ {
+		t := p.At(i)
+		var b []uint64
+		for _, d := range t.Shape() {
+			b = append(b, uint64(d)) // shape first: a reshape shows too
+		}
+		b = append(b, math.MaxUint64)
+		switch d := t.Data().(type) {
+		case []float64:
+			for _, v := range d {
+				b = append(b, math.Float64bits(v))
+			}
+		case []float32:
+			for _, v := range d {
+				b = append(b, uint64(math.Float32bits(v)))
+			}
+		}
+		m[p.Name(i)] = b
+	}
+	return m
+}
+
+func sameBits(a, b map[string][]uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, va := range a {
+		vb, ok := b[k]
+		if !ok || len(va) != len(vb) {
+			return false
+		}
+		for i := range va {
+			if va[i] != vb[i] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// digits is scikit-learn's digits split 80/20 (stratified, seed 1) and
+// standardized with the training set's statistics.
+type digitsData struct{ train, test *datasets.Dataset }
+
+var (
+	digitsOnce sync.Once
+	digits64   digitsData
+	digits32   digitsData
+	digitsErr  error
+)
+
+func digits(t testing.TB, dt tensor.Dtype) (train, test *datasets.Dataset) {
+	t.Helper()
+	digitsOnce.Do(func() {
+		load := func(dt tensor.Dtype) (digitsData, error) {
+			ds, err := datasets.Digits(dt)
+			if err != nil {
+				return digitsData{}, err
+			}
+			parts, err := ds.Split(1, true, 0.8, 0.2)
+			if err != nil {
+				return digitsData{}, err
+			}
+			s, err := parts[0].Standardizer()
+			if err != nil {
+				return digitsData{}, err
+			}
+			var d digitsData
+			if d.train, err = s.Apply(parts[0]); err != nil {
+				return d, err
+			}
+			d.test, err = s.Apply(parts[1])
+			return d, err
+		}
+		if digits64, digitsErr = load(tensor.Float64); digitsErr == nil {
+			digits32, digitsErr = load(tensor.Float32)
+		}
+	})
+	must(t, digitsErr)
+	if dt == tensor.Float32 {
+		return digits32.train, digits32.test
+	}
+	return digits64.train, digits64.test
+}
+
+// quickSGD is mini-batch SGD with momentum as the package doc shows it.
+func quickSGD(epochs int, loss graph.Loss) trainers.MiniBatchSGD {
+	return trainers.MiniBatchSGD{BatchSize: 32, Config: trainers.Config{
+		Epochs: epochs, Loss: loss, Optimizer: trainers.SGD{LR: 0.05, Momentum: 0.9}, Seed: 1,
+	}}
+}
+
+func fit(t testing.TB, tr trainers.Trainer, m models.Model, p *graph.Params, ds *datasets.Dataset) *trainers.History {
+	t.Helper()
+	h, err := tr.Fit(context.Background(), m, p, ds)
+	must(t, err)
+	return h
+}
+
+// dense64 returns a float64 tensor of the given shape holding data.
+func dense64(data []float64, shape ...int) *tensor.Dense {
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data))
+}
+
+// bytesBuffer is a bytes.Buffer that can be read several times.
+type bytesBuffer struct{ b []byte }
+
+func (w *bytesBuffer) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
+func (w *bytesBuffer) reader() *bytes.Reader       { return bytes.NewReader(w.b) }
