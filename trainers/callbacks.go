@@ -47,7 +47,7 @@ var ErrStop = errors.New("trainers: stop requested by a callback")
 
 // monitor reads the named quantity from an epoch record: "val_loss",
 // "val_metric" or "train_loss". Losses improve downwards, metrics upwards
-// (except "mse" and "mae").
+// (except "mse", "mae" and "loss").
 func monitor(name string, h *History, rec Epoch) (v float64, higherBetter bool, err error) {
 	switch name {
 	case "", "val_loss":
@@ -61,7 +61,7 @@ func monitor(name string, h *History, rec Epoch) (v float64, higherBetter bool, 
 		if !rec.HasVal {
 			return 0, false, errors.New("trainers: val_metric needs Config.Validation")
 		}
-		return rec.ValMetric, h.Metric != "mse" && h.Metric != "mae", nil
+		return rec.ValMetric, h.Metric != "mse" && h.Metric != "mae" && h.Metric != "loss", nil
 	}
 	return 0, false, errors.Errorf("trainers: unknown monitored quantity %q (want val_loss, val_metric or train_loss)", name)
 }
@@ -135,13 +135,18 @@ func EarlyStopping(monitored string, patience int, minDelta float64, restoreBest
 }
 
 // Checkpoint saves the Params to path (atomically, in the models checkpoint
-// format) after every `every` epochs, or, with bestOnly, after each epoch
-// whose monitored quantity (as in EarlyStopping) is the best so far.
+// format: load it with models.LoadFile or models.LoadInto) after every
+// `every` epochs, or, with bestOnly, after each epoch whose monitored
+// quantity (as in EarlyStopping) is the best so far. every < 1 without
+// bestOnly is an error at the first epoch's end.
 func Checkpoint(path string, every int, bestOnly bool, monitored string) Callback {
 	var im improvement
 	return func(e Event) error {
 		if e.Kind != EpochEnd {
 			return nil
+		}
+		if !bestOnly && every < 1 {
+			return errors.Errorf("trainers: Checkpoint %s: every = %d, want ≥ 1 (or bestOnly)", path, every)
 		}
 		if e.Epoch == 0 {
 			im.reset()
@@ -195,17 +200,26 @@ func LogJSON(w io.Writer) Callback {
 }
 
 // Progress draws a progress bar with the epoch, the current loss and an
-// estimated time to the end on w when w is a terminal and the CI environment
-// variable is unset; otherwise it writes nothing. Set Config.LogEvery to have
-// it move within epochs.
+// estimated time to the end on w when w is a terminal (an *os.File on a
+// character device) and the CI environment variable is unset; otherwise —
+// a buffer, a pipe, a log file, a CI job — it writes nothing. Set
+// Config.LogEvery to have it move within epochs.
 func Progress(w io.Writer) Callback {
 	if !isTerminal(w) {
 		return func(Event) error { return nil }
 	}
+	return progressBar(w)
+}
+
+// progressBar draws the bar on w, terminal or not.
+func progressBar(w io.Writer) Callback {
 	start := time.Now()
 	return func(e Event) error {
 		h := e.History
-		if e.Epoch == 0 && e.Step <= 1 {
+		if h == nil {
+			return nil
+		}
+		if e.Epoch == 0 && e.Step <= 1 && e.Kind != FitEnd {
 			start = time.Now()
 		}
 		total := h.Planned * h.StepsPerEpoch

@@ -17,7 +17,7 @@ import (
 // seed.
 type History struct {
 	Method    string // "GD", "OnlineSGD", "MiniBatchSGD(B=32)", ...
-	BatchSize int    // examples per gradient evaluation (N for GD)
+	BatchSize int    // examples per update: B, 1 for OnlineSGD, N for GD
 	N         int    // training examples
 	Metric    string // name of Epoch.ValMetric ("accuracy", "r2"); "" without validation
 	// Planned is the number of epochs the Fit was asked for, StepsPerEpoch

@@ -57,17 +57,16 @@ func (o SGD) Start(params []*tensor.Dense) (Update, error) {
 		}, nil
 	}
 	vel := zerosLike(params)
-	mu := o.Momentum
+	mu, nesterov := o.Momentum, o.Nesterov
 	return func(lr float64, grads []*tensor.Dense) error {
 		if err := sameLen(params, grads); err != nil {
 			return err
 		}
 		for i, w := range params {
-			switch wd := w.Data().(type) {
-			case []float64:
-				momentumStep(lr, mu, o.Nesterov, wd, grads[i].Data().([]float64), vel[i].Data().([]float64))
-			case []float32:
-				momentumStep(lr, mu, o.Nesterov, wd, grads[i].Data().([]float32), vel[i].Data().([]float32))
+			if isF64(w) {
+				momentumStep(lr, mu, nesterov, w.Float64s(), grads[i].Float64s(), vel[i].Float64s())
+			} else {
+				momentumStep(lr, mu, nesterov, w.Float32s(), grads[i].Float32s(), vel[i].Float32s())
 			}
 		}
 		return nil
@@ -146,11 +145,10 @@ func (o AdamW) start(name string, params []*tensor.Dense) (Update, error) {
 			if o.WeightDecay > 0 {
 				scaleBy(1-lr*o.WeightDecay, w)
 			}
-			switch wd := w.Data().(type) {
-			case []float64:
-				adamStep(lr, b1, b2, eps, c1, c2, wd, grads[i].Data().([]float64), m[i].Data().([]float64), v[i].Data().([]float64))
-			case []float32:
-				adamStep(lr, b1, b2, eps, c1, c2, wd, grads[i].Data().([]float32), m[i].Data().([]float32), v[i].Data().([]float32))
+			if isF64(w) {
+				adamStep(lr, b1, b2, eps, c1, c2, w.Float64s(), grads[i].Float64s(), m[i].Float64s(), v[i].Float64s())
+			} else {
+				adamStep(lr, b1, b2, eps, c1, c2, w.Float32s(), grads[i].Float32s(), m[i].Float32s(), v[i].Float32s())
 			}
 		}
 		return nil
@@ -221,11 +219,10 @@ func squaresUpdate(params []*tensor.Dense, decay, gain, eps float64) Update {
 			return err
 		}
 		for i, w := range params {
-			switch wd := w.Data().(type) {
-			case []float64:
-				squaresStep(lr, decay, gain, eps, wd, grads[i].Data().([]float64), s[i].Data().([]float64))
-			case []float32:
-				squaresStep(lr, decay, gain, eps, wd, grads[i].Data().([]float32), s[i].Data().([]float32))
+			if isF64(w) {
+				squaresStep(lr, decay, gain, eps, w.Float64s(), grads[i].Float64s(), s[i].Float64s())
+			} else {
+				squaresStep(lr, decay, gain, eps, w.Float32s(), grads[i].Float32s(), s[i].Float32s())
 			}
 		}
 		return nil

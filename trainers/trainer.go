@@ -37,7 +37,10 @@ import (
 	"github.com/descent-go/descent/models"
 )
 
-// A Trainer fits a model's parameters to a training set.
+// A Trainer fits a model's parameters to a training set. GD, OnlineSGD,
+// MiniBatchSGD and Loop are Trainers; so is any type of yours with this Fit
+// method (a schedule of trainers, a wrapper that logs), which can then be
+// passed wherever a Trainer is expected.
 type Trainer interface {
 	Fit(ctx context.Context, m models.Model, p *graph.Params, train *datasets.Dataset) (*History, error)
 }
@@ -60,9 +63,10 @@ type Config struct {
 
 	// Validation, if set, is evaluated after every epoch.
 	Validation *datasets.Dataset
-	// Metric names the validation metric recorded in History: "accuracy",
-	// "mse", "mae" or "r2"; "" picks accuracy for classification and r2 for
-	// regression.
+	// Metric names the validation metric recorded in History: "accuracy"
+	// (classification), "mse", "mae", "r2" (regression) or "loss"; "" picks
+	// accuracy for classification and r2 for regression. A metric the
+	// validation set cannot have is an error before the first step.
 	Metric string
 	// EvalChunk is the number of examples per evaluation graph run, and per
 	// accumulation chunk in GD (0: models.DefaultChunk).
@@ -85,7 +89,7 @@ type Config struct {
 // Policy is how the loop batches the data: the one thing the trainers
 // differ in.
 type Policy struct {
-	Name      string // for History.Method
+	Name      string // for History.Method; "" is "Loop"
 	BatchSize int    // examples per gradient evaluation; 0 means all N
 	Shuffle   bool   // a new seeded permutation every epoch
 	DropLast  bool   // drop the partial last batch of an epoch
@@ -159,13 +163,31 @@ func (t MiniBatchSGD) Fit(ctx context.Context, m models.Model, p *graph.Params, 
 // Fit implements Trainer: it runs the loop. On cancellation it stops between
 // steps and returns the History so far, with consistent Params, and the
 // context's error; on a non-finite loss or gradient it stops with an error
-// naming the epoch, the step and the parameter.
-func (l Loop) Fit(ctx context.Context, m models.Model, p *graph.Params, train *datasets.Dataset) (*History, error) {
-	r, err := newRun(l, m, p, train)
+// naming the epoch, the step and the parameter. Every check that does not
+// need a step (hyperparameters, shapes, dtypes) is made before the first
+// one, and an error then leaves p as it was: fresh Params stay empty.
+func (l Loop) Fit(ctx context.Context, m models.Model, p *graph.Params, train *datasets.Dataset) (hist *History, err error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	var r *run
+	defer func() {
+		// The last line of defence: user code (a model, loss, schedule,
+		// optimizer or callback) that panics ends the Fit with an error.
+		if e := recover(); e != nil {
+			err = errors.Errorf("trainers: panic during Fit: %v", e)
+			if r != nil {
+				hist = r.hist
+			}
+		}
+		if r != nil {
+			r.close()
+		}
+	}()
+	r, err = newRun(l, m, p, train)
 	if err != nil {
 		return nil, err
 	}
-	defer r.close()
 	err = r.fit(ctx)
 	return r.hist, err
 }
@@ -197,33 +219,13 @@ type run struct {
 	lr                  float64 // the last update's learning rate
 }
 
-func newRun(l Loop, m models.Model, p *graph.Params, train *datasets.Dataset) (*run, error) {
+func newRun(l Loop, m models.Model, p *graph.Params, train *datasets.Dataset) (r *run, err error) {
 	cfg, pol := l.Config, l.Policy
-	switch {
-	case m == nil:
-		return nil, errors.New("trainers: no model")
-	case p == nil:
-		return nil, errors.New("trainers: no params")
-	case train == nil:
-		return nil, errors.New("trainers: no training set")
-	case cfg.Epochs < 1:
-		return nil, errors.Errorf("trainers: Epochs = %d, want ≥ 1", cfg.Epochs)
-	case cfg.Loss == nil:
-		return nil, errors.New("trainers: Config.Loss is required (e.g. graph.SoftmaxCrossEntropy)")
-	case cfg.Optimizer == nil:
-		return nil, errors.New("trainers: Config.Optimizer is required (e.g. trainers.SGD{LR: 0.1})")
-	case pol.BatchSize < 0:
-		return nil, errors.Errorf("trainers: batch size %d, want ≥ 0", pol.BatchSize)
-	case cfg.WeightDecay < 0 || cfg.ClipNorm < 0 || cfg.LogEvery < 0 || cfg.NoiseEvery < 0 || cfg.NoiseBatch < 0 || cfg.EvalChunk < 0:
-		return nil, errors.New("trainers: WeightDecay, ClipNorm, LogEvery, NoiseEvery, NoiseBatch and EvalChunk must be ≥ 0")
-	case train.Dtype() != p.Dtype():
-		return nil, errors.Errorf("trainers: training set dtype %v differs from params dtype %v", train.Dtype(), p.Dtype())
+	if pol.Name == "" {
+		pol.Name = "Loop"
 	}
-	if v := cfg.Validation; v != nil {
-		if v.Dtype() != train.Dtype() || !v.XShape().Eq(train.XShape()) || !v.YShape().Eq(train.YShape()) {
-			return nil, errors.Errorf("trainers: validation examples %v→%v %v differ from training examples %v→%v %v",
-				v.XShape(), v.YShape(), v.Dtype(), train.XShape(), train.YShape(), train.Dtype())
-		}
+	if err := checkSetup(cfg, pol, m, p, train); err != nil {
+		return nil, err
 	}
 	it, err := datasets.NewIterator(train, datasets.Batches{
 		Size: pol.BatchSize, Shuffle: pol.Shuffle, Seed: rng.Seed(cfg.Seed, "shuffle"), DropLast: pol.DropLast,
@@ -231,68 +233,214 @@ func newRun(l Loop, m models.Model, p *graph.Params, train *datasets.Dataset) (*
 	if err != nil {
 		return nil, errors.Wrap(err, "trainers")
 	}
-	r := &run{cfg: cfg, pol: pol, model: m, params: p, train: train, it: it}
-	r.progs = exec.New(exec.Spec{Forward: m.Forward, Params: p, X: train.XShape(), Y: train.YShape(),
-		Loss: cfg.Loss, Training: true, Seed: rng.Seed(cfg.Seed, "layers")})
+	metric, err := validationMetric(cfg)
+	if err != nil {
+		return nil, err
+	}
+	noiseB := 0
+	if cfg.NoiseEvery > 0 {
+		if noiseB = cfg.NoiseBatch; noiseB == 0 {
+			noiseB = it.BatchSize()
+			if pol.FullBatch {
+				noiseB = 32
+			}
+		}
+		if train.Len()/noiseB < 2 {
+			return nil, errors.Errorf("trainers: gradient noise at batch size %d needs at least %d training examples, have %d", noiseB, 2*noiseB, train.Len())
+		}
+	}
+
+	// Fresh Params are filled by the first build. Build against a scratch
+	// Params and adopt its tensors only once nothing can fail any more, so
+	// that a model/target mismatch or a bad hyperparameter leaves p empty
+	// and a corrected model can be fitted to it at once.
+	target := p
+	fresh := p.Len() == 0
+	if fresh {
+		target = graph.NewParams(p.Dtype(), p.Seed())
+	}
+	built := &run{cfg: cfg, pol: pol, model: m, params: p, train: train, it: it}
+	defer func() {
+		if err != nil { // release what was built; r is nil by then
+			built.close()
+		}
+	}()
+	r = built
+	spec := exec.Spec{Forward: m.Forward, Params: target, X: train.XShape(), Y: train.YShape(),
+		Loss: cfg.Loss, Training: true, Seed: rng.Seed(cfg.Seed, "layers")}
+	r.progs = exec.New(spec)
 	// Compile the first graph now: a model/target shape mismatch is an
-	// error before the first step, and the parameters exist from here on.
+	// error before the first step.
 	first, err := r.progs.Get(it.BatchSize())
 	if err != nil {
-		r.close()
-		return nil, errors.Wrapf(err, "trainers: model on batches of %d", it.BatchSize())
+		return nil, errors.Wrapf(err, "trainers: model on batches of %d examples of shape %v with %s",
+			it.BatchSize(), train.XShape(), describeTargets(train.YShape()))
 	}
 	for i := 0; i < first.NumParams(); i++ {
 		r.names = append(r.names, first.ParamName(i))
-		r.weights = append(r.weights, p.Value(first.ParamName(i)))
+		r.weights = append(r.weights, target.Value(first.ParamName(i)))
 	}
 	if len(r.weights) == 0 {
-		r.close()
 		return nil, errors.New("trainers: the model has no parameters")
 	}
-	if r.update, err = cfg.Optimizer.Start(r.weights); err != nil {
-		r.close()
+	if r.update, err = startOptimizer(cfg.Optimizer, r.weights); err != nil {
 		return nil, err
 	}
+	if fresh {
+		for _, name := range target.Names() {
+			if err := p.Add(name, target.Value(name)); err != nil {
+				return nil, errors.Wrap(err, "trainers")
+			}
+		}
+	}
+
 	r.grads = make([]*tensor.Dense, len(r.weights))
 	if pol.FullBatch {
 		r.acc = zerosLike(r.weights)
 	}
 	steps := it.BatchesPerEpoch()
+	batch := it.BatchSize()
 	if pol.FullBatch {
-		steps = 1
+		steps, batch = 1, r.epochExamples()
 	}
 	r.sched = Time{StepsPerEpoch: steps, Epochs: cfg.Epochs}
-	r.hist = &History{Method: pol.Name, BatchSize: it.BatchSize(), N: train.Len(), Planned: cfg.Epochs, StepsPerEpoch: steps}
+	r.hist = &History{Method: pol.Name, BatchSize: batch, N: train.Len(), Planned: cfg.Epochs, StepsPerEpoch: steps}
 	if cfg.Validation != nil {
-		r.hist.Metric = cfg.Metric
-		if r.hist.Metric == "" {
-			r.hist.Metric = "r2"
-			if train.Labels() != nil {
-				r.hist.Metric = "accuracy"
-			}
-		}
+		r.hist.Metric = metric
 		r.eval = models.NewEvaluator(m, p, cfg.Loss, cfg.EvalChunk)
 	}
 	if cfg.NoiseEvery > 0 {
-		b := cfg.NoiseBatch
-		if b == 0 {
-			b = it.BatchSize()
-			if pol.FullBatch {
-				b = 32
-			}
-		}
-		if r.noise, err = newNoiseState(b, train.Len(), r.weights, train, cfg.Seed); err != nil {
-			r.close()
+		// The diagnostic passes run their own graphs, whose random layers
+		// draw from their own seed: estimating the noise never changes the
+		// training trajectory.
+		nspec := spec
+		nspec.Seed = rng.Seed(cfg.Seed, "noise-layers")
+		if r.noise, err = newNoiseState(noiseB, r.weights, train, cfg.Seed, exec.New(nspec)); err != nil {
 			return nil, err
 		}
 	}
 	return r, nil
 }
 
+// checkSetup validates what Fit is given before anything is built.
+func checkSetup(cfg Config, pol Policy, m models.Model, p *graph.Params, train *datasets.Dataset) error {
+	switch {
+	case m == nil:
+		return errors.New("trainers: no model")
+	case p == nil:
+		return errors.New("trainers: no params (make them with graph.NewParams)")
+	case train == nil:
+		return errors.New("trainers: no training set")
+	case cfg.Epochs < 1:
+		return errors.Errorf("trainers: Epochs = %d, want ≥ 1", cfg.Epochs)
+	case cfg.Loss == nil:
+		return errors.New("trainers: Config.Loss is required (e.g. graph.SoftmaxCrossEntropy)")
+	case cfg.Optimizer == nil:
+		return errors.New("trainers: Config.Optimizer is required (e.g. trainers.SGD{LR: 0.1})")
+	case pol.BatchSize < 0:
+		return errors.Errorf("trainers: %s: batch size %d, want ≥ 0", pol.Name, pol.BatchSize)
+	case train.Dtype() != p.Dtype():
+		return errors.Errorf("trainers: training set dtype %v differs from params dtype %v", train.Dtype(), p.Dtype())
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"WeightDecay", cfg.WeightDecay}, {"ClipNorm", cfg.ClipNorm}} {
+		if !(f.v >= 0) || math.IsInf(f.v, 0) {
+			return errors.Errorf("trainers: Config.%s = %v, want a finite value ≥ 0", f.name, f.v)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"LogEvery", cfg.LogEvery}, {"NoiseEvery", cfg.NoiseEvery}, {"NoiseBatch", cfg.NoiseBatch}, {"EvalChunk", cfg.EvalChunk}} {
+		if f.v < 0 {
+			return errors.Errorf("trainers: Config.%s = %d, want ≥ 0", f.name, f.v)
+		}
+	}
+	if v := cfg.Validation; v != nil {
+		if v.Dtype() != train.Dtype() || !sameShape(v.XShape(), train.XShape()) || !sameShape(v.YShape(), train.YShape()) {
+			return errors.Errorf("trainers: validation examples %v→%v %v differ from training examples %v→%v %v",
+				v.XShape(), v.YShape(), v.Dtype(), train.XShape(), train.YShape(), train.Dtype())
+		}
+	}
+	return nil
+}
+
+// describeTargets names one example's target shape for error messages.
+func describeTargets(s tensor.Shape) string {
+	if len(s) == 0 {
+		return "class-index targets"
+	}
+	return fmt.Sprintf("targets of shape %v", s)
+}
+
+// sameShape is strict shape equality: tensor.Shape.Eq holds (3) and (3, 1)
+// equal, and (1) and () too.
+func sameShape(a, b tensor.Shape) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// validationMetric is the name of the validation metric to record: the
+// configured one if the validation set has it, else the default for its
+// kind; "" without a validation set.
+func validationMetric(cfg Config) (string, error) {
+	v := cfg.Validation
+	if v == nil {
+		return "", nil
+	}
+	classify := v.Labels() != nil
+	name := cfg.Metric
+	if name == "" {
+		name = "r2"
+		if classify {
+			name = "accuracy"
+		}
+	}
+	switch {
+	case name == "loss",
+		classify && name == "accuracy",
+		!classify && (name == "mse" || name == "mae" || name == "r2"):
+		return name, nil
+	}
+	kind, want := "regression", "mse, mae, r2 or loss"
+	if classify {
+		kind, want = "classification", "accuracy or loss"
+	}
+	return "", errors.Errorf("trainers: Config.Metric %q is not available for a %s validation set (want %s)", name, kind, want)
+}
+
+// startOptimizer calls o.Start, turning a panic or a missing Update into an
+// error.
+func startOptimizer(o Optimizer, weights []*tensor.Dense) (u Update, err error) {
+	defer func() {
+		if e := recover(); e != nil {
+			u, err = nil, errors.Errorf("trainers: optimizer %T: Start panicked: %v", o, e)
+		}
+	}()
+	if u, err = o.Start(weights); err == nil && u == nil {
+		err = errors.Errorf("trainers: optimizer %T: Start returned no Update", o)
+	}
+	return u, err
+}
+
 func (r *run) close() {
-	r.progs.Close()
+	if r.progs != nil {
+		r.progs.Close()
+	}
 	if r.eval != nil {
 		r.eval.Close()
+	}
+	if r.noise != nil {
+		r.noise.progs.Close()
 	}
 }
 
@@ -304,7 +452,7 @@ func (r *run) fit(ctx context.Context) error {
 			r.it.Reset()
 		}
 		rec, err := r.epoch(ctx, epoch)
-		if err == ErrStop {
+		if isStop(err) {
 			r.hist.Stopped = fmt.Sprintf("stopped by a callback in epoch %d at step %d", epoch, r.sched.Step)
 			break
 		}
@@ -315,17 +463,24 @@ func (r *run) fit(ctx context.Context) error {
 			r.callbacks(Event{Kind: FitEnd, Epoch: epoch, Step: r.sched.Step}, nil)
 			return err
 		}
-		stop := r.callbacks(Event{Kind: EpochEnd, Epoch: epoch, Step: r.sched.Step, Loss: rec.TrainLoss}, &rec)
-		if stop != nil {
-			if stop != ErrStop {
+		if stop := r.callbacks(Event{Kind: EpochEnd, Epoch: epoch, Step: r.sched.Step, Loss: rec.TrainLoss}, &rec); stop != nil {
+			if !isStop(stop) {
+				// Every callback still sees the end of the Fit, once.
+				r.callbacks(Event{Kind: FitEnd, Epoch: epoch, Step: r.sched.Step}, nil)
 				return stop
 			}
 			r.hist.Stopped = fmt.Sprintf("stopped by a callback after epoch %d", epoch)
 			break
 		}
 	}
-	return r.callbacks(Event{Kind: FitEnd, Epoch: len(r.hist.Epochs) - 1, Step: r.sched.Step}, nil)
+	if err := r.callbacks(Event{Kind: FitEnd, Epoch: len(r.hist.Epochs) - 1, Step: r.sched.Step}, nil); err != nil && !isStop(err) {
+		return err
+	}
+	return nil
 }
+
+// isStop reports whether err is ErrStop, possibly wrapped.
+func isStop(err error) bool { return err != nil && errors.Is(err, ErrStop) }
 
 // epoch runs one epoch and appends its record to the History.
 func (r *run) epoch(ctx context.Context, epoch int) (Epoch, error) {
@@ -443,15 +598,15 @@ func (r *run) step(epoch int, loss float64) error {
 			}
 		}
 	}
-	factor := 1.0
-	if r.cfg.Schedule != nil {
-		factor = r.cfg.Schedule(r.sched)
+	factor, base, err := r.rate()
+	if err != nil {
+		return errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
 	}
-	lr := r.cfg.Optimizer.LearningRate() * factor
+	lr := base * factor
 	if !(lr >= 0) || math.IsInf(lr, 0) {
-		return errors.Errorf("trainers: epoch %d step %d: learning rate %v (schedule factor %v) is not a finite value ≥ 0", epoch, r.sched.Step, lr, factor)
+		return errors.Errorf("trainers: epoch %d step %d: learning rate %v (base %v × schedule factor %v) is not a finite value ≥ 0", epoch, r.sched.Step, lr, base, factor)
 	}
-	if err := r.update(lr, r.grads); err != nil {
+	if err := r.apply(lr); err != nil {
 		return errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
 	}
 	r.sched.Step++
@@ -463,6 +618,31 @@ func (r *run) step(epoch int, loss float64) error {
 		return r.callbacks(Event{Kind: StepEnd, Epoch: epoch, Step: r.sched.Step, Loss: loss}, nil)
 	}
 	return nil
+}
+
+// rate returns the schedule's factor and the optimizer's base rate now; a
+// panic in either is an error.
+func (r *run) rate() (factor, base float64, err error) {
+	defer func() {
+		if e := recover(); e != nil {
+			err = errors.Errorf("learning rate: panic: %v", e)
+		}
+	}()
+	factor = 1
+	if r.cfg.Schedule != nil {
+		factor = r.cfg.Schedule(r.sched)
+	}
+	return factor, r.cfg.Optimizer.LearningRate(), nil
+}
+
+// apply runs the optimizer's update; a panic in it is an error.
+func (r *run) apply(lr float64) (err error) {
+	defer func() {
+		if e := recover(); e != nil {
+			err = errors.Errorf("optimizer %T: update panicked: %v", r.cfg.Optimizer, e)
+		}
+	}()
+	return r.update(lr, r.grads)
 }
 
 // callbacks calls every callback with e; the first error wins, but every

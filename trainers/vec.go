@@ -12,14 +12,18 @@ import (
 
 type float interface{ ~float32 | ~float64 }
 
+// The kernels read a tensor's data through Float64s/Float32s, which, unlike
+// Data, allocate nothing.
+
+func isF64(t *tensor.Dense) bool { return t.Dtype() == tensor.Float64 }
+
 // axpy sets y += a·x.
 func axpy(a float64, x, y *tensor.Dense) {
-	switch yd := y.Data().(type) {
-	case []float64:
-		axpyT(a, x.Data().([]float64), yd)
-	case []float32:
-		axpyT(a, x.Data().([]float32), yd)
+	if isF64(y) {
+		axpyT(a, x.Float64s(), y.Float64s())
+		return
 	}
+	axpyT(a, x.Float32s(), y.Float32s())
 }
 
 func axpyT[T float](a float64, x, y []T) {
@@ -31,41 +35,28 @@ func axpyT[T float](a float64, x, y []T) {
 
 // scaleBy sets x *= a.
 func scaleBy(a float64, x *tensor.Dense) {
-	switch d := x.Data().(type) {
-	case []float64:
+	if isF64(x) {
+		d := x.Float64s()
 		for i := range d {
 			d[i] *= a
 		}
-	case []float32:
-		s := float32(a)
-		for i := range d {
-			d[i] *= s
-		}
+		return
+	}
+	d, s := x.Float32s(), float32(a)
+	for i := range d {
+		d[i] *= s
 	}
 }
 
 // zero sets x to 0.
 func zero(x *tensor.Dense) { scaleBy(0, x) }
 
-// copyInto sets dst = src.
-func copyInto(dst, src *tensor.Dense) {
-	switch d := dst.Data().(type) {
-	case []float64:
-		copy(d, src.Data().([]float64))
-	case []float32:
-		copy(d, src.Data().([]float32))
-	}
-}
-
 // sumSquares is Σx², accumulated in float64.
 func sumSquares(x *tensor.Dense) float64 {
-	switch d := x.Data().(type) {
-	case []float64:
-		return sumSquaresT(d)
-	case []float32:
-		return sumSquaresT(d)
+	if isF64(x) {
+		return sumSquaresT(x.Float64s())
 	}
-	return 0
+	return sumSquaresT(x.Float32s())
 }
 
 func sumSquaresT[T float](x []T) float64 {
@@ -78,23 +69,27 @@ func sumSquaresT[T float](x []T) float64 {
 
 // checkFinite reports the first NaN or ±Inf in x.
 func checkFinite(x *tensor.Dense) error {
-	switch d := x.Data().(type) {
-	case []float64:
-		return checkFiniteT(d)
-	case []float32:
-		return checkFiniteT(d)
+	var i int
+	var v float64
+	if isF64(x) {
+		i, v = firstNonFinite(x.Float64s())
+	} else {
+		i, v = firstNonFinite(x.Float32s())
+	}
+	if i >= 0 {
+		return errors.Errorf("element %d is %v", i, v)
 	}
 	return nil
 }
 
-func checkFiniteT[T float](x []T) error {
+func firstNonFinite[T float](x []T) (int, float64) {
 	for i, v := range x {
 		f := float64(v)
 		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return errors.Errorf("element %d is %v", i, f)
+			return i, f
 		}
 	}
-	return nil
+	return -1, 0
 }
 
 func newLike(t *tensor.Dense) *tensor.Dense {

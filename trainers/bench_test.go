@@ -1,0 +1,82 @@
+package trainers
+
+import (
+	"math/rand"
+	"testing"
+	"time"
+
+	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/datasets"
+	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/models"
+)
+
+// The benchmarks time the steady state of the loop — one update (or one GD
+// epoch) per op, after the graphs are compiled — on synthetic MNIST-shaped
+// data (784 features in [0, 1), 10 classes) with an MLP 784-128-10 in
+// float32. allocs/op is what one step allocates: gathering, the tape
+// machine's run, the optimizer and the loop's bookkeeping.
+
+func mnistLike(b *testing.B, n int) *datasets.Dataset {
+	b.Helper()
+	r := rand.New(rand.NewSource(1))
+	x, y := make([]float64, n*784), make([]float64, n)
+	for i := range x {
+		x[i] = r.Float64()
+	}
+	for i := range y {
+		y[i] = float64(r.Intn(10))
+	}
+	ds, err := datasets.FromFloat64(x, []int{n, 784}, y, []int{n}, tensor.Float32)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ds
+}
+
+// benchSteps runs b.N updates of policy pol after one warm-up update and
+// reports examples per second. n is a multiple of the batch size, so every
+// update sees perStep examples.
+func benchSteps(b *testing.B, n int, pol Policy, opt Optimizer, perStep int) {
+	ds := mnistLike(b, n)
+	perEpoch := n / pol.BatchSize
+	if pol.FullBatch {
+		perEpoch = 1
+	}
+	var start time.Time
+	c := Config{Epochs: (b.N+1)/perEpoch + 2, Loss: graph.SoftmaxCrossEntropy, Optimizer: opt, Seed: 1, LogEvery: 1}
+	c.Callbacks = []Callback{func(e Event) error {
+		if e.Kind != StepEnd {
+			return nil
+		}
+		switch e.Step {
+		case 1: // compiled and warmed up: start timing
+			start = time.Now()
+			b.ResetTimer()
+		case b.N + 1:
+			b.StopTimer()
+			b.ReportMetric(float64(b.N*perStep)/time.Since(start).Seconds(), "samples/s")
+			return ErrStop
+		}
+		return nil
+	}}
+	b.ReportAllocs()
+	if _, err := (Loop{Policy: pol, Config: c}).Fit(bg, models.MLP{Hidden: []int{128}, Outputs: 10}, graph.NewParams(tensor.Float32, 1), ds); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func BenchmarkMiniBatchStep(b *testing.B) {
+	benchSteps(b, 2048, Policy{Name: "MiniBatchSGD(B=64)", BatchSize: 64, Shuffle: true}, SGD{LR: 0.01, Momentum: 0.9}, 64)
+}
+
+func BenchmarkOnlineStep(b *testing.B) {
+	benchSteps(b, 2048, Policy{Name: "OnlineSGD", BatchSize: 1, Shuffle: true}, SGD{LR: 0.01}, 1)
+}
+
+// BenchmarkGDEpoch is one GD update: a full pass over 1024 examples in
+// chunks of 256.
+func BenchmarkGDEpoch(b *testing.B) {
+	benchSteps(b, 1024, Policy{Name: "GD", BatchSize: 256, FullBatch: true}, SGD{LR: 0.1}, 1024)
+}

@@ -1,0 +1,206 @@
+package trainers
+
+import (
+	"context"
+	"math"
+	"strings"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/datasets"
+	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/models"
+)
+
+// Helpers shared by the tests: a linear-regression problem whose exact
+// answers (least-squares solution, full gradient) are computed here by hand,
+// independently of gorgonia.
+
+var bg = context.Background()
+
+// linReg is a regression problem with its data as plain float64 slices.
+type linReg struct {
+	ds   *datasets.Dataset
+	n, d int
+	x, y []float64 // x row-major (n, d); y (n)
+}
+
+func newLinReg(t testing.TB, n, d int, noise float64, seed int64, dt tensor.Dtype) linReg {
+	t.Helper()
+	ds, _, _, err := datasets.LinearRegression(n, d, noise, seed, dt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return linReg{ds: ds, n: n, d: d, x: floats64(ds.X()), y: floats64(ds.Y())}
+}
+
+func floats64(t *tensor.Dense) []float64 {
+	switch d := t.Data().(type) {
+	case []float64:
+		return append([]float64(nil), d...)
+	case []float32:
+		out := make([]float64, len(d))
+		for i, v := range d {
+			out[i] = float64(v)
+		}
+		return out
+	}
+	panic("unsupported dtype")
+}
+
+// leastSquares returns the exact minimizer (w..., b) of the MSE, by QR.
+func (lr linReg) leastSquares(t testing.TB) []float64 {
+	t.Helper()
+	a := mat.NewDense(lr.n, lr.d+1, nil)
+	for i := 0; i < lr.n; i++ {
+		for j := 0; j < lr.d; j++ {
+			a.Set(i, j, lr.x[i*lr.d+j])
+		}
+		a.Set(i, lr.d, 1)
+	}
+	var sol mat.Dense
+	if err := sol.Solve(a, mat.NewDense(lr.n, 1, append([]float64(nil), lr.y...))); err != nil {
+		t.Fatal(err)
+	}
+	return mat.Col(nil, 0, &sol)
+}
+
+// residualVar is the mean squared residual at theta = (w..., b).
+func (lr linReg) residualVar(theta []float64) float64 {
+	var s float64
+	for i := 0; i < lr.n; i++ {
+		r := lr.predict(theta, i) - lr.y[i]
+		s += r * r
+	}
+	return s / float64(lr.n)
+}
+
+func (lr linReg) predict(theta []float64, i int) float64 {
+	s := theta[lr.d]
+	for j := 0; j < lr.d; j++ {
+		s += lr.x[i*lr.d+j] * theta[j]
+	}
+	return s
+}
+
+// grad is the gradient of the MSE over the examples idx at theta:
+// (2/|idx|)·Σ x̃ᵢ(x̃ᵢ·θ − yᵢ), with x̃ = (x, 1).
+func (lr linReg) grad(theta []float64, idx []int) []float64 {
+	g := make([]float64, lr.d+1)
+	for _, i := range idx {
+		r := lr.predict(theta, i) - lr.y[i]
+		for j := 0; j < lr.d; j++ {
+			g[j] += r * lr.x[i*lr.d+j]
+		}
+		g[lr.d] += r
+	}
+	for j := range g {
+		g[j] *= 2 / float64(len(idx))
+	}
+	return g
+}
+
+func (lr linReg) all() []int {
+	idx := make([]int, lr.n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
+}
+
+// theta reads a Linear model's parameters as (w..., b).
+func theta(p *graph.Params) []float64 {
+	return append(p.Float64s("linear/w"), p.Float64s("linear/b")...)
+}
+
+// setTheta creates a Linear model's parameters in p (if needed) and sets
+// them to theta = (w..., b).
+func setTheta(t testing.TB, p *graph.Params, d int, th []float64) {
+	t.Helper()
+	if p.Len() == 0 {
+		if err := models.Init(models.Linear{}, p, tensor.Shape{d}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setFloats(p.Value("linear/w"), th[:d])
+	setFloats(p.Value("linear/b"), th[d:])
+}
+
+func setFloats(t *tensor.Dense, v []float64) {
+	switch d := t.Data().(type) {
+	case []float64:
+		copy(d, v)
+	case []float32:
+		for i := range d {
+			d[i] = float32(v[i])
+		}
+	}
+}
+
+func dist(a, b []float64) float64 {
+	var s float64
+	for i := range a {
+		s += (a[i] - b[i]) * (a[i] - b[i])
+	}
+	return math.Sqrt(s)
+}
+
+func norm(a []float64) float64 { return dist(a, make([]float64, len(a))) }
+
+// relClose reports whether got and want agree to tol relative to want's norm.
+func relClose(got, want []float64, tol float64) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	return dist(got, want) <= tol*math.Max(norm(want), 1e-300)
+}
+
+// allParams are every parameter's values, in order, as float64s.
+func allParams(p *graph.Params) [][]float64 {
+	out := make([][]float64, p.Len())
+	for i := range out {
+		out[i] = p.Float64s(p.Name(i))
+	}
+	return out
+}
+
+// sameBits reports whether two parameter sets are bit-identical.
+func sameBits(a, b *graph.Params) bool {
+	if a.Len() != b.Len() {
+		return false
+	}
+	for i := 0; i < a.Len(); i++ {
+		if a.Name(i) != b.Name(i) {
+			return false
+		}
+		x, y := a.Float64s(a.Name(i)), b.Float64s(b.Name(i))
+		if len(x) != len(y) {
+			return false
+		}
+		for j := range x {
+			if math.Float64bits(x[j]) != math.Float64bits(y[j]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func mustContain(t testing.TB, err error, subs ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error; want one mentioning %q", subs)
+	}
+	for _, s := range subs {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q does not mention %q", err, s)
+		}
+	}
+}
+
+// cfg returns a regression Config with the given epochs and optimizer.
+func cfg(epochs int, opt Optimizer) Config {
+	return Config{Epochs: epochs, Loss: graph.MSE, Optimizer: opt, Seed: 1}
+}

@@ -1,0 +1,234 @@
+package trainers
+
+import (
+	"math"
+	"testing"
+
+	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/models"
+)
+
+// The optimizer tests call Start directly on two parameter tensors, a (2) and
+// b (1), feed the same three fixed gradients with three learning rates, and
+// compare with the update rules written out here scalar by scalar.
+
+var (
+	optInit  = [][]float64{{1.0, -2.0}, {0.5}}
+	optGrads = [3][][]float64{
+		{{0.1, -0.2}, {0.3}},
+		{{0.05, 0.4}, {-0.1}},
+		{{-0.3, 0.1}, {0.2}},
+	}
+	optLRs = [3]float64{0.1, 0.05, 0.02}
+)
+
+// ref is a reference optimizer acting on one scalar: it returns the new w
+// from w, g, the learning rate and the step number t (from 1), keeping its
+// state in s.
+type ref func(w, g, lr float64, t int, s *[2]float64) float64
+
+func refSGD(w, g, lr float64, _ int, _ *[2]float64) float64 { return w - lr*g }
+
+func refMomentum(mu float64, nesterov bool) ref {
+	return func(w, g, lr float64, _ int, s *[2]float64) float64 {
+		v := mu*s[0] + g
+		s[0] = v
+		if nesterov {
+			return w - lr*(g+mu*v)
+		}
+		return w - lr*v
+	}
+}
+
+func refAdam(b1, b2, eps, wd float64) ref {
+	return func(w, g, lr float64, t int, s *[2]float64) float64 {
+		w *= 1 - lr*wd // AdamW: decoupled decay, before the adaptive step
+		s[0] = b1*s[0] + (1-b1)*g
+		s[1] = b2*s[1] + (1-b2)*g*g
+		mHat := s[0] / (1 - math.Pow(b1, float64(t)))
+		vHat := s[1] / (1 - math.Pow(b2, float64(t)))
+		return w - lr*mHat/(math.Sqrt(vHat)+eps)
+	}
+}
+
+func refRMSProp(rho, eps float64) ref {
+	return func(w, g, lr float64, _ int, s *[2]float64) float64 {
+		s[0] = rho*s[0] + (1-rho)*g*g
+		return w - lr*g/(math.Sqrt(s[0])+eps)
+	}
+}
+
+func refAdaGrad(eps float64) ref {
+	return func(w, g, lr float64, _ int, s *[2]float64) float64 {
+		s[0] += g * g
+		return w - lr*g/(math.Sqrt(s[0])+eps)
+	}
+}
+
+func newTensor(dt tensor.Dtype, v []float64) *tensor.Dense {
+	t := tensor.New(tensor.Of(dt), tensor.WithShape(len(v)))
+	setFloats(t, v)
+	return t
+}
+
+// runOptimizer applies three steps of o and returns the parameters after
+// each step.
+func runOptimizer(t *testing.T, o Optimizer, dt tensor.Dtype) [3][][]float64 {
+	t.Helper()
+	params := []*tensor.Dense{newTensor(dt, optInit[0]), newTensor(dt, optInit[1])}
+	u, err := o.Start(params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [3][][]float64
+	for step := range optGrads {
+		grads := []*tensor.Dense{newTensor(dt, optGrads[step][0]), newTensor(dt, optGrads[step][1])}
+		if err := u(optLRs[step], grads); err != nil {
+			t.Fatal(err)
+		}
+		out[step] = [][]float64{floats64(params[0]), floats64(params[1])}
+	}
+	return out
+}
+
+func runRef(r ref) [3][][]float64 {
+	var out [3][][]float64
+	w := [][]float64{append([]float64(nil), optInit[0]...), append([]float64(nil), optInit[1]...)}
+	state := [][][2]float64{make([][2]float64, 2), make([][2]float64, 1)}
+	for step := range optGrads {
+		for i := range w {
+			for j := range w[i] {
+				w[i][j] = r(w[i][j], optGrads[step][i][j], optLRs[step], step+1, &state[i][j])
+			}
+		}
+		out[step] = [][]float64{append([]float64(nil), w[0]...), append([]float64(nil), w[1]...)}
+	}
+	return out
+}
+
+func TestOptimizersMatchHandComputedSteps(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opt  Optimizer
+		ref  ref
+		// a[0] after three steps, computed with pencil and paper, as a
+		// check on the reference itself.
+		hand float64
+	}{
+		{"SGD", SGD{LR: 1}, refSGD, 1 - 0.1*0.1 - 0.05*0.05 + 0.02*0.3}, // 0.9935
+		// v: 0.1, 0.14, −0.174; w: 0.99, 0.983, 0.98648
+		{"Momentum", SGD{LR: 1, Momentum: 0.9}, refMomentum(0.9, false), 0.98648},
+		// w: 1 − 0.1·0.19 = 0.981, − 0.05·0.176 = 0.9722, + 0.02·0.4566 = 0.981332
+		{"Nesterov", SGD{LR: 1, Momentum: 0.9, Nesterov: true}, refMomentum(0.9, true), 0.981332},
+		{"Adam", Adam{LR: 1}, refAdam(0.9, 0.999, 1e-8, 0), math.NaN()},
+		{"Adam custom", Adam{LR: 1, Beta1: 0.5, Beta2: 0.9, Eps: 1e-3}, refAdam(0.5, 0.9, 1e-3, 0), math.NaN()},
+		{"AdamW", AdamW{LR: 1, WeightDecay: 0.1}, refAdam(0.9, 0.999, 1e-8, 0.1), math.NaN()},
+		{"RMSProp", RMSProp{LR: 1}, refRMSProp(0.9, 1e-8), math.NaN()},
+		{"RMSProp custom", RMSProp{LR: 1, Rho: 0.5, Eps: 1e-4}, refRMSProp(0.5, 1e-4), math.NaN()},
+		{"AdaGrad", AdaGrad{LR: 1}, refAdaGrad(1e-10), math.NaN()},
+	} {
+		want := runRef(tc.ref)
+		if !math.IsNaN(tc.hand) && math.Abs(want[2][0][0]-tc.hand) > 1e-15 {
+			t.Fatalf("%s: the reference gives a[0] = %.17g, by hand %.17g", tc.name, want[2][0][0], tc.hand)
+		}
+		for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
+			tol := 1e-14
+			if dt == tensor.Float32 {
+				tol = 2e-6
+			}
+			got := runOptimizer(t, tc.opt, dt)
+			for step := range got {
+				for i := range got[step] {
+					for j, v := range got[step][i] {
+						w := want[step][i][j]
+						if math.Abs(v-w) > tol*math.Max(1, math.Abs(w)) {
+							t.Errorf("%s %v step %d param %d[%d]: %.10g, want %.10g", tc.name, dt, step+1, i, j, v, w)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestOptimizerStateIsPerFit(t *testing.T) {
+	// One Optimizer value serves two Fits: each Start has fresh moments.
+	o := Adam{LR: 1}
+	a, b := runOptimizer(t, o, tensor.Float64), runOptimizer(t, o, tensor.Float64)
+	if a[2][0][0] != b[2][0][0] {
+		t.Errorf("second Start continued the first one's state: %v vs %v", a[2][0][0], b[2][0][0])
+	}
+}
+
+func TestOptimizerGradientCountMismatch(t *testing.T) {
+	for _, o := range []Optimizer{SGD{LR: 1}, SGD{LR: 1, Momentum: 0.5}, Adam{LR: 1}, RMSProp{LR: 1}, AdaGrad{LR: 1}} {
+		u, err := o.Start([]*tensor.Dense{newTensor(tensor.Float64, []float64{1})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := u(0.1, nil); err == nil {
+			t.Errorf("%T: no error for 0 gradients of 1 parameter", o)
+		}
+	}
+}
+
+func TestInvalidHyperparametersFailBeforeAnyUpdate(t *testing.T) {
+	nan, inf := math.NaN(), math.Inf(1)
+	lr := newLinReg(t, 30, 2, 0.1, 13, tensor.Float64)
+	for _, tc := range []struct {
+		opt  Optimizer
+		cfg  func(*Config)
+		want []string
+	}{
+		{SGD{LR: 0}, nil, []string{"SGD", "LR"}},
+		{SGD{LR: -0.1}, nil, []string{"SGD", "LR"}},
+		{SGD{LR: nan}, nil, []string{"SGD", "LR"}},
+		{SGD{LR: inf}, nil, []string{"SGD", "LR"}},
+		{SGD{LR: 0.1, Momentum: 1}, nil, []string{"SGD", "Momentum"}},
+		{SGD{LR: 0.1, Momentum: 1.5}, nil, []string{"SGD", "Momentum"}},
+		{SGD{LR: 0.1, Momentum: -0.1}, nil, []string{"SGD", "Momentum"}},
+		{SGD{LR: 0.1, Momentum: nan}, nil, []string{"SGD", "Momentum"}},
+		{SGD{LR: 0.1, Nesterov: true}, nil, []string{"SGD", "Nesterov", "Momentum"}},
+		{Adam{LR: 0}, nil, []string{"Adam", "LR"}},
+		{Adam{LR: 0.1, Beta1: -0.5}, nil, []string{"Adam", "Beta1"}},
+		{Adam{LR: 0.1, Beta2: -0.001}, nil, []string{"Adam", "Beta2"}},
+		{Adam{LR: 0.1, Beta2: 1}, nil, []string{"Adam", "Beta2"}},
+		{Adam{LR: 0.1, Eps: -1e-8}, nil, []string{"Adam", "Eps"}},
+		{AdamW{LR: 0.1, WeightDecay: -1}, nil, []string{"AdamW", "WeightDecay"}},
+		{AdamW{LR: 0.1, WeightDecay: nan}, nil, []string{"AdamW", "WeightDecay"}},
+		{AdamW{LR: 0.1, Beta1: 1}, nil, []string{"AdamW", "Beta1"}},
+		{RMSProp{LR: -1}, nil, []string{"RMSProp", "LR"}},
+		{RMSProp{LR: 0.1, Rho: 1.5}, nil, []string{"RMSProp", "Rho"}},
+		{RMSProp{LR: 0.1, Eps: nan}, nil, []string{"RMSProp", "Eps"}},
+		{AdaGrad{LR: nan}, nil, []string{"AdaGrad", "LR"}},
+		{AdaGrad{LR: 0.1, Eps: -1}, nil, []string{"AdaGrad", "Eps"}},
+		{SGD{LR: 0.1}, func(c *Config) { c.WeightDecay = -0.1 }, []string{"Config.WeightDecay"}},
+		{SGD{LR: 0.1}, func(c *Config) { c.WeightDecay = nan }, []string{"Config.WeightDecay"}},
+		{SGD{LR: 0.1}, func(c *Config) { c.ClipNorm = -1 }, []string{"Config.ClipNorm"}},
+		{SGD{LR: 0.1}, func(c *Config) { c.ClipNorm = inf }, []string{"Config.ClipNorm"}},
+	} {
+		c := cfg(3, tc.opt)
+		if tc.cfg != nil {
+			tc.cfg(&c)
+		}
+		// Initialized params keep their values...
+		p := graph.NewParams(tensor.Float64, 1)
+		setTheta(t, p, 2, []float64{0.1, 0.2, 0.3})
+		before := p.Clone()
+		h, err := MiniBatchSGD{BatchSize: 5, Config: c}.Fit(bg, models.Linear{}, p, lr.ds)
+		mustContain(t, err, tc.want...)
+		if h != nil {
+			t.Errorf("%+v: a History for a Fit that did not start", tc.opt)
+		}
+		if !sameBits(p, before) {
+			t.Errorf("%+v: the parameters changed", tc.opt)
+		}
+		// ...and fresh params stay empty.
+		q := graph.NewParams(tensor.Float64, 1)
+		if _, err := (GD{Config: c}).Fit(bg, models.Linear{}, q, lr.ds); err == nil || q.Len() != 0 {
+			t.Errorf("%+v: error %v, %d parameters created", tc.opt, err, q.Len())
+		}
+	}
+}

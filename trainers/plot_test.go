@@ -1,0 +1,216 @@
+package trainers
+
+import (
+	"bytes"
+	"encoding/xml"
+	"image/png"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/models"
+)
+
+var pngMagic = []byte("\x89PNG\r\n\x1a\n")
+
+// threeHistories trains GD, online and mini-batch SGD on one problem, with
+// a validation set.
+func threeHistories(t *testing.T) []*History {
+	t.Helper()
+	lr := newLinReg(t, 90, 2, 0.3, 70, tensor.Float64)
+	parts, err := lr.ds.Split(1, false, 2.0/3, 1.0/3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cfg(4, SGD{LR: 0.05})
+	c.Validation = parts[1]
+	var hs []*History
+	for _, tr := range []Trainer{GD{Config: c}, OnlineSGD{Config: c}, MiniBatchSGD{BatchSize: 10, Config: c}} {
+		h, err := tr.Fit(bg, models.Linear{}, graph.NewParams(tensor.Float64, 1), parts[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs = append(hs, h)
+	}
+	return hs
+}
+
+func checkPNG(t *testing.T, b []byte, w, h int) {
+	t.Helper()
+	if !bytes.HasPrefix(b, pngMagic) {
+		t.Fatalf("not a PNG: % x", b[:minInt(len(b), 8)])
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := img.Bounds().Size(); got.X != w || got.Y != h {
+		t.Errorf("PNG is %v, want %dx%d", got, w, h)
+	}
+}
+
+// svgText parses an SVG document as XML and returns its text content.
+func svgText(t *testing.T, s string) string {
+	t.Helper()
+	if !strings.Contains(s, "<svg") {
+		t.Fatalf("not an SVG: %.100q", s)
+	}
+	dec := xml.NewDecoder(strings.NewReader(s))
+	var text strings.Builder
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("SVG is not well-formed XML: %v", err)
+		}
+		if cd, ok := tok.(xml.CharData); ok {
+			text.Write(cd)
+			text.WriteByte(' ')
+		}
+	}
+	return text.String()
+}
+
+func minInt(a, b int) int {
+	if a < b {
+		return a
+	}
+	return b
+}
+
+func TestHistoryPNGAndSVG(t *testing.T) {
+	hs := threeHistories(t)
+	h := hs[2]
+	checkPNG(t, h.PNG(), 576, 384) // 6 × 4 inches at 96 dpi
+	text := svgText(t, h.SVG())
+	for _, want := range []string{"MiniBatchSGD(B=10)", "train", "validation", "epochs", "loss"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("History SVG text lacks %q: %q", want, text)
+		}
+	}
+	// No validation, no epochs, a diverged loss: still drawn.
+	bare := &History{Method: "GD", Epochs: []Epoch{{Epoch: 0, TrainLoss: 1}, {Epoch: 1, TrainLoss: math.Inf(1)}, {Epoch: 2, TrainLoss: math.NaN()}}}
+	if text := svgText(t, bare.SVG()); strings.Contains(text, "validation") || !strings.Contains(text, "train") {
+		t.Errorf("a History without validation: %q", text)
+	}
+	svgText(t, (&History{Method: "empty"}).SVG())
+	var nilHist *History
+	if nilHist.PNG() != nil || nilHist.SVG() != "" {
+		t.Error("a nil History draws")
+	}
+}
+
+func TestChartCompares(t *testing.T) {
+	hs := threeHistories(t)
+	// Every axis pair as SVG (cheap to draw); rasterizing is slow under
+	// the race detector, so PNG for a few.
+	for i, x := range []string{"", "epochs", "examples", "updates", "seconds"} {
+		for j, y := range []string{"", "train_loss", "val_loss", "val_metric", "loss"} {
+			for _, logY := range []bool{false, true} {
+				c := Chart{Title: "comparison", X: x, Y: y, LogY: logY, Histories: hs, Width: 4, Height: 3}
+				if i == j && logY == (i%2 == 0) {
+					var buf bytes.Buffer
+					if err := c.Render(&buf, "png"); err != nil {
+						t.Fatalf("X %q Y %q: %v", x, y, err)
+					}
+					checkPNG(t, buf.Bytes(), 384, 288)
+				}
+				var buf bytes.Buffer
+				if err := c.Render(&buf, "svg"); err != nil {
+					t.Fatalf("X %q Y %q: %v", x, y, err)
+				}
+				text := svgText(t, buf.String())
+				for _, h := range hs {
+					if !strings.Contains(text, h.Method) {
+						t.Errorf("X %q Y %q: SVG lacks %q", x, y, h.Method)
+					}
+				}
+			}
+		}
+	}
+	c := Chart{Y: "val_metric", Histories: hs[:2], Labels: []string{"full batch", "one at a time"}}
+	text := svgText(t, c.SVG())
+	for _, want := range []string{"full batch", "one at a time", "validation r2"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("SVG lacks %q", want)
+		}
+	}
+	// Log scale with non-positive values only: drawn on a linear scale.
+	zero := &History{Method: "zero", Epochs: []Epoch{{TrainLoss: 0}, {Epoch: 1, TrainLoss: -1}}}
+	svgText(t, Chart{LogY: true, Histories: []*History{zero}}.SVG())
+	one := &History{Method: "one", Epochs: []Epoch{{TrainLoss: 0.5}}}
+	svgText(t, Chart{LogY: true, Histories: []*History{one}}.SVG())
+	svgText(t, Chart{Title: "nothing yet"}.SVG())
+}
+
+func TestChartErrors(t *testing.T) {
+	hs := threeHistories(t)
+	for _, tc := range []struct {
+		c    Chart
+		want string
+	}{
+		{Chart{X: "steps", Histories: hs}, `"steps"`},
+		{Chart{Y: "accuracy", Histories: hs}, `"accuracy"`},
+		{Chart{Histories: []*History{hs[0], nil}}, "Histories[1]"},
+		{Chart{Histories: hs, Labels: []string{"a"}}, "Labels"},
+		{Chart{Histories: hs, Width: -1}, "size"},
+		{Chart{Histories: hs, Height: math.NaN()}, "size"},
+	} {
+		var buf bytes.Buffer
+		mustContain(t, tc.c.Render(&buf, "svg"), tc.want)
+		if tc.c.PNG() != nil || tc.c.SVG() != "" {
+			t.Errorf("%v: PNG or SVG despite the error", tc.c)
+		}
+	}
+	var buf bytes.Buffer
+	mustContain(t, Chart{Histories: hs}.Render(&buf, "gif"), `"gif"`)
+}
+
+func TestChartWriteFile(t *testing.T) {
+	hs := threeHistories(t)
+	dir := t.TempDir()
+	c := Chart{Title: "by examples", X: "examples", Y: "loss", LogY: true, Histories: hs}
+	for _, name := range []string{"c.png", "c.svg", "upper.SVG"} {
+		path := filepath.Join(dir, name)
+		if err := c.WriteFile(path); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(strings.ToLower(name), ".png") {
+			checkPNG(t, b, 576, 384)
+		} else {
+			svgText(t, string(b))
+		}
+	}
+	// Overwriting an existing file works too.
+	if err := c.WriteFile(filepath.Join(dir, "c.svg")); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, c.WriteFile(filepath.Join(dir, "c.jpg")), ".jpg")
+	mustContain(t, Chart{X: "bad", Histories: hs}.WriteFile(filepath.Join(dir, "bad.png")), `"bad"`)
+	if err := c.WriteFile(filepath.Join(dir, "missing", "c.png")); err == nil {
+		t.Error("no error writing into a missing directory")
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if len(names) != 3 {
+		t.Errorf("directory holds %v: want c.png, c.svg, upper.SVG and no temporary or failed files", names)
+	}
+}
