@@ -155,7 +155,10 @@ func parseSizes(s string) ([]int, error) {
 	return out, nil
 }
 
-// load returns standardized train, validation and test sets.
+// load returns train, validation and test sets. The digits (pixels 0..16)
+// are standardized with the training set's statistics; MNIST pixels are
+// already in [0, 1], and standardizing them would blow up the nearly
+// constant border pixels.
 func load(ctx context.Context, data, dir string, n int, seed int64) (train, val, test *datasets.Dataset, err error) {
 	var trainAll, testSet *datasets.Dataset
 	switch data {
@@ -188,6 +191,9 @@ func load(ctx context.Context, data, dir string, n int, seed int64) (train, val,
 	parts, err := trainAll.Split(seed, true, 0.85, 0.15)
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	if data != "digits" {
+		return parts[0], parts[1], testSet, nil
 	}
 	std, err := parts[0].Standardizer()
 	if err != nil {
