@@ -9,15 +9,12 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 
 	"gorgonia.org/tensor"
 
-	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/examples/internal/cli"
 	"github.com/descent-go/descent/graph"
 	"github.com/descent-go/descent/models"
@@ -38,14 +35,7 @@ type summary struct {
 	PNG          string  `json:"png,omitempty"`
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "quickstart:", err)
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("quickstart", run) }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
@@ -63,24 +53,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 	// The digits, split 70/15/15 keeping class proportions, standardized
 	// with the training set's statistics only.
-	digits, err := datasets.Digits(tensor.Float32)
+	parts, err := cli.Digits(*seed, 0.7, 0.15, 0.15)
 	if err != nil {
 		return err
 	}
-	parts, err := digits.Split(*seed, true, 0.7, 0.15, 0.15)
-	if err != nil {
-		return err
-	}
-	std, err := parts[0].Standardizer()
-	if err != nil {
-		return err
-	}
-	var train, val, test *datasets.Dataset
-	for i, dst := range []**datasets.Dataset{&train, &val, &test} {
-		if *dst, err = std.Apply(parts[i]); err != nil {
-			return err
-		}
-	}
+	train, val, test := parts[0], parts[1], parts[2]
 	rep.Printf("digits: %d training, %d validation, %d test examples of %v pixels\n", train.Len(), val.Len(), test.Len(), train.XShape())
 
 	model := models.MLP{Hidden: []int{*hidden}, Outputs: 10}

@@ -11,18 +11,18 @@ import (
 	"github.com/descent-go/descent/datasets"
 )
 
-// LoadMNIST loads MNIST ("mnist") or Fashion-MNIST ("fashion") as float32,
-// flat (N, 784) or, with nchw, (N, 1, 28, 28). Without dir it uses the
-// project's shared copy (../shared/data/<set> beside the repository) when
-// there is one, and otherwise downloads into the user cache, verifying
-// checksums.
-func LoadMNIST(ctx context.Context, set, dir string, nchw bool) (train, test *datasets.Dataset, err error) {
+// LoadMNIST loads MNIST ("mnist") or Fashion-MNIST ("fashion") as float32
+// in the given layout: flat (N, 784) or NCHW (N, 1, 28, 28). Without dir it
+// uses shared/data/<set> in the working directory or its closest parent that
+// has one (the project's shared copy), and otherwise downloads into the user
+// cache, verifying checksums.
+func LoadMNIST(ctx context.Context, set, dir string, layout datasets.ImageLayout) (train, test *datasets.Dataset, err error) {
 	folder := map[string]string{"mnist": "mnist", "fashion": "fashion-mnist"}[set]
 	if folder == "" {
 		return nil, nil, fmt.Errorf("unknown data set %q (want mnist or fashion)", set)
 	}
 	if dir == "" {
-		dir = sharedData(folder)
+		dir = SharedData(folder)
 	}
 	if dir == "" {
 		cache, err := os.UserCacheDir()
@@ -39,33 +39,31 @@ func LoadMNIST(ctx context.Context, set, dir string, nchw bool) (train, test *da
 			return nil, nil, err
 		}
 	}
-	opt := datasets.MNISTOptions{Dtype: tensor.Float32}
-	if nchw {
-		opt.Layout = datasets.NCHW
-	}
+	opt := datasets.MNISTOptions{Dtype: tensor.Float32, Layout: layout}
 	if set == "mnist" {
 		return datasets.LoadMNISTWith(dir, opt)
 	}
 	return datasets.LoadFashionMNISTWith(dir, opt)
 }
 
-// sharedData finds shared/data/<folder> beside the repository holding the
-// working directory, or "".
-func sharedData(folder string) string {
-	wd, err := os.Getwd()
+// SharedData finds shared/data/<folder> holding the training images in the
+// working directory or its closest parent, or "".
+func SharedData(folder string) string {
+	d, err := os.Getwd()
 	if err != nil {
 		return ""
 	}
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			p := filepath.Join(filepath.Dir(d), "shared", "data", folder)
-			if _, err := os.Stat(p); err == nil {
-				return p
+	for {
+		cand := filepath.Join(d, "shared", "data", folder)
+		for _, f := range []string{"train-images-idx3-ubyte.gz", "train-images-idx3-ubyte"} {
+			if _, err := os.Stat(filepath.Join(cand, f)); err == nil {
+				return cand
 			}
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
 			return ""
 		}
-		if filepath.Dir(d) == d {
-			return ""
-		}
+		d = parent
 	}
 }
