@@ -21,10 +21,11 @@ func fillInput(t *testing.T, b *Builder, name string, shape tensor.Shape, fill f
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := b.InputTensor(name).Data().([]float64)
-	for i := range d {
-		d[i] = fill(i)
+	vals := make([]float64, shape.TotalSize())
+	for i := range vals {
+		vals[i] = fill(i)
 	}
+	setFloat64s(b.InputTensor(name), vals) // float64 or float32
 	return n
 }
 

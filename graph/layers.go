@@ -12,7 +12,13 @@ type Activation func(x *G.Node) (*G.Node, error)
 
 // ReLU is max(x, 0).
 func ReLU(x *G.Node) (*G.Node, error) {
-	return activation("ReLU", x, G.Rectify)
+	return activation("ReLU", x, func(x *G.Node) (*G.Node, error) {
+		if x.IsScalar() || (x.Dtype() != tensor.Float32 && x.Dtype() != tensor.Float64) {
+			return G.Rectify(x)
+		}
+		// x ⊙ (x ≥ 0), as gorgonia's Rectify, in one fused op (fusedop.go).
+		return G.ApplyOp(reluOp{dims: x.Dims()}, x)
+	})
 }
 
 // Sigmoid is 1/(1+e^−x).
@@ -80,8 +86,19 @@ func Dense(b *Builder, name string, x *G.Node, units int, init Initializer) (*G.
 	})
 }
 
-// addBias adds a bias vector along axis of x, broadcasting over the others.
+// addBias adds a bias vector along axis of x, broadcasting over the others,
+// with one fused op (fusedop.go) where gorgonia would repeat the bias to x's
+// shape first.
 func addBias(x, bias *G.Node, axis int) (*G.Node, error) {
+	if dt := x.Dtype(); !x.IsScalar() && axis < x.Dims() && bias.Dims() == 1 && bias.Dtype() == dt &&
+		(dt == tensor.Float32 || dt == tensor.Float64) && bias.Shape()[0] == x.Shape()[axis] {
+		return G.ApplyOp(biasAddOp{axis: axis, dims: x.Dims()}, x, bias)
+	}
+	return broadcastBias(x, bias, axis)
+}
+
+// broadcastBias is addBias with gorgonia's broadcasting ops.
+func broadcastBias(x, bias *G.Node, axis int) (*G.Node, error) {
 	shape := make(tensor.Shape, x.Dims())
 	var pattern []byte
 	for i := range shape {

@@ -72,20 +72,56 @@ func (op lossOp) SymDiff(inputs G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 }
 
 func (op lossOp) Do(vals ...G.Value) (G.Value, error) {
+	out, _, err := lossInputs(vals)
+	if err != nil {
+		return nil, err
+	}
+	switch out.Dtype() {
+	case tensor.Float64:
+		return op.UsePreallocDo(G.NewF64(0), vals...)
+	case tensor.Float32:
+		return op.UsePreallocDo(G.NewF32(0), vals...)
+	}
+	return nil, errors.Errorf("%v: unsupported dtype %v", op, out.Dtype())
+}
+
+// UsePreallocDo writes the loss into a preallocated *gorgonia.F64 or
+// *gorgonia.F32 of the inputs' dtype.
+func (op lossOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Value, error) {
 	out, tgt, err := lossInputs(vals)
 	if err != nil {
 		return nil, err
 	}
-	switch o := out.Data().(type) {
-	case []float64:
-		l, err := lossValue(op.kind, o, tgt.Data().([]float64), out.Shape(), op.indices())
-		return G.NewF64(l), errors.Wrapf(err, "%v", op)
-	case []float32:
-		l, err := lossValue(op.kind, o, tgt.Data().([]float32), out.Shape(), op.indices())
-		return G.NewF32(float32(l)), errors.Wrapf(err, "%v", op)
+	switch out.Dtype() {
+	case tensor.Float64:
+		o := out.Float64s()
+		dst, ok := prealloc.(*G.F64)
+		if !ok {
+			return nil, errors.Errorf("%v: bad preallocated value %T", op, prealloc)
+		}
+		l, err := lossValue(op.kind, o, tgt.Float64s(), out.Shape(), op.indices())
+		if err != nil {
+			return nil, errors.Wrapf(err, "%v", op)
+		}
+		*dst = G.F64(l)
+		return dst, nil
+	case tensor.Float32:
+		o := out.Float32s()
+		dst, ok := prealloc.(*G.F32)
+		if !ok {
+			return nil, errors.Errorf("%v: bad preallocated value %T", op, prealloc)
+		}
+		l, err := lossValue(op.kind, o, tgt.Float32s(), out.Shape(), op.indices())
+		if err != nil {
+			return nil, errors.Wrapf(err, "%v", op)
+		}
+		*dst = G.F32(float32(l))
+		return dst, nil
 	}
 	return nil, errors.Errorf("%v: unsupported dtype %v", op, out.Dtype())
 }
+
+func (op lossOp) preallocScalar() {}
 
 func (op lossGradOp) Arity() int { return 3 }
 func (op lossGradOp) Type() hm.Type {
@@ -132,11 +168,11 @@ func (op lossGradOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Value, 
 	if err != nil {
 		return nil, errors.Wrapf(err, "%v", op)
 	}
-	switch o := out.Data().(type) {
-	case []float64:
-		lossGrad(op.kind, o, tgt.Data().([]float64), out.Shape(), op.indices(), g, dst.Data().([]float64))
-	case []float32:
-		lossGrad(op.kind, o, tgt.Data().([]float32), out.Shape(), op.indices(), g, dst.Data().([]float32))
+	switch out.Dtype() {
+	case tensor.Float64:
+		lossGrad(op.kind, out.Float64s(), tgt.Float64s(), out.Shape(), op.indices(), g, dst.Float64s())
+	case tensor.Float32:
+		lossGrad(op.kind, out.Float32s(), tgt.Float32s(), out.Shape(), op.indices(), g, dst.Float32s())
 	default:
 		return nil, errors.Errorf("%v: unsupported dtype %v", op, out.Dtype())
 	}

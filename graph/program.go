@@ -6,17 +6,29 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// A Program is a compiled graph: a gorgonia tape machine with the input
-// tensors its graph owns. Fill the inputs in place, Run, then read the loss,
-// the outputs and the gradients. A Program is not safe for concurrent use.
+// A Program is a compiled graph with the input tensors its graph owns. Fill
+// the inputs in place, Run, then read the loss, the outputs and the
+// gradients. A Program is not safe for concurrent use.
+//
+// It runs on this package's machine (machine.go): only the nodes the loss,
+// the outputs and the gradients need, every result written into memory
+// allocated at compile time. A graph the machine cannot run (one with
+// gorgonia's Let or Read statements) runs on gorgonia's tape machine.
 type Program struct {
-	vm      G.VM
+	m       *machine
+	vm      G.VM // nil unless the graph runs on the tape machine
 	feeds   []func() error
 	inputs  map[string]*tensor.Dense
 	loss    *G.Node
 	outputs G.Nodes
 	names   []string // parameter names, in Params order, of grads
 	grads   G.Nodes
+	// gradCopy[i], when not nil, holds a copy of gradient i made after each
+	// run: its node's value is one callers must not write into (a bound
+	// value, or one shared with the loss or another gradient).
+	gradCopy []*tensor.Dense
+	gradVal  []*tensor.Dense
+	outVal   []*tensor.Dense
 }
 
 // Compile compiles the graph into a Program that computes loss (which may be
@@ -54,7 +66,40 @@ func (b *Builder) Compile(loss *G.Node, outputs ...*G.Node) (prog *Program, err 
 			}
 		}
 	}
-	prog.vm = G.NewTapeMachine(b.g)
+	targets := G.Nodes{}
+	if loss != nil {
+		targets = append(targets, loss)
+	}
+	targets = append(targets, outputs...)
+	targets = append(targets, prog.grads...)
+	for _, n := range targets {
+		if n == nil {
+			return nil, errors.New("graph: compile: nil output")
+		}
+		if n.Graph() != b.g {
+			return nil, errors.Errorf("graph: compile: node %v belongs to another graph", n)
+		}
+	}
+	if prog.m, err = newMachine(b.g, targets); err != nil {
+		return nil, errors.Wrap(err, "graph: compile")
+	}
+	if prog.m == nil {
+		prog.vm = G.NewTapeMachine(b.g)
+	} else {
+		prog.gradCopy = make([]*tensor.Dense, len(prog.grads))
+		for i, g := range prog.grads {
+			if !prog.m.shared(g) && g != loss && !prog.grads[:i].Contains(g) && !prog.grads[i+1:].Contains(g) {
+				continue
+			}
+			if g.IsScalar() {
+				prog.gradCopy[i] = tensor.New(tensor.Of(g.Dtype()), tensor.WithShape(1))
+			} else {
+				prog.gradCopy[i] = tensor.New(tensor.Of(g.Dtype()), tensor.WithShape(g.Shape()...))
+			}
+		}
+	}
+	prog.gradVal = make([]*tensor.Dense, len(prog.grads))
+	prog.outVal = make([]*tensor.Dense, len(prog.outputs))
 	b.compiled = true
 	return prog, nil
 }
@@ -76,11 +121,51 @@ func (p *Program) Run() (err error) {
 			return errors.Wrap(err, "graph: run")
 		}
 	}
-	p.vm.Reset()
-	if err := p.vm.RunAll(); err != nil {
+	if p.vm != nil {
+		p.vm.Reset()
+		if err := p.vm.RunAll(); err != nil {
+			return errors.Wrap(err, "graph: run")
+		}
+	} else if err := p.m.run(); err != nil {
 		return errors.Wrap(err, "graph: run")
 	}
+	for i, g := range p.grads {
+		v := p.value(g)
+		if c := p.gradCopy[i]; c != nil {
+			if err := copyValue(c, v); err != nil {
+				return errors.Wrapf(err, "graph: run: gradient of %q", p.names[i])
+			}
+			v = c
+		}
+		p.gradVal[i] = asDense(v)
+	}
+	for i, o := range p.outputs {
+		p.outVal[i] = asDense(p.value(o))
+	}
 	return nil
+}
+
+// value is n's value after a run.
+func (p *Program) value(n *G.Node) G.Value {
+	if p.vm != nil {
+		return n.Value()
+	}
+	return p.m.value(n)
+}
+
+// copyValue copies a dense or scalar value into dst, which has its size.
+func copyValue(dst *tensor.Dense, v G.Value) error {
+	switch t := v.(type) {
+	case *tensor.Dense:
+		return copyData(dst, t)
+	case *G.F64:
+		dst.Float64s()[0] = float64(*t)
+		return nil
+	case *G.F32:
+		dst.Float32s()[0] = float32(*t)
+		return nil
+	}
+	return errors.Errorf("cannot copy %T", v)
 }
 
 // Loss is the loss of the last Run (0 for a program without a loss).
@@ -88,7 +173,7 @@ func (p *Program) Loss() float64 {
 	if p.loss == nil {
 		return 0
 	}
-	v, _ := scalarOf(p.loss.Value())
+	v, _ := scalarOf(p.value(p.loss))
 	return v
 }
 
@@ -97,7 +182,12 @@ func (p *Program) NumOutputs() int { return len(p.outputs) }
 
 // Output returns the i-th output's value after Run. It belongs to the
 // program and may be overwritten by the next Run.
-func (p *Program) Output(i int) *tensor.Dense { return asDense(p.outputs[i].Value()) }
+func (p *Program) Output(i int) *tensor.Dense {
+	if p.outVal[i] == nil {
+		return asDense(p.value(p.outputs[i]))
+	}
+	return p.outVal[i]
+}
 
 // NumParams is the number of parameters the program computes gradients for.
 func (p *Program) NumParams() int { return len(p.names) }
@@ -108,10 +198,20 @@ func (p *Program) ParamName(i int) string { return p.names[i] }
 // Grad returns the gradient of the loss with respect to the i-th parameter
 // after Run. It belongs to the program and may be overwritten by the next
 // Run.
-func (p *Program) Grad(i int) *tensor.Dense { return asDense(p.grads[i].Value()) }
+func (p *Program) Grad(i int) *tensor.Dense {
+	if p.gradVal[i] == nil {
+		return asDense(p.value(p.grads[i]))
+	}
+	return p.gradVal[i]
+}
 
 // Close releases the machine's resources.
-func (p *Program) Close() error { return p.vm.Close() }
+func (p *Program) Close() error {
+	if p.vm != nil {
+		return p.vm.Close()
+	}
+	return nil
+}
 
 func asDense(v G.Value) *tensor.Dense {
 	switch t := v.(type) {

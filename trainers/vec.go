@@ -28,8 +28,17 @@ func axpy(a float64, x, y *tensor.Dense) {
 
 func axpyT[T float](a float64, x, y []T) {
 	s := T(a)
-	for i, v := range x {
-		y[i] += s * v
+	y = y[:len(x)]
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		xq, yq := x[i:i+4:i+4], y[i:i+4:i+4]
+		yq[0] += s * xq[0]
+		yq[1] += s * xq[1]
+		yq[2] += s * xq[2]
+		yq[3] += s * xq[3]
+	}
+	for ; i < len(x); i++ {
+		y[i] += s * x[i]
 	}
 }
 
@@ -83,6 +92,24 @@ func checkFinite(x *tensor.Dense) error {
 }
 
 func firstNonFinite[T float](x []T) (int, float64) {
+	// v−v is 0 for a finite v and NaN for ±Inf and NaN: four running sums
+	// of it stay exactly 0 unless some element is not finite, and cost a
+	// subtraction and an addition per element with no branch.
+	var s0, s1, s2, s3 T
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		q := x[i : i+4 : i+4]
+		s0 += q[0] - q[0]
+		s1 += q[1] - q[1]
+		s2 += q[2] - q[2]
+		s3 += q[3] - q[3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] - x[i]
+	}
+	if s0 == 0 && s1 == 0 && s2 == 0 && s3 == 0 {
+		return -1, 0
+	}
 	for i, v := range x {
 		f := float64(v)
 		if math.IsNaN(f) || math.IsInf(f, 0) {

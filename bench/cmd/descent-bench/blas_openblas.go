@@ -1,0 +1,8 @@
+//go:build openblas
+
+package main
+
+const (
+	implSuffix = "-openblas"
+	blasName   = "OpenBLAS"
+)

@@ -1,0 +1,92 @@
+package graph
+
+import (
+	"math/rand"
+	"strconv"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// The benchmarks time one Program.Run — forward and backward — of the
+// training graphs bench/ trains end to end: an MLP 784-128-10 (ReLU,
+// softmax cross-entropy) and softmax regression 784-10, in float32, on
+// MNIST-shaped random inputs. allocs/op is what one training step's graph
+// run allocates; a regression shows there first.
+
+// benchProgram compiles a training graph of batch n: MLP with hidden units
+// (none: softmax regression), inputs filled with seeded random values.
+func benchProgram(tb testing.TB, dt tensor.Dtype, n int, hidden ...int) *Program {
+	tb.Helper()
+	p := NewParams(dt, 1)
+	b := NewBuilder(p)
+	b.SetTraining(true)
+	r := rand.New(rand.NewSource(1))
+	x := fillBench(tb, b, "x", tensor.Shape{n, 784}, func(int) float64 { return r.Float64() })
+	y := fillBench(tb, b, "y", tensor.Shape{n}, func(int) float64 { return float64(r.Intn(10)) })
+	h := x
+	var err error
+	for i, units := range hidden {
+		name := "hidden" + strconv.Itoa(i+1)
+		if h, err = Dense(b, name, h, units, HeNormal); err != nil {
+			tb.Fatal(err)
+		}
+		if h, err = ReLU(h); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	out, err := Dense(b, "out", h, 10, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	loss, err := SoftmaxCrossEntropy(b, out, y)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	prog, err := b.Compile(loss, out)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return prog
+}
+
+func fillBench(tb testing.TB, b *Builder, name string, shape tensor.Shape, f func(int) float64) *G.Node {
+	tb.Helper()
+	n, err := b.Input(name, shape)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	vals := make([]float64, shape.TotalSize())
+	for i := range vals {
+		vals[i] = f(i)
+	}
+	setFloat64s(b.InputTensor(name), vals)
+	return n
+}
+
+func benchRun(b *testing.B, n int, hidden ...int) {
+	prog := benchProgram(b, tensor.Float32, n, hidden...)
+	defer prog.Close()
+	if err := prog.Run(); err != nil { // warm up
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := prog.Run(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "samples/s")
+}
+
+func BenchmarkRunMLPBatch1(b *testing.B)   { benchRun(b, 1, 128) }
+func BenchmarkRunMLPBatch32(b *testing.B)  { benchRun(b, 32, 128) }
+func BenchmarkRunMLPBatch128(b *testing.B) { benchRun(b, 128, 128) }
+
+// BenchmarkRunMLPChunk1000 is one chunk of full-batch GD's accumulation.
+func BenchmarkRunMLPChunk1000(b *testing.B) { benchRun(b, 1000, 128) }
+
+func BenchmarkRunSoftmaxBatch1(b *testing.B) { benchRun(b, 1) }

@@ -1,0 +1,38 @@
+//go:build !openblas
+
+package graph
+
+// sgemmKernel computes the mr×nr tile c[r*ldc+j] (+)= Σ_l ap[l*mr+r]·bp[l*nr+j]
+// over depth d, adding to c when add is 1 and storing otherwise. It needs
+// AVX2 and FMA.
+//
+//go:noescape
+func sgemmKernel(d int, ap, bp, c *float32, ldc, add int)
+
+// sgemmRow computes one row of 16 columns of C, c[j] (+)= Σ_l
+// a[l*inca]·b[l*ldb+j] over depth d, with sgemmKernel's arithmetic.
+//
+//go:noescape
+func sgemmRow(d int, a *float32, inca int, b *float32, ldb int, c *float32, add int)
+
+func cpuid(eax, ecx uint32) (a, b, c, d uint32)
+
+func xgetbv() (eax, edx uint32)
+
+func init() {
+	max, _, _, _ := cpuid(0, 0)
+	if max < 7 {
+		return
+	}
+	_, _, c1, _ := cpuid(1, 0)
+	const fma, osxsave, avx = 1 << 12, 1 << 27, 1 << 28
+	if c1&fma == 0 || c1&osxsave == 0 || c1&avx == 0 {
+		return
+	}
+	if xcr0, _ := xgetbv(); xcr0&6 != 6 { // the OS saves SSE and AVX state
+		return
+	}
+	_, b7, _, _ := cpuid(7, 0)
+	const avx2 = 1 << 5
+	haveKernel = b7&avx2 != 0
+}

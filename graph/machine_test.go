@@ -1,0 +1,180 @@
+package graph
+
+import (
+	"math"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// machineCases are graphs of every layer and loss, plus the MNIST-shaped MLP
+// and softmax regression that bench/ trains.
+func machineCases(t *testing.T) []struct {
+	name  string
+	build func(b *Builder) (*G.Node, error)
+} {
+	const n, in, hid, k = 5, 4, 6, 3
+	mlp := func(a Activation, h head) func(b *Builder) (*G.Node, error) {
+		return model(t, tensor.Shape{n, in}, h, dense("d1", hid), act(a), dense("d2", k))
+	}
+	img := tensor.Shape{2, 2, 6, 6}
+	return []struct {
+		name  string
+		build func(b *Builder) (*G.Node, error)
+	}{
+		{"Dense+MSE", model(t, tensor.Shape{n, in}, mseHead, dense("d1", hid), dense("d2", k))},
+		{"Tanh+MSE", mlp(Tanh, mseHead)},
+		{"Sigmoid+BCE", mlp(Sigmoid, bceProbHead)},
+		{"ReLU+SCE indices", mlp(ReLU, sceIndexHead)},
+		{"LeakyReLU+SCE one-hot", mlp(LeakyReLU(0.1), sceOneHotHead)},
+		{"Softmax+MSE", mlp(Softmax, mseHead)},
+		{"Dropout", model(t, tensor.Shape{n, in}, mseHead, dense("d1", 8), act(ReLU), dropout("drop", 0.5), dense("d2", k))},
+		{"Flatten", model(t, tensor.Shape{n, 2, 2, 3}, mseHead, conv("c", 2, 1, 1, 0), flatten(), dense("d", k))},
+		{"Conv2D stride 2 pad 1", model(t, img, mseHead, conv("c", 3, 3, 2, 1), flatten())},
+		{"LeNet", model(t, tensor.Shape{2, 1, 8, 8}, sceIndexHead,
+			conv("c1", 3, 3, 1, 1), act(ReLU), pool(2, 2), conv("c2", 4, 3, 1, 1), act(ReLU), pool(2, 2),
+			flatten(), dense("fc", k))},
+		{"L2", withPenalty(mlp(Tanh, mseHead), func(b *Builder) (*G.Node, error) { return L2(b, 0.3) })},
+		{"L1", withPenalty(mlp(ReLU, sceIndexHead), func(b *Builder) (*G.Node, error) { return L1(b, 0.1, "d1/w") })},
+		{"MLP 784-128-10 batch 32", model(t, tensor.Shape{32, 784}, sceIndexHead, dense("h", 128), act(ReLU), dense("out", 10))},
+		{"MLP 784-128-10 batch 1", model(t, tensor.Shape{1, 784}, sceIndexHead, dense("h", 128), act(ReLU), dense("out", 10))},
+		{"Softmax regression batch 1", model(t, tensor.Shape{1, 784}, sceIndexHead, dense("out", 10))},
+	}
+}
+
+// The machine computes what gorgonia's tape machine computes on the same
+// graph: bit for bit with the same BLAS, and to float rounding with this
+// package's float32 kernel.
+func TestMachineMatchesTapeMachine(t *testing.T) {
+	for _, sameBLAS := range []bool{true, false} {
+		for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
+			for _, c := range machineCases(t) {
+				name := c.name + " " + dt.String()
+				restore := func() {}
+				if sameBLAS {
+					restore = tensorBLAS()
+				} else {
+					name += " (machine's BLAS)"
+				}
+				compareWithTape(t, name, dt, c.build, sameBLAS)
+				restore()
+			}
+		}
+	}
+}
+
+func compareWithTape(t *testing.T, name string, dt tensor.Dtype, build func(b *Builder) (*G.Node, error), exact bool) {
+	t.Helper()
+	p := NewParams(dt, 3)
+	b := NewBuilder(p)
+	b.SetTraining(true)
+	loss, err := build(b)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	prog, err := b.Compile(loss, loss)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if prog.m == nil {
+		t.Fatalf("%s: runs on the tape machine", name)
+	}
+	for run := 0; run < 2; run++ { // a second run reuses every buffer
+		if err := prog.Run(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	// The dropout masks stay as the program's last run drew them.
+	vm := G.NewTapeMachine(b.Graph())
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatalf("%s: tape machine: %v", name, err)
+	}
+	tol := 0.0
+	if !exact && dt == tensor.Float32 {
+		tol = 1e-6
+	}
+	want, _ := scalarOf(loss.Value())
+	if !close(prog.Loss(), want, math.Abs(want), tol) {
+		t.Errorf("%s: loss %v, tape machine %v", name, prog.Loss(), want)
+	}
+	for i := 0; i < prog.NumParams(); i++ {
+		got, want := float64s(prog.Grad(i)), float64s(asDense(prog.grads[i].Value()))
+		if len(got) != len(want) {
+			t.Fatalf("%s: gradient of %s has %d values, tape machine %d", name, prog.ParamName(i), len(got), len(want))
+		}
+		scale := 0.0
+		for _, v := range want {
+			scale = math.Max(scale, math.Abs(v))
+		}
+		for j := range got {
+			if !close(got[j], want[j], scale, tol) {
+				t.Errorf("%s: gradient of %s[%d] = %v, tape machine %v", name, prog.ParamName(i), j, got[j], want[j])
+				break
+			}
+		}
+	}
+}
+
+// close is bit equality with tol 0, else |a−b| ≤ tol·scale.
+func close(a, b, scale, tol float64) bool {
+	if tol == 0 {
+		return math.Float64bits(a) == math.Float64bits(b)
+	}
+	return math.Abs(a-b) <= tol*scale
+}
+
+// The machine runs only what the loss, outputs and gradients need: not the
+// gradient with respect to the input batch that gorgonia.Grad also builds.
+func TestMachinePrunesInputGradient(t *testing.T) {
+	p := NewParams(tensor.Float32, 1)
+	b := NewBuilder(p)
+	b.SetTraining(true)
+	loss, err := model(t, tensor.Shape{4, 784}, sceIndexHead, dense("h", 16), act(ReLU), dense("out", 10))(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := b.Compile(loss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var products int
+	for _, s := range prog.m.steps {
+		if s.kind == stepMatMul {
+			products++
+			if sh := s.node.Shape(); sh[1] == 784 && sh[0] == 4 {
+				t.Errorf("the machine computes %v %v, the gradient of the input batch", s.node.Op(), sh)
+			}
+		}
+	}
+	if products != 5 { // two forward, two weight gradients, one into the hidden layer
+		t.Errorf("%d matrix products, want 5", products)
+	}
+	if n := len(b.Graph().AllNodes()); len(prog.m.steps) >= n {
+		t.Errorf("the machine runs %d of the graph's %d nodes", len(prog.m.steps), n)
+	}
+}
+
+// A training step allocates nothing once the program is compiled and has run.
+func TestRunAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates on its own; this test runs in the plain build")
+	}
+	for _, c := range []struct {
+		n      int
+		hidden []int
+	}{{1, []int{128}}, {32, []int{128}}, {1, nil}} {
+		prog := benchProgram(t, tensor.Float32, c.n, c.hidden...)
+		if err := prog.Run(); err != nil {
+			t.Fatal(err)
+		}
+		if a := testing.AllocsPerRun(20, func() {
+			if err := prog.Run(); err != nil {
+				t.Fatal(err)
+			}
+		}); a > 0 {
+			t.Errorf("batch %d hidden %v: %v allocations per run", c.n, c.hidden, a)
+		}
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !openblas
+
+package models_test
+
+const exactBLAS = true
