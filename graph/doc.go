@@ -7,7 +7,7 @@
 // a seeded [Initializer] and reused by every later graph. A [Builder] makes one
 // fresh *gorgonia.ExprGraph bound to a Params, so graphs for several batch
 // sizes share the same tensors and an update through one is seen by all.
-// [Builder.Compile] turns a built graph into a [Program]: a tape machine with
+// [Builder.Compile] turns a built graph into a [Program]: a compiled graph with
 // input tensors it owns, that computes the outputs and, for a training graph
 // given a loss, the reverse-mode gradient of every parameter.
 //
