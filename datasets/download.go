@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/descent-go/descent/internal/atomicfile"
 	"io"
 	"net/http"
 	"os"
@@ -166,7 +167,7 @@ func (d *Downloader) fetchOne(ctx context.Context, dir, name, want string) error
 
 // fetchFrom downloads one file from one base URL into a temporary file,
 // checks its sum and renames it into place.
-func (d *Downloader) fetchFrom(ctx context.Context, dir, name, want, base string) (err error) {
+func (d *Downloader) fetchFrom(ctx context.Context, dir, name, want, base string) error {
 	url := base
 	if !strings.HasSuffix(url, "/") {
 		url += "/"
@@ -189,54 +190,31 @@ func (d *Downloader) fetchFrom(ctx context.Context, dir, name, want, base string
 		return errors.Errorf("datasets: Fetch %s: GET %s: %s", name, url, resp.Status)
 	}
 
-	tmp, err := os.CreateTemp(dir, "."+name+".*.tmp")
-	if err != nil {
-		return errors.Wrapf(err, "datasets: Fetch %s", name)
-	}
-	defer func() {
+	// Written atomically, and renamed into place only once the sum checks:
+	// a corrupt or partial download is never left where a loader reads.
+	return atomicfile.Write(filepath.Join(dir, name), func(tmp *os.File) error {
+		h := sha256.New()
+		k, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(resp.Body, maxDownloadBytes+1))
 		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+			return errors.Wrapf(err, "datasets: Fetch %s: GET %s", name, url)
 		}
-	}()
-	h := sha256.New()
-	k, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(resp.Body, maxDownloadBytes+1))
-	if err != nil {
-		return errors.Wrapf(err, "datasets: Fetch %s: GET %s", name, url)
-	}
-	if k > maxDownloadBytes {
-		return errors.Errorf("datasets: Fetch %s: GET %s: more than %d bytes", name, url, int64(maxDownloadBytes))
-	}
-	got := hex.EncodeToString(h.Sum(nil))
-	if got != want {
+		if k > maxDownloadBytes {
+			return errors.Errorf("datasets: Fetch %s: GET %s: more than %d bytes", name, url, int64(maxDownloadBytes))
+		}
+		got := hex.EncodeToString(h.Sum(nil))
+		if got == want {
+			return nil
+		}
 		inner, ierr := gunzipSum(tmp.Name())
-		if ierr != nil || inner != want {
-			msg := fmt.Sprintf("sha256 %s", got)
-			if ierr == nil {
-				msg += fmt.Sprintf(" (decompressed %s)", inner)
-			}
-			return errors.Errorf("datasets: Fetch %s: GET %s: %d bytes with %s, want %s", name, url, k, msg, want)
+		if ierr == nil && inner == want {
+			return nil
 		}
-	}
-	if err = tmp.Sync(); err != nil {
-		return errors.Wrapf(err, "datasets: Fetch %s", name)
-	}
-	if err = tmp.Close(); err != nil {
-		return errors.Wrapf(err, "datasets: Fetch %s", name)
-	}
-	if err = os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
-		return errors.Wrapf(err, "datasets: Fetch %s", name)
-	}
-	syncDir(dir)
-	return nil
-}
-
-// syncDir flushes a directory entry to disk where the system allows it.
-func syncDir(dir string) {
-	if f, err := os.Open(dir); err == nil {
-		f.Sync()
-		f.Close()
-	}
+		msg := fmt.Sprintf("sha256 %s", got)
+		if ierr == nil {
+			msg += fmt.Sprintf(" (decompressed %s)", inner)
+		}
+		return errors.Errorf("datasets: Fetch %s: GET %s: %d bytes with %s, want %s", name, url, k, msg, want)
+	})
 }
 
 // fileHasSum reports whether the file at path has SHA-256 sum want, of its

@@ -8,12 +8,12 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
 
 	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/internal/atomicfile"
 )
 
 // The checkpoint format (version 1), all integers little-endian:
@@ -134,38 +134,12 @@ func checkSavable(name string, t *tensor.Dense) error {
 // directory, synced, then renamed over path, so a crash or a full disk never
 // leaves a partial checkpoint where a good one was. On failure the file at
 // path, if any, is untouched and the temporary file is removed.
-func SaveFile(path string, p *graph.Params) (err error) {
+func SaveFile(path string, p *graph.Params) error {
 	if p == nil {
 		return errors.Errorf("models: SaveFile %s: nil params", path)
 	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return errors.Wrap(err, "models: SaveFile")
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = Save(f, p); err != nil {
-		return errors.Wrapf(err, "models: SaveFile %s", path)
-	}
-	if err = f.Sync(); err != nil {
-		return errors.Wrapf(err, "models: SaveFile %s", path)
-	}
-	if err = f.Close(); err != nil {
-		return errors.Wrapf(err, "models: SaveFile %s", path)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return errors.Wrapf(err, "models: SaveFile %s", path)
-	}
-	if d, derr := os.Open(dir); derr == nil { // persist the rename
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	err := atomicfile.Write(path, func(f *os.File) error { return Save(f, p) })
+	return errors.Wrapf(err, "models: SaveFile %s", path)
 }
 
 // Load reads a checkpoint, to the end of r, into new Params.

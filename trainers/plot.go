@@ -14,6 +14,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+
+	"github.com/descent-go/descent/internal/atomicfile"
 )
 
 // Chart draws one quantity recorded in several Histories against a common
@@ -106,7 +108,8 @@ func (c Chart) WriteFile(path string) error {
 	if err := c.Render(&buf, ext[1:]); err != nil {
 		return errors.Wrapf(err, "trainers: Chart.WriteFile %s", path)
 	}
-	return writeFileAtomic(path, buf.Bytes())
+	err := atomicfile.Write(path, func(f *os.File) error { _, err := f.Write(buf.Bytes()); return err })
+	return errors.Wrapf(err, "trainers: writing %s", path)
 }
 
 // PNG draws the History's losses by epoch — training and, if recorded,
@@ -332,38 +335,6 @@ func drawPlot(w io.Writer, p *plot.Plot, width, height vg.Length, format string)
 	}
 	if _, err := wt.WriteTo(w); err != nil {
 		return errors.Wrapf(err, "trainers: Chart: writing %s", format)
-	}
-	return nil
-}
-
-// writeFileAtomic writes data to a temporary file in path's directory, syncs
-// it and renames it over path, so that path never holds a partial file.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return errors.Wrapf(err, "trainers: writing %s", path)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return errors.Wrapf(err, "trainers: writing %s", path)
-	}
-	if err = f.Sync(); err != nil {
-		return errors.Wrapf(err, "trainers: writing %s", path)
-	}
-	if err = f.Close(); err != nil {
-		return errors.Wrapf(err, "trainers: writing %s", path)
-	}
-	if err = os.Chmod(f.Name(), 0o644); err != nil {
-		return errors.Wrapf(err, "trainers: writing %s", path)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return errors.Wrapf(err, "trainers: writing %s", path)
 	}
 	return nil
 }

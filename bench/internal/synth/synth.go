@@ -15,6 +15,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"fmt"
+	"github.com/descent-go/descent/internal/atomicfile"
 	"io"
 	"math"
 	"math/rand"
@@ -63,7 +64,7 @@ func Ensure(dir string) error {
 		proto[i] = float32(r.Float64())
 	}
 	labels := make([]byte, N)
-	if err := writeAtomic(xp, func(w io.Writer) error {
+	if err := atomicfile.Write(xp, func(w *os.File) error {
 		bw := bufio.NewWriterSize(w, 1<<20)
 		var buf [4]byte
 		for i := 0; i < N; i++ {
@@ -81,7 +82,7 @@ func Ensure(dir string) error {
 	}); err != nil {
 		return err
 	}
-	return writeAtomic(yp, func(w io.Writer) error {
+	return atomicfile.Write(yp, func(w *os.File) error {
 		_, err := w.Write(labels)
 		return err
 	})
@@ -127,22 +128,6 @@ func fileSize(path string) int64 {
 		return -1
 	}
 	return st.Size()
-}
-
-func writeAtomic(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // Pick parses a -cases list ("a,b"; empty means every case) into a test of
