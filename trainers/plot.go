@@ -65,73 +65,28 @@ var (
 
 // PNG returns the chart as a PNG image, or nil if it cannot be drawn (Render
 // says why).
-func (c Chart) PNG() []byte {
-	var buf bytes.Buffer
-	if err := c.Render(&buf, "png"); err != nil {
-		return nil
-	}
-	return buf.Bytes()
-}
+func (c Chart) PNG() []byte { return c.figure().png() }
 
 // SVG returns the chart as an SVG document, or "" if it cannot be drawn
 // (Render says why).
-func (c Chart) SVG() string {
-	var buf bytes.Buffer
-	if err := c.Render(&buf, "svg"); err != nil {
-		return ""
-	}
-	return buf.String()
-}
+func (c Chart) SVG() string { return c.figure().svg() }
 
 // Render writes the chart to w in format "png" or "svg".
-func (c Chart) Render(w io.Writer, format string) error {
-	format = strings.ToLower(strings.TrimPrefix(format, "."))
-	if format != "png" && format != "svg" {
-		return errors.Errorf("trainers: Chart: format %q, want png or svg", format)
-	}
-	p, width, height, err := c.plot()
-	if err != nil {
-		return err
-	}
-	return drawPlot(w, p, width, height, format)
-}
+func (c Chart) Render(w io.Writer, format string) error { return c.figure().render(w, format) }
 
 // WriteFile writes the chart to path, as PNG or SVG according to its
 // extension (.png or .svg). The file is written atomically: to a temporary
 // file in the same directory, synced, then renamed over path.
-func (c Chart) WriteFile(path string) error {
-	ext := strings.ToLower(filepath.Ext(path))
-	if ext != ".png" && ext != ".svg" {
-		return errors.Errorf("trainers: Chart.WriteFile %s: extension %q, want .png or .svg", path, ext)
-	}
-	var buf bytes.Buffer
-	if err := c.Render(&buf, ext[1:]); err != nil {
-		return errors.Wrapf(err, "trainers: Chart.WriteFile %s", path)
-	}
-	err := atomicfile.Write(path, func(f *os.File) error { _, err := f.Write(buf.Bytes()); return err })
-	return errors.Wrapf(err, "trainers: writing %s", path)
-}
+func (c Chart) WriteFile(path string) error { return c.figure().writeFile(path) }
 
 // PNG draws the History's losses by epoch — training and, if recorded,
 // validation — as a PNG image; nil if it cannot be drawn. A notebook
 // displays a History through this method (and SVG).
-func (h *History) PNG() []byte {
-	var buf bytes.Buffer
-	if err := h.chart().Render(&buf, "png"); err != nil {
-		return nil
-	}
-	return buf.Bytes()
-}
+func (h *History) PNG() []byte { return h.chart().PNG() }
 
 // SVG draws the History like PNG, as an SVG document; "" if it cannot be
 // drawn.
-func (h *History) SVG() string {
-	var buf bytes.Buffer
-	if err := h.chart().Render(&buf, "svg"); err != nil {
-		return ""
-	}
-	return buf.String()
-}
+func (h *History) SVG() string { return h.chart().SVG() }
 
 // chart is the History's own chart: losses by epoch, lines labelled "train"
 // and "validation".
@@ -143,7 +98,7 @@ func (h *History) chart() Chart {
 	return Chart{Title: title, X: "epochs", Y: "loss", Histories: []*History{h}, Labels: []string{""}}
 }
 
-// series is one line of a chart.
+// series is one line of a figure.
 type series struct {
 	label  string
 	xys    plotter.XYs
@@ -151,8 +106,26 @@ type series struct {
 	dashed bool
 }
 
-// plot builds the gonum plot of the chart.
-func (c Chart) plot() (p *plot.Plot, width, height vg.Length, err error) {
+// figure is what Chart and Plot draw: lines, labels and scales, or the
+// error that keeps them from being drawn.
+type figure struct {
+	title, xLabel, yLabel string
+	logX, logY, legendTop bool
+	lines                 []series
+	wIn, hIn              float64
+	err                   error
+}
+
+// figure gathers the chart's lines from its Histories.
+func (c Chart) figure() figure {
+	f, err := c.lines()
+	if err != nil {
+		return figure{err: err}
+	}
+	return f
+}
+
+func (c Chart) lines() (f figure, err error) {
 	xName, yName := c.X, c.Y
 	if xName == "" {
 		xName = "epochs"
@@ -162,30 +135,20 @@ func (c Chart) plot() (p *plot.Plot, width, height vg.Length, err error) {
 	}
 	xLabel, ok := chartX[xName]
 	if !ok {
-		return nil, 0, 0, errors.Errorf("trainers: Chart: X %q, want epochs, examples, updates or seconds", c.X)
+		return f, errors.Errorf("trainers: Chart: X %q, want epochs, examples, updates or seconds", c.X)
 	}
 	yLabel, ok := chartY[yName]
 	if !ok {
-		return nil, 0, 0, errors.Errorf("trainers: Chart: Y %q, want train_loss, val_loss, val_metric or loss", c.Y)
+		return f, errors.Errorf("trainers: Chart: Y %q, want train_loss, val_loss, val_metric or loss", c.Y)
 	}
 	if len(c.Labels) > 0 && len(c.Labels) != len(c.Histories) {
-		return nil, 0, 0, errors.Errorf("trainers: Chart: %d Labels for %d Histories", len(c.Labels), len(c.Histories))
-	}
-	wIn, hIn := c.Width, c.Height
-	if wIn == 0 {
-		wIn = DefaultChartWidth
-	}
-	if hIn == 0 {
-		hIn = DefaultChartHeight
-	}
-	if !(wIn >= 1 && wIn <= 100) || !(hIn >= 1 && hIn <= 100) {
-		return nil, 0, 0, errors.Errorf("trainers: Chart: size %v × %v inches, want 1 to 100 each", c.Width, c.Height)
+		return f, errors.Errorf("trainers: Chart: %d Labels for %d Histories", len(c.Labels), len(c.Histories))
 	}
 
 	var lines []series
 	for i, h := range c.Histories {
 		if h == nil {
-			return nil, 0, 0, errors.Errorf("trainers: Chart: Histories[%d] is nil", i)
+			return f, errors.Errorf("trainers: Chart: Histories[%d] is nil", i)
 		}
 		label := h.Method
 		if len(c.Labels) > 0 {
@@ -204,21 +167,40 @@ func (c Chart) plot() (p *plot.Plot, width, height vg.Length, err error) {
 		lines = append(lines, series{label: label, color: i, xys: c.points(h, xName, yName)})
 	}
 
+	return figure{title: c.Title, xLabel: xLabel, yLabel: yLabel, logY: c.LogY, legendTop: yName != "val_metric",
+		lines: lines, wIn: c.Width, hIn: c.Height}, nil
+}
+
+// plot builds the gonum plot of the figure.
+func (f figure) plot() (p *plot.Plot, width, height vg.Length, err error) {
+	if f.err != nil {
+		return nil, 0, 0, f.err
+	}
+	wIn, hIn := f.wIn, f.hIn
+	if wIn == 0 {
+		wIn = DefaultChartWidth
+	}
+	if hIn == 0 {
+		hIn = DefaultChartHeight
+	}
+	if !(wIn >= 1 && wIn <= 100) || !(hIn >= 1 && hIn <= 100) {
+		return nil, 0, 0, errors.Errorf("trainers: size %v × %v inches, want 1 to 100 each", f.wIn, f.hIn)
+	}
 	p = plot.New()
-	p.Title.Text = c.Title
-	p.X.Label.Text = xLabel
-	p.Y.Label.Text = yLabel
+	p.Title.Text = f.title
+	p.X.Label.Text = f.xLabel
+	p.Y.Label.Text = f.yLabel
 	p.Add(plotter.NewGrid())
-	p.Legend.Top = yName != "val_metric" // losses fall, metrics rise: keep the legend off the curves
+	p.Legend.Top = f.legendTop // losses fall, metrics rise: keep the legend off the curves
 	yMin, yMax := math.Inf(1), math.Inf(-1)
 	entries := 0
-	for _, s := range lines {
+	for _, s := range f.lines {
 		if len(s.xys) == 0 {
 			continue
 		}
 		l, err := plotter.NewLine(s.xys)
 		if err != nil {
-			return nil, 0, 0, errors.Wrapf(err, "trainers: Chart: line %q", s.label)
+			return nil, 0, 0, errors.Wrapf(err, "trainers: line %q", s.label)
 		}
 		l.Color = plotutil.Color(s.color)
 		l.Width = vg.Points(1.5)
@@ -234,7 +216,11 @@ func (c Chart) plot() (p *plot.Plot, width, height vg.Length, err error) {
 			yMin, yMax = math.Min(yMin, pt.Y), math.Max(yMax, pt.Y)
 		}
 	}
-	logY := c.LogY && yMin <= yMax // some data, all of it > 0
+	if f.logX {
+		p.X.Scale = plot.LogScale{}
+		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	}
+	logY := f.logY && yMin <= yMax // some data, all of it > 0
 	if logY {
 		p.Y.Scale = plot.LogScale{}
 		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
@@ -246,6 +232,47 @@ func (c Chart) plot() (p *plot.Plot, width, height vg.Length, err error) {
 		p.Y.Min, p.Y.Max = legendRoom(yMin, yMax, entries, hIn, p.Legend.Top, logY)
 	}
 	return p, vg.Length(wIn) * vg.Inch, vg.Length(hIn) * vg.Inch, nil
+}
+
+func (f figure) render(w io.Writer, format string) error {
+	format = strings.ToLower(strings.TrimPrefix(format, "."))
+	if format != "png" && format != "svg" {
+		return errors.Errorf("trainers: format %q, want png or svg", format)
+	}
+	p, width, height, err := f.plot()
+	if err != nil {
+		return err
+	}
+	return drawPlot(w, p, width, height, format)
+}
+
+func (f figure) png() []byte {
+	var buf bytes.Buffer
+	if err := f.render(&buf, "png"); err != nil {
+		return nil
+	}
+	return buf.Bytes()
+}
+
+func (f figure) svg() string {
+	var buf bytes.Buffer
+	if err := f.render(&buf, "svg"); err != nil {
+		return ""
+	}
+	return buf.String()
+}
+
+func (f figure) writeFile(path string) error {
+	ext := strings.ToLower(filepath.Ext(path))
+	if ext != ".png" && ext != ".svg" {
+		return errors.Errorf("trainers: WriteFile %s: extension %q, want .png or .svg", path, ext)
+	}
+	var buf bytes.Buffer
+	if err := f.render(&buf, ext[1:]); err != nil {
+		return errors.Wrapf(err, "trainers: WriteFile %s", path)
+	}
+	err := atomicfile.Write(path, func(file *os.File) error { _, err := file.Write(buf.Bytes()); return err })
+	return errors.Wrapf(err, "trainers: writing %s", path)
 }
 
 // legendRoom widens the data range [lo, hi] so that the legend, at the top
@@ -349,4 +376,62 @@ func orStr(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// Series is one line of a Plot: the points (X[i], Y[i]).
+type Series struct {
+	Label  string
+	X, Y   []float64
+	Dashed bool
+}
+
+// Plot draws any measurements as lines — steps against κ, throughput against
+// batch size, a loss per update — with the same look as Chart. Like Chart it
+// displays itself in a notebook through PNG and SVG (value receivers).
+//
+//	p := trainers.Plot{Title: "throughput", XLabel: "batch size", YLabel: "examples/s", LogX: true,
+//		Series: []trainers.Series{{Label: "MLP", X: sizes, Y: rates}}}
+//	err := p.WriteFile("throughput.png")
+type Plot struct {
+	Title, XLabel, YLabel string
+	// LogX and LogY draw an axis on a logarithmic scale; points with a
+	// coordinate ≤ 0 on such an axis are left out.
+	LogX, LogY bool
+	Series     []Series
+	// Width and Height are the size in inches; 0 means 6 × 4.
+	Width, Height float64
+}
+
+// PNG returns the plot as a PNG image, or nil if it cannot be drawn (Render
+// says why).
+func (p Plot) PNG() []byte { return p.figure().png() }
+
+// SVG returns the plot as an SVG document, or "" if it cannot be drawn.
+func (p Plot) SVG() string { return p.figure().svg() }
+
+// Render writes the plot to w in format "png" or "svg".
+func (p Plot) Render(w io.Writer, format string) error { return p.figure().render(w, format) }
+
+// WriteFile writes the plot to path, as PNG or SVG according to its
+// extension, atomically.
+func (p Plot) WriteFile(path string) error { return p.figure().writeFile(path) }
+
+// figure checks the series and keeps their drawable points.
+func (p Plot) figure() figure {
+	f := figure{title: p.Title, xLabel: p.XLabel, yLabel: p.YLabel, logX: p.LogX, logY: p.LogY, legendTop: true, wIn: p.Width, hIn: p.Height}
+	for i, s := range p.Series {
+		if len(s.X) != len(s.Y) {
+			return figure{err: errors.Errorf("trainers: Plot: series %d (%q) has %d X and %d Y values", i, s.Label, len(s.X), len(s.Y))}
+		}
+		var xys plotter.XYs
+		for j, x := range s.X {
+			y := s.Y[j]
+			if !finite(x) || !finite(y) || (p.LogX && x <= 0) || (p.LogY && y <= 0) {
+				continue
+			}
+			xys = append(xys, plotter.XY{X: x, Y: y})
+		}
+		f.lines = append(f.lines, series{label: s.Label, xys: xys, color: i, dashed: s.Dashed})
+	}
+	return f
 }

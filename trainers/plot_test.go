@@ -214,3 +214,42 @@ func TestChartWriteFile(t *testing.T) {
 		t.Errorf("directory holds %v: want c.png, c.svg, upper.SVG and no temporary or failed files", names)
 	}
 }
+
+func TestPlot(t *testing.T) {
+	p := Plot{Title: "throughput", XLabel: "batch size", YLabel: "examples/s", LogX: true, LogY: true,
+		Series: []Series{
+			{Label: "MLP", X: []float64{1, 2, 4, 8, 0}, Y: []float64{10, 20, 35, 50, 7}},
+			{Label: "softmax", X: []float64{1, 2, 4, 8}, Y: []float64{40, 70, math.NaN(), 120}, Dashed: true},
+		}}
+	b := p.PNG()
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("PNG does not decode: %v", err)
+	}
+	if r := img.Bounds(); r.Dx() != 576 || r.Dy() != 384 {
+		t.Errorf("PNG is %v, want 576×384", r)
+	}
+	svg := p.SVG()
+	if err := xml.Unmarshal([]byte(svg), new(interface{})); err != nil {
+		t.Errorf("SVG does not parse: %v", err)
+	}
+	for _, want := range []string{"MLP", "softmax", "batch size"} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("SVG lacks %q", want)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "p.svg")
+	if err := p.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	bad := Plot{Series: []Series{{Label: "x", X: []float64{1, 2}, Y: []float64{1}}}}
+	if err := bad.Render(io.Discard, "png"); err == nil || !strings.Contains(err.Error(), "2 X and 1 Y") {
+		t.Errorf("mismatched series: error %v", err)
+	}
+	if bad.PNG() != nil || bad.SVG() != "" {
+		t.Error("an undrawable plot returned an image")
+	}
+	if err := p.Render(io.Discard, "gif"); err == nil {
+		t.Error("format gif accepted")
+	}
+}
