@@ -266,6 +266,12 @@ else
 fi
 out="$work/out"
 mkdir -p "$out" "$work/runtime" "$work/config"
+# Notebooks that read large data sets (06_mnist) look in $DESCENT_DATA first:
+# point it at the project's shared data beside the checkout when there is one.
+if [[ -z ${DESCENT_DATA:-} && -d $root/../shared/data ]]; then
+  export DESCENT_DATA=$(cd "$root/../shared/data" && pwd)
+fi
+say "DESCENT_DATA=${DESCENT_DATA:-(unset)}"
 
 failed=() results=()
 for nb in "${notebooks[@]}"; do
