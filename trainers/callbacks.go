@@ -27,13 +27,16 @@ const (
 
 // An Event is what a callback is told.
 type Event struct {
-	Kind    EventKind
-	Epoch   int     // from 0
-	Step    int     // updates so far
-	Loss    float64 // the last batch's loss (StepEnd) or the epoch's training loss (EpochEnd)
-	Record  Epoch   // the epoch's record (EpochEnd)
-	History *History
-	Params  *graph.Params
+	Kind  EventKind
+	Epoch int     // from 0
+	Step  int     // updates so far
+	Loss  float64 // the last batch's loss (StepEnd) or the epoch's training loss (EpochEnd)
+	// Examples and GradEvals are the training examples processed and the
+	// per-example gradients computed so far (as in Epoch, at every kind).
+	Examples, GradEvals int64
+	Record              Epoch // the epoch's record (EpochEnd)
+	History             *History
+	Params              *graph.Params
 }
 
 // A Callback is called by the training loop. Returning ErrStop ends the Fit

@@ -386,9 +386,13 @@ func TestStepEndEveryLogEvery(t *testing.T) {
 			if e.History == nil || e.Params == nil || e.Loss <= 0 {
 				t.Errorf("StepEnd event %+v lacks History, Params or Loss", e)
 			}
+			// Batches of 10 from 100 examples: every step takes 10.
+			if e.Examples != int64(10*e.Step) || e.GradEvals != e.Examples {
+				t.Errorf("StepEnd at step %d: %d examples, %d gradient evaluations; want %d", e.Step, e.Examples, e.GradEvals, 10*e.Step)
+			}
 		case EpochEnd:
 			epochs++
-			if e.Record.Epoch != e.Epoch || e.Loss != e.Record.TrainLoss {
+			if e.Record.Epoch != e.Epoch || e.Loss != e.Record.TrainLoss || e.Examples != e.Record.Examples {
 				t.Errorf("EpochEnd event %+v", e)
 			}
 		case FitEnd:

@@ -649,6 +649,7 @@ func (r *run) apply(lr float64) (err error) {
 // callback sees FitEnd.
 func (r *run) callbacks(e Event, rec *Epoch) error {
 	e.History, e.Params = r.hist, r.params
+	e.Examples, e.GradEvals = r.examples, r.gradEvals
 	if rec != nil {
 		e.Record = *rec
 	}
