@@ -280,35 +280,26 @@ func loadMNISTPart(op, dir, images, labels string, dt tensor.Dtype, layout Image
 	}
 	var x, y *tensor.Dense
 	if dt == tensor.Float32 {
-		var lut [256]float32
-		for i := range lut {
-			lut[i] = float32(i) / 255
-		}
-		xb := make([]float32, len(pix))
-		for i, p := range pix {
-			xb[i] = lut[p]
-		}
-		yb := make([]float32, len(lab))
-		for i, c := range lab {
-			yb[i] = float32(c)
-		}
-		x = tensor.New(tensor.WithShape(xShape...), tensor.WithBacking(xb))
-		y = tensor.New(tensor.WithShape(n), tensor.WithBacking(yb))
+		x, y = pixelTensors[float32](pix, lab, xShape)
 	} else {
-		var lut [256]float64
-		for i := range lut {
-			lut[i] = float64(i) / 255
-		}
-		xb := make([]float64, len(pix))
-		for i, p := range pix {
-			xb[i] = lut[p]
-		}
-		yb := make([]float64, len(lab))
-		for i, c := range lab {
-			yb[i] = float64(c)
-		}
-		x = tensor.New(tensor.WithShape(xShape...), tensor.WithBacking(xb))
-		y = tensor.New(tensor.WithShape(n), tensor.WithBacking(yb))
+		x, y = pixelTensors[float64](pix, lab, xShape)
 	}
 	return newDataset(op, x, y)
+}
+
+// pixelTensors scales bytes to [0, 1] and labels to class indices, in T.
+func pixelTensors[T float32 | float64](pix, lab []byte, xShape tensor.Shape) (x, y *tensor.Dense) {
+	var lut [256]T
+	for i := range lut {
+		lut[i] = T(i) / 255
+	}
+	xb := make([]T, len(pix))
+	for i, p := range pix {
+		xb[i] = lut[p]
+	}
+	yb := make([]T, len(lab))
+	for i, c := range lab {
+		yb[i] = T(c)
+	}
+	return tensor.New(tensor.WithShape(xShape...), tensor.WithBacking(xb)), tensor.New(tensor.WithShape(len(lab)), tensor.WithBacking(yb))
 }

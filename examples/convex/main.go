@@ -270,10 +270,19 @@ func stepsToGap(ctx context.Context, rep *cli.Report, ds *datasets.Dataset, opt 
 // hessianBounds returns the largest and smallest eigenvalues of the Hessian
 // (2/n)·AᵀA, A = [X 1], of the MSE of a linear model with bias.
 func hessianBounds(ds *datasets.Dataset) (L, mu float64, err error) {
+	a, err := withBias(ds)
+	if err != nil {
+		return 0, 0, err
+	}
+	return gramEigen(a, 2/float64(ds.Len()))
+}
+
+// withBias is the design matrix A = [X 1] of a linear model with bias.
+func withBias(ds *datasets.Dataset) (*mat.Dense, error) {
 	n, d := ds.Len(), ds.XShape()[0]
 	x, ok := ds.X().Data().([]float64)
 	if !ok {
-		return 0, 0, errors.New("want float64 data")
+		return nil, errors.New("want float64 data")
 	}
 	a := mat.NewDense(n, d+1, nil)
 	for i := 0; i < n; i++ {
@@ -282,11 +291,16 @@ func hessianBounds(ds *datasets.Dataset) (L, mu float64, err error) {
 		}
 		a.Set(i, d, 1)
 	}
-	var h mat.SymDense
-	h.SymOuterK(2/float64(n), a.T())
+	return a, nil
+}
+
+// gramEigen returns the largest and smallest eigenvalues of scale·AᵀA.
+func gramEigen(a *mat.Dense, scale float64) (hi, lo float64, err error) {
+	var g mat.SymDense
+	g.SymOuterK(scale, a.T())
 	var eig mat.EigenSym
-	if !eig.Factorize(&h, false) {
-		return 0, 0, errors.New("eigendecomposition of the Hessian failed")
+	if !eig.Factorize(&g, false) {
+		return 0, 0, errors.New("eigendecomposition failed")
 	}
 	vals := eig.Values(nil) // ascending
 	return vals[len(vals)-1], vals[0], nil
@@ -433,23 +447,14 @@ func blobsDataset(n int, seed int64) (*datasets.Dataset, error) {
 // method and returns the minimum and λmax(AᵀA/n), A = [X 1].
 func newtonLogistic(ds *datasets.Dataset) (fStar, lmax float64, err error) {
 	n, d := ds.Len(), ds.XShape()[0]
-	x := ds.X().Data().([]float64)
 	y := ds.Y().Data().([]float64)
-	a := mat.NewDense(n, d+1, nil)
-	for i := 0; i < n; i++ {
-		for j := 0; j < d; j++ {
-			a.Set(i, j, x[i*d+j])
-		}
-		a.Set(i, d, 1)
+	a, err := withBias(ds)
+	if err != nil {
+		return 0, 0, err
 	}
-	var gram mat.SymDense
-	gram.SymOuterK(1/float64(n), a.T())
-	var eig mat.EigenSym
-	if !eig.Factorize(&gram, false) {
-		return 0, 0, errors.New("eigendecomposition failed")
+	if lmax, _, err = gramEigen(a, 1/float64(n)); err != nil {
+		return 0, 0, err
 	}
-	vals := eig.Values(nil)
-	lmax = vals[len(vals)-1]
 
 	w := mat.NewVecDense(d+1, nil)
 	loss := func() float64 {
