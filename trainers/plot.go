@@ -219,6 +219,15 @@ func (f figure) plot() (p *plot.Plot, width, height vg.Length, err error) {
 	if f.logX {
 		p.X.Scale = plot.LogScale{}
 		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+		xMin, xMax := math.Inf(1), math.Inf(-1)
+		for _, s := range f.lines {
+			for _, pt := range s.xys {
+				xMin, xMax = math.Min(xMin, pt.X), math.Max(xMax, pt.X)
+			}
+		}
+		if xMin <= xMax {
+			p.X.Min, p.X.Max = decades(xMin, xMax)
+		}
 	}
 	logY := f.logY && yMin <= yMax // some data, all of it > 0
 	if logY {
@@ -230,6 +239,9 @@ func (f figure) plot() (p *plot.Plot, width, height vg.Length, err error) {
 	}
 	if yMin < yMax {
 		p.Y.Min, p.Y.Max = legendRoom(yMin, yMax, entries, hIn, p.Legend.Top, logY)
+	}
+	if logY {
+		p.Y.Min, p.Y.Max = decades(p.Y.Min, p.Y.Max)
 	}
 	return p, vg.Length(wIn) * vg.Inch, vg.Length(hIn) * vg.Inch, nil
 }
@@ -273,6 +285,13 @@ func (f figure) writeFile(path string) error {
 	}
 	err := atomicfile.Write(path, func(file *os.File) error { _, err := file.Write(buf.Bytes()); return err })
 	return errors.Wrapf(err, "trainers: writing %s", path)
+}
+
+// decades widens a positive range to whole powers of ten: a log axis is
+// labelled only at powers of ten, so data within one decade would otherwise
+// get an axis without numbers.
+func decades(lo, hi float64) (float64, float64) {
+	return math.Pow(10, math.Floor(math.Log10(lo))), math.Pow(10, math.Ceil(math.Log10(hi)))
 }
 
 // legendRoom widens the data range [lo, hi] so that the legend, at the top
