@@ -66,7 +66,7 @@ func GradCheck(p *Params, build func(b *Builder) (*G.Node, error), eps float64) 
 	prog.feeds = nil // freeze random masks at their first draw
 	analytic := make([][]float64, prog.NumParams())
 	for i := range analytic {
-		analytic[i] = float64s(prog.Grad(i))
+		analytic[i] = Float64s(prog.Grad(i))
 	}
 	lossAt := func() (float64, error) {
 		if err := prog.Run(); err != nil {

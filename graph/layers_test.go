@@ -36,7 +36,7 @@ func TestDropoutEvaluationIsIdentity(t *testing.T) {
 		t.Errorf("evaluation Dropout made a new node %v", y)
 	}
 	run(t, prog)
-	for i, v := range float64s(prog.Output(0)) {
+	for i, v := range Float64s(prog.Output(0)) {
 		if v != 1 {
 			t.Fatalf("evaluation Dropout output[%d] = %v, want 1", i, v)
 		}
@@ -72,7 +72,7 @@ func TestDropoutTraining(t *testing.T) {
 			var prev []float64
 			for step := 0; step < 2; step++ {
 				run(t, prog)
-				out := float64s(prog.Output(0))
+				out := Float64s(prog.Output(0))
 				zeros := 0
 				for i, v := range out {
 					switch {
@@ -122,7 +122,7 @@ func TestDropoutSeeds(t *testing.T) {
 		var out [][]float64
 		for i := 0; i < 3; i++ {
 			run(t, prog)
-			out = append(out, float64s(prog.Output(0)))
+			out = append(out, Float64s(prog.Output(0)))
 		}
 		return out
 	}
@@ -255,7 +255,7 @@ func TestFlattenValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(t, prog)
-	for i, v := range float64s(prog.Output(0)) {
+	for i, v := range Float64s(prog.Output(0)) {
 		if v != float64(i) {
 			t.Fatalf("Flatten output[%d] = %v", i, v)
 		}

@@ -37,7 +37,7 @@ func lossOf(t *testing.T, dt tensor.Dtype, loss Loss, zShape tensor.Shape, z []f
 	if err := prog.Run(); err != nil {
 		return 0, nil, err
 	}
-	return prog.Loss(), float64s(prog.Grad(0)), nil
+	return prog.Loss(), Float64s(prog.Grad(0)), nil
 }
 
 func softplus(x float64) float64 { return math.Log1p(math.Exp(x)) }
@@ -232,10 +232,10 @@ func TestPenaltyValues(t *testing.T) {
 			t.Fatal(err)
 		}
 		run(t, prog)
-		if got := float64s(prog.Output(0))[0]; got != 0.25*(9+9+4) {
+		if got := Float64s(prog.Output(0))[0]; got != 0.25*(9+9+4) {
 			t.Errorf("%v: L2 = %v, want %v", dt, got, 0.25*(9+9+4))
 		}
-		if got := float64s(prog.Output(1))[0]; got != 0.5 {
+		if got := Float64s(prog.Output(1))[0]; got != 0.5 {
 			t.Errorf("%v: L1 over b = %v, want 0.5", dt, got)
 		}
 	}

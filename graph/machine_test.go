@@ -100,7 +100,7 @@ func compareWithTape(t *testing.T, name string, dt tensor.Dtype, build func(b *B
 		t.Errorf("%s: loss %v, tape machine %v", name, prog.Loss(), want)
 	}
 	for i := 0; i < prog.NumParams(); i++ {
-		got, want := float64s(prog.Grad(i)), float64s(asDense(prog.grads[i].Value()))
+		got, want := Float64s(prog.Grad(i)), Float64s(asDense(prog.grads[i].Value()))
 		if len(got) != len(want) {
 			t.Fatalf("%s: gradient of %s has %d values, tape machine %d", name, prog.ParamName(i), len(got), len(want))
 		}

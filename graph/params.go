@@ -151,7 +151,7 @@ func (p *Params) Float64s(name string) []float64 {
 	if t == nil {
 		return nil
 	}
-	return float64s(t)
+	return Float64s(t)
 }
 
 func checkDtype(dt tensor.Dtype) error {
@@ -161,23 +161,6 @@ func checkDtype(dt tensor.Dtype) error {
 	return nil
 }
 
-func float64s(t *tensor.Dense) []float64 {
-	switch d := t.Data().(type) {
-	case []float64:
-		return append([]float64(nil), d...)
-	case []float32:
-		out := make([]float64, len(d))
-		for i, v := range d {
-			out[i] = float64(v)
-		}
-		return out
-	case float64:
-		return []float64{d}
-	case float32:
-		return []float64{float64(d)}
-	}
-	return nil
-}
 
 func copyData(dst, src *tensor.Dense) error {
 	if dst.Dtype() != src.Dtype() || dst.Shape().TotalSize() != src.Shape().TotalSize() {

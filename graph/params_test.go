@@ -455,7 +455,7 @@ func TestFloat32EndToEnd(t *testing.T) {
 			if g := prog.Grad(i); g.Dtype() != dt {
 				t.Errorf("%v gradient of %s has dtype %v", dt, prog.ParamName(i), g.Dtype())
 			}
-			grads = append(grads, float64s(prog.Grad(i)))
+			grads = append(grads, Float64s(prog.Grad(i)))
 		}
 		return prog.Loss(), grads
 	}

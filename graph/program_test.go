@@ -52,7 +52,7 @@ func TestProgramInputsAndOutputs(t *testing.T) {
 	if got, want := prog.Loss(), (1.5*1.5+2.5*2.5)/2; got != want {
 		t.Errorf("loss %v, want %v", got, want)
 	}
-	if prog.NumOutputs() != 1 || !equal(float64s(prog.Output(0)), []float64{1.5, 2.5}) {
+	if prog.NumOutputs() != 1 || !equal(Float64s(prog.Output(0)), []float64{1.5, 2.5}) {
 		t.Errorf("outputs %d: %v, want [1.5 2.5]", prog.NumOutputs(), prog.Output(0))
 	}
 	// Refill x in place: x = [[2, 0], [1, 1]] → outputs [2.5, 3.5].
@@ -62,12 +62,12 @@ func TestProgramInputsAndOutputs(t *testing.T) {
 	if got, want := prog.Loss(), (2.5*2.5+2.5*2.5)/2; got != want {
 		t.Errorf("after refilling x and y: loss %v, want %v", got, want)
 	}
-	if !equal(float64s(prog.Output(0)), []float64{2.5, 3.5}) {
+	if !equal(Float64s(prog.Output(0)), []float64{2.5, 3.5}) {
 		t.Errorf("after refilling x: outputs %v, want [2.5 3.5]", prog.Output(0))
 	}
 	// d/dw of mean((x·w + b − y)²) = (2/n)·xᵀ(x·w + b − y); d/db = (2/n)·Σ(…).
 	r := []float64{2.5, 2.5}
-	if gw, gb := float64s(prog.Grad(0)), float64s(prog.Grad(1)); !equal(gw, []float64{2*r[0] + r[1], r[1]}) || !equal(gb, []float64{r[0] + r[1]}) {
+	if gw, gb := Float64s(prog.Grad(0)), Float64s(prog.Grad(1)); !equal(gw, []float64{2*r[0] + r[1], r[1]}) || !equal(gb, []float64{r[0] + r[1]}) {
 		t.Errorf("gradients w %v b %v, want [7.5 2.5] [5]", gw, gb)
 	}
 }
@@ -89,7 +89,7 @@ func TestProgramGradientsPerRun(t *testing.T) {
 	grads := func() [][]float64 {
 		var gs [][]float64
 		for i := 0; i < prog.NumParams(); i++ {
-			gs = append(gs, float64s(prog.Grad(i)))
+			gs = append(gs, Float64s(prog.Grad(i)))
 		}
 		return gs
 	}
@@ -152,7 +152,7 @@ func TestProgramParamOrder(t *testing.T) {
 		t.Fatalf("params %d: %s, %s; want a, b", prog.NumParams(), prog.ParamName(0), prog.ParamName(1))
 	}
 	// d Σ a⊙b / da = b.
-	if !equal(float64s(prog.Grad(0)), p.Float64s("b")) || !equal(float64s(prog.Grad(1)), p.Float64s("a")) {
+	if !equal(Float64s(prog.Grad(0)), p.Float64s("b")) || !equal(Float64s(prog.Grad(1)), p.Float64s("a")) {
 		t.Errorf("gradients %v %v, want b %v and a %v", prog.Grad(0), prog.Grad(1), p.Float64s("b"), p.Float64s("a"))
 	}
 }

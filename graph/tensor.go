@@ -23,3 +23,27 @@ func NewTensor(dt tensor.Dtype, shape ...int) *tensor.Dense {
 func NewTensorFrom(data []float64, shape ...int) *tensor.Dense {
 	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data))
 }
+
+// Float64s returns a copy of a float32 or float64 tensor's values as
+// float64s (nil for another dtype): the easy way to read outputs, gradients
+// and weights in a test or a notebook.
+func Float64s(t *tensor.Dense) []float64 {
+	if t == nil {
+		return nil
+	}
+	switch d := t.Data().(type) {
+	case []float64:
+		return append([]float64(nil), d...)
+	case []float32:
+		out := make([]float64, len(d))
+		for i, v := range d {
+			out[i] = float64(v)
+		}
+		return out
+	case float64:
+		return []float64{d}
+	case float32:
+		return []float64{float64(d)}
+	}
+	return nil
+}

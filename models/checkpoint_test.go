@@ -456,8 +456,8 @@ func TestLoadInto(t *testing.T) {
 	must(t, err)
 	want, err := models.Predict(m, source, x)
 	must(t, err)
-	if floats(out1)[3] != floats(want)[3] || floats(out1)[3] == floats(out0)[3] {
-		t.Errorf("the predictor compiled before LoadInto gives %v; want the loaded model's %v (was %v)", floats(out1)[3], floats(want)[3], floats(out0)[3])
+	if graph.Float64s(out1)[3] != graph.Float64s(want)[3] || graph.Float64s(out1)[3] == graph.Float64s(out0)[3] {
+		t.Errorf("the predictor compiled before LoadInto gives %v; want the loaded model's %v (was %v)", graph.Float64s(out1)[3], graph.Float64s(want)[3], graph.Float64s(out0)[3])
 	}
 }
 

@@ -37,19 +37,6 @@ func must(t testing.TB, err error) {
 }
 
 // floats returns the values of a float32 or float64 tensor as float64.
-func floats(t *tensor.Dense) []float64 {
-	switch d := t.Data().(type) {
-	case []float64:
-		return append([]float64(nil), d...)
-	case []float32:
-		out := make([]float64, len(d))
-		for i, v := range d {
-			out[i] = float64(v)
-		}
-		return out
-	}
-	return nil
-}
 
 // bits returns the raw bits of every parameter value, with names and
 // shapes, to compare Params exactly (NaNs included).

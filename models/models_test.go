@@ -79,7 +79,7 @@ func binaryTargets(t *testing.T, ds *datasets.Dataset) *datasets.Dataset {
 	for i, l := range labels {
 		y[i] = float64(l)
 	}
-	out, err := datasets.FromFloat64(floats(ds.X()), ds.X().Shape(), y, []int{len(y), 1}, ds.Dtype())
+	out, err := datasets.FromFloat64(graph.Float64s(ds.X()), ds.X().Shape(), y, []int{len(y), 1}, ds.Dtype())
 	must(t, err)
 	return out
 }
@@ -97,7 +97,7 @@ func TestLogisticSeparatesBlobs(t *testing.T) {
 		t.Fatalf("logits shape %v, want (200, 1)", logits.Shape())
 	}
 	correct := 0
-	for i, z := range floats(logits) {
+	for i, z := range graph.Float64s(logits) {
 		if (z > 0) == (blobs.Labels()[i] == 1) {
 			correct++
 		}
@@ -145,9 +145,9 @@ func TestLeNetForward(t *testing.T) {
 		if !out.Shape().Eq(tensor.Shape{s[0], 10}) || out.Dtype() != tensor.Float32 {
 			t.Errorf("input %v: output %v %v, want (%d, 10) float32", s, out.Shape(), out.Dtype(), s[0])
 		}
-		for _, v := range floats(out) {
+		for _, v := range graph.Float64s(out) {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
-				t.Errorf("input %v: output %v", s, floats(out))
+				t.Errorf("input %v: output %v", s, graph.Float64s(out))
 				break
 			}
 		}
@@ -234,7 +234,7 @@ func TestLeNetGradients(t *testing.T) {
 	must(t, prog.Run())
 	analytic := map[string][]float64{}
 	for i := 0; i < prog.NumParams(); i++ {
-		analytic[prog.ParamName(i)] = floats(prog.Grad(i))
+		analytic[prog.ParamName(i)] = graph.Float64s(prog.Grad(i))
 	}
 	if len(analytic) != 10 || len(analytic) != p.Len() {
 		t.Fatalf("gradients of %d parameters, params %v", len(analytic), p.Names())

@@ -61,14 +61,14 @@ func TestMLPDropout(t *testing.T) {
 		t.Error("the evaluation graph has a dropout mask")
 	}
 	must(t, ev.Run())
-	evalOut := floats(ev.Output(0))
+	evalOut := graph.Float64s(ev.Output(0))
 	pred, err := models.Predict(m, p, x)
 	must(t, err)
 	plain, err := models.Predict(models.MLP{Hidden: []int{hidden}, Outputs: 3}, p, x)
 	must(t, err)
 	for i, v := range evalOut {
-		if floats(pred)[i] != v || floats(plain)[i] != v {
-			t.Fatalf("output %d: evaluation graph %v, Predict %v, Predict without dropout %v", i, v, floats(pred)[i], floats(plain)[i])
+		if graph.Float64s(pred)[i] != v || graph.Float64s(plain)[i] != v {
+			t.Fatalf("output %d: evaluation graph %v, Predict %v, Predict without dropout %v", i, v, graph.Float64s(pred)[i], graph.Float64s(plain)[i])
 		}
 	}
 
@@ -83,9 +83,9 @@ func TestMLPDropout(t *testing.T) {
 	var prev []float64
 	for run := 0; run < 2; run++ {
 		must(t, tr.Run())
-		md := floats(mask)
+		md := graph.Float64s(mask)
 		zeros := 0
-		h := matmul(floats(x), n, w1, b1)
+		h := matmul(graph.Float64s(x), n, w1, b1)
 		for i := range h {
 			switch md[i] {
 			case 0:
@@ -100,7 +100,7 @@ func TestMLPDropout(t *testing.T) {
 			t.Errorf("run %d: %.3f of the units dropped, want about %.2f", run, f, rate)
 		}
 		want := matmul(h, n, w2, b2)
-		got := floats(tr.Output(0))
+		got := graph.Float64s(tr.Output(0))
 		differs := false
 		for i := range want {
 			if math.Abs(got[i]-want[i]) > 1e-12 {
@@ -145,7 +145,7 @@ func TestMLPActivation(t *testing.T) {
 		if c.act != nil && calls != 2 {
 			t.Errorf("%s: activation called %d times for 2 hidden layers", c.name, calls)
 		}
-		h := floats(x)
+		h := graph.Float64s(x)
 		for _, l := range []string{"hidden1", "hidden2"} {
 			h = matmul(h, 6, p.Float64s(l+"/w"), p.Float64s(l+"/b"))
 			for i := range h {
@@ -153,7 +153,7 @@ func TestMLPActivation(t *testing.T) {
 			}
 		}
 		want := matmul(h, 6, p.Float64s("out/w"), p.Float64s("out/b"))
-		for i, v := range floats(got) {
+		for i, v := range graph.Float64s(got) {
 			if math.Abs(v-want[i]) > 1e-12 {
 				t.Fatalf("%s: output %d is %v, want %v", c.name, i, v, want[i])
 			}

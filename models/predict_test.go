@@ -48,7 +48,7 @@ func TestPredictChunks(t *testing.T) {
 		} {
 			p := graph.NewParams(dt, 3)
 			x := randInput(1, dt, c.shape...)
-			xBefore := floats(x)
+			xBefore := graph.Float64s(x)
 			big := models.NewPredictor(c.m, p, 1000)
 			want, err := big.Predict(x)
 			must(t, err)
@@ -72,7 +72,7 @@ func TestPredictChunks(t *testing.T) {
 					tol = 1e-5
 				}
 			}
-			g, w := floats(got), floats(want)
+			g, w := graph.Float64s(got), graph.Float64s(want)
 			var worst float64
 			for i := range w {
 				d := math.Abs(g[i]-w[i]) / math.Max(math.Abs(w[i]), 1)
@@ -89,7 +89,7 @@ func TestPredictChunks(t *testing.T) {
 			// same chunks give the same bits.
 			again, err := small.Predict(x)
 			must(t, err)
-			for i, v := range floats(again) {
+			for i, v := range graph.Float64s(again) {
 				if math.Float64bits(v) != math.Float64bits(g[i]) {
 					t.Errorf("%T %v: a second Predict differs at %d: %v, then %v", c.m, dt, i, g[i], v)
 					break
@@ -98,7 +98,7 @@ func TestPredictChunks(t *testing.T) {
 			if !sameBits(before, bits(p)) {
 				t.Errorf("%T %v: Predict changed the params", c.m, dt)
 			}
-			for i, v := range floats(x) {
+			for i, v := range graph.Float64s(x) {
 				if v != xBefore[i] {
 					t.Errorf("%T %v: Predict changed its input", c.m, dt)
 					break
@@ -193,7 +193,7 @@ func (panicModel) Forward(b *graph.Builder, x *G.Node) (*G.Node, error) { panic(
 func TestInit(t *testing.T) {
 	blobs, err := datasets.Blobs(60, 3, 4, 1, 1, tensor.Float64)
 	must(t, err)
-	ds, err := datasets.FromFloat64(floats(blobs.X()), []int{60, 1, 2, 2}, floats(blobs.Y()), []int{60}, tensor.Float64)
+	ds, err := datasets.FromFloat64(graph.Float64s(blobs.X()), []int{60, 1, 2, 2}, graph.Float64s(blobs.Y()), []int{60}, tensor.Float64)
 	must(t, err)
 	for _, m := range []models.Model{
 		models.Softmax{Classes: 3},
@@ -202,7 +202,7 @@ func TestInit(t *testing.T) {
 	} {
 		data := ds
 		if _, ok := m.(models.Softmax); ok {
-			data, err = datasets.FromFloat64(floats(blobs.X()), []int{60, 4}, floats(blobs.Y()), []int{60}, tensor.Float64)
+			data, err = datasets.FromFloat64(graph.Float64s(blobs.X()), []int{60, 4}, graph.Float64s(blobs.Y()), []int{60}, tensor.Float64)
 			must(t, err)
 		}
 		initP := graph.NewParams(tensor.Float64, 11)
@@ -233,7 +233,7 @@ func TestInit(t *testing.T) {
 		must(t, err)
 		got, err := models.Predict(m, initP, data.X())
 		must(t, err)
-		if floats(got)[7] != floats(want)[7] {
+		if graph.Float64s(got)[7] != graph.Float64s(want)[7] {
 			t.Errorf("%T: predictions differ after LoadInto", m)
 		}
 	}

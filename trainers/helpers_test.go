@@ -33,22 +33,9 @@ func newLinReg(t testing.TB, n, d int, noise float64, seed int64, dt tensor.Dtyp
 	if err != nil {
 		t.Fatal(err)
 	}
-	return linReg{ds: ds, n: n, d: d, x: floats64(ds.X()), y: floats64(ds.Y())}
+	return linReg{ds: ds, n: n, d: d, x: graph.Float64s(ds.X()), y: graph.Float64s(ds.Y())}
 }
 
-func floats64(t *tensor.Dense) []float64 {
-	switch d := t.Data().(type) {
-	case []float64:
-		return append([]float64(nil), d...)
-	case []float32:
-		out := make([]float64, len(d))
-		for i, v := range d {
-			out[i] = float64(v)
-		}
-		return out
-	}
-	panic("unsupported dtype")
-}
 
 // leastSquares returns the exact minimizer (w..., b) of the MSE, by QR.
 func (lr linReg) leastSquares(t testing.TB) []float64 {

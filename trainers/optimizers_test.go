@@ -88,7 +88,7 @@ func runOptimizer(t *testing.T, o Optimizer, dt tensor.Dtype) [3][][]float64 {
 		if err := u(optLRs[step], grads); err != nil {
 			t.Fatal(err)
 		}
-		out[step] = [][]float64{floats64(params[0]), floats64(params[1])}
+		out[step] = [][]float64{graph.Float64s(params[0]), graph.Float64s(params[1])}
 	}
 	return out
 }
