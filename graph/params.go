@@ -161,7 +161,6 @@ func checkDtype(dt tensor.Dtype) error {
 	return nil
 }
 
-
 func copyData(dst, src *tensor.Dense) error {
 	if dst.Dtype() != src.Dtype() || dst.Shape().TotalSize() != src.Shape().TotalSize() {
 		return errors.Errorf("cannot copy %v %v into %v %v", src.Dtype(), src.Shape(), dst.Dtype(), dst.Shape())

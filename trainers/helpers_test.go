@@ -36,7 +36,6 @@ func newLinReg(t testing.TB, n, d int, noise float64, seed int64, dt tensor.Dtyp
 	return linReg{ds: ds, n: n, d: d, x: graph.Float64s(ds.X()), y: graph.Float64s(ds.Y())}
 }
 
-
 // leastSquares returns the exact minimizer (w..., b) of the MSE, by QR.
 func (lr linReg) leastSquares(t testing.TB) []float64 {
 	t.Helper()
