@@ -82,7 +82,7 @@ func (b *Builder) Param(name string, shape tensor.Shape, init Initializer) (*G.N
 		return nil, err
 	}
 	if n, ok := b.params[name]; ok {
-		if !n.Shape().Eq(shape) {
+		if !SameShape(n.Shape(), shape) {
 			return nil, errors.Errorf("graph: parameter %q has shape %v, asked for %v", name, n.Shape(), shape)
 		}
 		return n, nil
@@ -102,7 +102,7 @@ func (b *Builder) Param(name string, shape tensor.Shape, init Initializer) (*G.N
 		if err := b.p.Add(name, t); err != nil {
 			return nil, err
 		}
-	} else if !t.Shape().Eq(shape) {
+	} else if !SameShape(t.Shape(), shape) {
 		return nil, errors.Errorf("graph: parameter %q has shape %v, asked for %v", name, t.Shape(), shape)
 	}
 	// The node holds its own header over the parameter's memory: gorgonia

@@ -45,7 +45,7 @@ func lossNode(kind lossKind, out, target *G.Node) (*G.Node, error) {
 		if ts[0] != os[0] {
 			return nil, errors.Errorf("%s: output shape %v and class-index target shape %v differ in batch size", what, os, ts)
 		}
-	case !os.Eq(ts):
+	case !SameShape(os, ts):
 		return nil, errors.Errorf("%s: output shape %v and target shape %v differ", what, os, ts)
 	}
 	if out.Dtype() != target.Dtype() {

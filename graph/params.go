@@ -126,7 +126,7 @@ func (p *Params) Compatible(q *Params) error {
 		if !ok {
 			return errors.Errorf("graph: parameter %q is missing", name)
 		}
-		if want := p.values[name].Shape(); !t.Shape().Eq(want) {
+		if want := p.values[name].Shape(); !SameShape(t.Shape(), want) {
 			return errors.Errorf("graph: parameter %q has shape %v, want %v", name, t.Shape(), want)
 		}
 	}

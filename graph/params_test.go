@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"strings"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -475,4 +476,33 @@ func TestFloat32EndToEnd(t *testing.T) {
 		}
 	}
 	t.Logf("loss float64 %.10g, float32 %.10g", l64, l32)
+}
+
+// tensor.Shape.Eq holds (3) and (3, 1) equal; parameters, checkpoints and
+// targets must not.
+func TestShapesAreStrict(t *testing.T) {
+	if SameShape(tensor.Shape{3}, tensor.Shape{3, 1}) || SameShape(tensor.Shape{1}, tensor.Shape{}) || !SameShape(tensor.Shape{2, 3}, tensor.Shape{2, 3}) {
+		t.Fatal("SameShape is not strict")
+	}
+	p := NewParams(tensor.Float64, 1)
+	b := NewBuilder(p)
+	if _, err := b.Param("v", tensor.Shape{3}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Param("v", tensor.Shape{3, 1}, nil); err == nil || !strings.Contains(err.Error(), "(3, 1)") {
+		t.Errorf("asking (3) as (3, 1): error %v", err)
+	}
+	q := NewParams(tensor.Float64, 1)
+	if err := q.Add("v", tensor.New(tensor.Of(tensor.Float64), tensor.WithShape(3, 1))); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Compatible(q); err == nil {
+		t.Error("params of shapes (3) and (3, 1) compatible")
+	}
+	b2 := NewBuilder(p)
+	out, _ := b2.Input("out", tensor.Shape{4, 1})
+	y, _ := b2.Input("y", tensor.Shape{4})
+	if _, err := MSE(b2, out, y); err == nil {
+		t.Error("MSE of (4, 1) outputs against (4) targets accepted")
+	}
 }

@@ -47,3 +47,19 @@ func Float64s(t *tensor.Dense) []float64 {
 	}
 	return nil
 }
+
+// SameShape reports whether a and b have the same dimensions in the same
+// order. Unlike tensor.Shape.Eq it does not hold (3) and (3, 1) equal, nor
+// (1) and (): a parameter, a checkpoint or a target of the one shape is not
+// one of the other.
+func SameShape(a, b tensor.Shape) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

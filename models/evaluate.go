@@ -120,7 +120,7 @@ func (e *Evaluator) programs(ds *datasets.Dataset) (*exec.Cache, error) {
 		return nil, errors.Errorf("models: Evaluate: dataset dtype %v differs from params dtype %v", ds.Dtype(), e.p.Dtype())
 	}
 	xs, ys := ds.XShape(), ds.YShape()
-	if e.cache == nil || !xs.Eq(e.xs) || !ys.Eq(e.ys) {
+	if e.cache == nil || !graph.SameShape(xs, e.xs) || !graph.SameShape(ys, e.ys) {
 		e.Close()
 		e.xs, e.ys = xs, ys
 		e.cache = exec.New(exec.Spec{Forward: e.m.Forward, Params: e.p, X: xs, Y: ys, Loss: e.loss})
@@ -152,7 +152,7 @@ func (e *Evaluator) Evaluate(ds *datasets.Dataset) (Metrics, error) {
 		}
 		if start == 0 {
 			// Regression metrics compare outputs and targets of one shape.
-			acc.regress = !ds.ClassIndices() && c.Out.Eq(c.Y.Shape())
+			acc.regress = !ds.ClassIndices() && graph.SameShape(c.Out, c.Y.Shape())
 			if labels == nil && !acc.regress {
 				return met, errors.Errorf("models: evaluate: model output shape %v differs from target shape %v and the targets are not classes", c.Out, c.Y.Shape())
 			}
@@ -183,10 +183,10 @@ func isBinaryCrossEntropy(l graph.Loss) bool {
 // binaryLabels returns the classes of (N, 1) targets that are all 0 or 1,
 // or nil.
 func binaryLabels(ds *datasets.Dataset) []int {
-	if !ds.YShape().Eq(tensor.Shape{1}) {
+	if !graph.SameShape(ds.YShape(), tensor.Shape{1}) {
 		return nil
 	}
-	y := floats(ds.Y())
+	y := graph.Float64s(ds.Y())
 	labels := make([]int, len(y))
 	for i, v := range y {
 		switch v {
@@ -270,12 +270,12 @@ func (a *accumulator) add(start int, loss float64, out, y *tensor.Dense) error {
 	rows := out.Shape()[0]
 	a.n += rows
 	a.loss += loss * float64(rows)
-	o := floats(out)
+	o := graph.Float64s(out)
 	if a.labels != nil {
 		a.classify(start, rows, o)
 	}
 	if a.regress {
-		a.regression(o, floats(y), len(o)/rows)
+		a.regression(o, graph.Float64s(y), len(o)/rows)
 	}
 	return nil
 }
@@ -356,19 +356,4 @@ func (a *accumulator) metrics() Metrics {
 		}
 	}
 	return m
-}
-
-// floats reads a float32 or float64 tensor's data as float64s.
-func floats(t *tensor.Dense) []float64 {
-	switch d := t.Data().(type) {
-	case []float64:
-		return d
-	case []float32:
-		out := make([]float64, len(d))
-		for i, v := range d {
-			out[i] = float64(v)
-		}
-		return out
-	}
-	return nil
 }

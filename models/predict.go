@@ -85,7 +85,7 @@ func (pr *Predictor) Predict(x *tensor.Dense) (*tensor.Dense, error) {
 		return nil, errors.New("models: Predict wants a contiguous dense input")
 	}
 	xs := x.Shape()[1:].Clone()
-	if pr.cache == nil || !xs.Eq(pr.xs) {
+	if pr.cache == nil || !graph.SameShape(xs, pr.xs) {
 		pr.Close()
 		pr.xs = xs
 		pr.cache = exec.New(exec.Spec{Forward: pr.m.Forward, Params: pr.p, X: xs})

@@ -359,7 +359,7 @@ func checkSetup(cfg Config, pol Policy, m models.Model, p *graph.Params, train *
 		}
 	}
 	if v := cfg.Validation; v != nil {
-		if v.Dtype() != train.Dtype() || !sameShape(v.XShape(), train.XShape()) || !sameShape(v.YShape(), train.YShape()) {
+		if v.Dtype() != train.Dtype() || !graph.SameShape(v.XShape(), train.XShape()) || !graph.SameShape(v.YShape(), train.YShape()) {
 			return errors.Errorf("trainers: validation examples %v→%v %v differ from training examples %v→%v %v",
 				v.XShape(), v.YShape(), v.Dtype(), train.XShape(), train.YShape(), train.Dtype())
 		}
@@ -373,20 +373,6 @@ func describeTargets(s tensor.Shape) string {
 		return "class-index targets"
 	}
 	return fmt.Sprintf("targets of shape %v", s)
-}
-
-// sameShape is strict shape equality: tensor.Shape.Eq holds (3) and (3, 1)
-// equal, and (1) and () too.
-func sameShape(a, b tensor.Shape) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // validationMetric is the name of the validation metric to record: the
