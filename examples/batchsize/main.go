@@ -205,7 +205,7 @@ func sweep(ctx context.Context, rep *cli.Report, model models.Model, train, test
 		}
 		if m.Loss <= target {
 			reached = true
-			r.ExamplesTo = examplesAfter(e.Step, b, n)
+			r.ExamplesTo = e.Examples
 		}
 		return nil
 	}
@@ -266,14 +266,6 @@ func sweep(ctx context.Context, rep *cli.Report, model models.Model, train, test
 	return r, h, nil
 }
 
-// examplesAfter is the number of examples processed by `step` updates of
-// batches of b from a training set of n (the last batch of an epoch may be
-// partial).
-func examplesAfter(step, b, n int) int64 {
-	per := (n + b - 1) / b
-	epochs, rest := step/per, step%per
-	return int64(epochs)*int64(n) + int64(rest*b)
-}
 
 // parseBatches parses the -batches list ("N" is the training set size);
 // empty means the powers of two below n, then n.
