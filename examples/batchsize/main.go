@@ -266,7 +266,6 @@ func sweep(ctx context.Context, rep *cli.Report, model models.Model, train, test
 	return r, h, nil
 }
 
-
 // parseBatches parses the -batches list ("N" is the training set size);
 // empty means the powers of two below n, then n.
 func parseBatches(s string, n int) ([]int, error) {
