@@ -261,6 +261,20 @@ def check_executed(path):
     return problems, summary
 
 
+def import_time(path):
+    """ " import cell 12.3s": how long the first code cell (the imports) took, from the
+    timestamps nbclient records in the cell's metadata; "" when they are missing."""
+    import datetime
+    try:
+        cells = code_cells(read(path))
+        t = cells[0].metadata["execution"]
+        def at(key):
+            return datetime.datetime.fromisoformat(t[key].replace("Z", "+00:00"))
+        return " import cell %.1fs," % (at("shell.execute_reply") - at("iopub.execute_input")).total_seconds()
+    except (IndexError, KeyError, ValueError, AttributeError, TypeError):
+        return ""
+
+
 def check_clean(path):
     nb = read(path)
     problems = []
@@ -325,6 +339,8 @@ def main(argv):
                 print("  - " + p.replace("\n", "\n    "))
         else:
             extra = " SUMMARY " + json.dumps(summary, sort_keys=True) if summary else ""
+            if mode == "executed":
+                extra = import_time(path) + extra
             print("ok   %s%s" % (path, extra))
     return 1 if failed else 0
 
