@@ -31,8 +31,9 @@ CELL_TIMEOUT = 900
 SAFE = re.compile(r"^<!--\s*notebook-safe\s*-->$")
 UNSAFE = re.compile(r"^<!--\s*not notebook-safe:\s*(\S.*?)\s*-->$")
 
-# What a learner's notebook imports first. gorgonia and tensor go in cells of
-# their own: imported in one cell, their same-named interfaces clash.
+# What a learner's notebook imports first: descent with gorgonia, as the
+# notebooks do, and tensor in a cell of its own (imported in one cell with
+# gorgonia, their same-named interfaces clash: "P_Zeroer redeclared").
 PRELUDE = [
     '''import (
 	"bytes"
@@ -50,9 +51,10 @@ PRELUDE = [
 	"github.com/descent-go/descent/graph"
 	"github.com/descent-go/descent/models"
 	"github.com/descent-go/descent/trainers"
+	"github.com/pkg/errors"
+	"gorgonia.org/gorgonia"
 )''',
     'import "gorgonia.org/tensor"',
-    'import "gorgonia.org/gorgonia"',
 ]
 
 
