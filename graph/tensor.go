@@ -13,13 +13,6 @@ var (
 // Shape is a tensor shape, e.g. graph.Shape{28, 28}.
 type Shape = tensor.Shape
 
-// DenseTensor is gorgonia's dense tensor, the type of parameters, gradients,
-// inputs and outputs: a notebook names it graph.DenseTensor (an optimizer's
-// Start(params []*graph.DenseTensor), say) because with gorgonia.org/tensor
-// imported, the notebook interpreter cannot call methods on a *tensor.Dense
-// variable (`not a package: "w" in w.Data`).
-type DenseTensor = tensor.Dense
-
 // NewTensor returns a zeroed tensor of the given dtype (Float32 or Float64)
 // and shape.
 func NewTensor(dt tensor.Dtype, shape ...int) *tensor.Dense {

@@ -44,6 +44,9 @@ class Kernel:
             try:
                 msg = self.kc.get_iopub_msg(timeout=min(left, 10))
             except queue.Empty:
+                if not self.km.is_alive():
+                    res.status, res.error = "died", "the kernel process exited (see its log above)"
+                    break
                 continue
             if msg["parent_header"].get("msg_id") != msg_id:
                 continue
@@ -59,15 +62,21 @@ class Kernel:
                 res.error = "%s: %s" % (content.get("ename", ""), content.get("evalue", ""))
             elif kind == "status" and content.get("execution_state") == "idle":
                 idle = True
-        if res.status != "timeout":
+        while res.status not in ("timeout", "died"):
+            # The shell channel may still hold replies to earlier requests (kernel_info from
+            # wait_for_ready): take the reply to this one.
             try:
                 reply = self.kc.get_shell_msg(timeout=max(1, deadline - time.monotonic()))
-                res.status = reply["content"].get("status", "?")
-                if res.status == "error" and not res.error:
-                    c = reply["content"]
-                    res.error = "%s: %s" % (c.get("ename", ""), c.get("evalue", ""))
             except queue.Empty:
                 res.status, res.error = "timeout", "no execute_reply"
+                break
+            if reply["parent_header"].get("msg_id") != msg_id:
+                continue
+            res.status = reply["content"].get("status", "?")
+            if res.status == "error" and not res.error:
+                c = reply["content"]
+                res.error = "%s: %s" % (c.get("ename", ""), c.get("evalue", ""))
+            break
         res.seconds = time.monotonic() - start
         return res
 

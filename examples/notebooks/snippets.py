@@ -32,7 +32,8 @@ SAFE = re.compile(r"^<!--\s*notebook-safe\s*-->$")
 UNSAFE = re.compile(r"^<!--\s*not notebook-safe:\s*(\S.*?)\s*-->$")
 
 # What a learner's notebook imports first: descent with gorgonia, as the
-# notebooks do, and tensor in a cell of its own (imported in one cell with
+# notebooks do (gorgonia also as G, as some snippets name it), and tensor in a
+# cell of its own (imported in one cell with
 # gorgonia, their same-named interfaces clash: "P_Zeroer redeclared").
 PRELUDE = [
     '''import (
@@ -43,9 +44,13 @@ PRELUDE = [
 	"io/ioutil"
 	"log"
 	"math"
+	"math/rand"
 	"os"
 	"path/filepath"
+	"reflect"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
@@ -54,6 +59,7 @@ PRELUDE = [
 	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 )''',
+    'import G "gorgonia.org/gorgonia"',
     'import "gorgonia.org/tensor"',
 ]
 
