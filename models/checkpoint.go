@@ -16,10 +16,11 @@ import (
 	"github.com/descent-go/descent/internal/atomicfile"
 )
 
-// The checkpoint format (version 1), all integers little-endian:
+// The checkpoint format (version 1, or 2 for Params with buffers), all
+// integers little-endian:
 //
 //	magic    8 bytes  "DSCNTPRM"
-//	version  uint32   1
+//	version  uint32   1, or 2 if buffers follow the parameters
 //	dtype    uint8    1 = float32, 2 = float64
 //	seed     int64    the Params seed
 //	count    uint32   number of tensors (at most 2^20)
@@ -28,7 +29,13 @@ import (
 //	  dims   uint8 count (1..8), then uint32 per dimension (1..2^31−1;
 //	         at most 2^31−1 elements in all)
 //	  data   the values, IEEE 754, 4 or 8 bytes each, row-major
+//	version 2 only: the buffers (graph.Params.BufferNames), in order:
+//	  count  uint32 (at most 2^20)
+//	  count tensors, encoded as the parameters are
 //	sum      32 bytes SHA-256 of every byte before it
+//
+// Params without buffers are saved as version 1, byte for byte as before
+// buffers existed.
 //
 // The encoding is canonical: a checkpoint that loads is saved again to the
 // same bytes. Readers reject other magics, versions and dtype codes, then
@@ -36,7 +43,7 @@ import (
 // never allocating more than the input's own size for them.
 const (
 	checkpointMagic   = "DSCNTPRM"
-	checkpointVersion = 1
+	checkpointVersion = 2 // the newest this reader knows
 	headerSize        = len(checkpointMagic) + 4 + 1 // magic, version, dtype
 	sumSize           = sha256.Size
 	maxDims           = 8
@@ -58,25 +65,32 @@ func Save(w io.Writer, p *graph.Params) error {
 	if err != nil {
 		return errors.Wrap(err, "models: Save")
 	}
-	if p.Len() > maxTensors {
-		return errors.Errorf("models: Save: %d parameters, the format holds at most %d", p.Len(), maxTensors)
+	if p.Len() > maxTensors || p.NumBuffers() > maxTensors {
+		return errors.Errorf("models: Save: %d parameters and %d buffers, the format holds at most %d of each", p.Len(), p.NumBuffers(), maxTensors)
 	}
 	for i := 0; i < p.Len(); i++ {
 		if err := checkSavable(p.Name(i), p.At(i)); err != nil {
 			return errors.Wrap(err, "models: Save")
 		}
 	}
+	for i := 0; i < p.NumBuffers(); i++ {
+		if err := checkSavable(p.BufferName(i), p.BufferAt(i)); err != nil {
+			return errors.Wrap(err, "models: Save: buffer")
+		}
+	}
+	version := uint32(1)
+	if p.NumBuffers() > 0 {
+		version = 2
+	}
 	h := sha256.New()
 	bw := bufio.NewWriter(io.MultiWriter(w, h))
 	le := binary.LittleEndian
 	put := func(v interface{}) { _ = binary.Write(bw, le, v) } // bufio defers errors to Flush
 	bw.WriteString(checkpointMagic)
-	put(uint32(checkpointVersion))
+	put(version)
 	put(code)
 	put(p.Seed())
-	put(uint32(p.Len()))
-	for i := 0; i < p.Len(); i++ {
-		name, t := p.Name(i), p.At(i)
+	putTensor := func(name string, t *tensor.Dense) {
 		put(uint16(len(name)))
 		bw.WriteString(name)
 		put(uint8(t.Dims()))
@@ -84,6 +98,16 @@ func Save(w io.Writer, p *graph.Params) error {
 			put(uint32(d))
 		}
 		put(t.Data()) // []float32 or []float64, checked by checkSavable
+	}
+	put(uint32(p.Len()))
+	for i := 0; i < p.Len(); i++ {
+		putTensor(p.Name(i), p.At(i))
+	}
+	if version == 2 {
+		put(uint32(p.NumBuffers()))
+		for i := 0; i < p.NumBuffers(); i++ {
+			putTensor(p.BufferName(i), p.BufferAt(i))
+		}
 	}
 	if err := bw.Flush(); err != nil {
 		return errors.Wrap(err, "models: Save")
@@ -196,7 +220,7 @@ func load(r io.Reader) (*graph.Params, error) {
 		return nil, err
 	}
 	d := &decoder{buf: head[:n]}
-	if _, _, err := d.header(); err != nil {
+	if _, _, _, err := d.header(); err != nil {
 		return nil, err
 	}
 	buf := bytes.NewBuffer(head)
@@ -266,43 +290,43 @@ func (d *decoder) uint(field string, size int) (uint64, error) {
 }
 
 // header reads the magic, the version and the dtype code.
-func (d *decoder) header() (tensor.Dtype, int, error) {
+func (d *decoder) header() (tensor.Dtype, int, uint64, error) {
 	d.headerErr = true
 	have := d.buf[d.off:]
 	if len(have) > len(checkpointMagic) {
 		have = have[:len(checkpointMagic)]
 	}
 	if !bytes.HasPrefix([]byte(checkpointMagic), have) {
-		return tensor.Dtype{}, 0, errors.Errorf("not a descent checkpoint (magic %q, want %q)", have, checkpointMagic)
+		return tensor.Dtype{}, 0, 0, errors.Errorf("not a descent checkpoint (magic %q, want %q)", have, checkpointMagic)
 	}
 	if _, err := d.next("magic", len(checkpointMagic)); err != nil {
-		return tensor.Dtype{}, 0, err
+		return tensor.Dtype{}, 0, 0, err
 	}
 	version, err := d.uint("version", 4)
 	if err != nil {
-		return tensor.Dtype{}, 0, err
+		return tensor.Dtype{}, 0, 0, err
 	}
-	if version != checkpointVersion {
-		return tensor.Dtype{}, 0, errors.Errorf("unknown checkpoint version %d (this reader knows %d)", version, checkpointVersion)
+	if version < 1 || version > checkpointVersion {
+		return tensor.Dtype{}, 0, 0, errors.Errorf("unknown checkpoint version %d (this reader knows %d)", version, checkpointVersion)
 	}
 	code, err := d.uint("dtype", 1)
 	if err != nil {
-		return tensor.Dtype{}, 0, err
+		return tensor.Dtype{}, 0, 0, err
 	}
 	d.headerErr = false
 	switch code {
 	case 1:
-		return tensor.Float32, 4, nil
+		return tensor.Float32, 4, version, nil
 	case 2:
-		return tensor.Float64, 8, nil
+		return tensor.Float64, 8, version, nil
 	}
 	d.headerErr = true
-	return tensor.Dtype{}, 0, errors.Errorf("unknown dtype code %d (1 is float32, 2 float64)", code)
+	return tensor.Dtype{}, 0, 0, errors.Errorf("unknown dtype code %d (1 is float32, 2 float64)", code)
 }
 
 // params reads everything up to the checksum.
 func (d *decoder) params() (*graph.Params, error) {
-	dt, size, err := d.header()
+	dt, size, version, err := d.header()
 	if err != nil {
 		return nil, err
 	}
@@ -325,6 +349,24 @@ func (d *decoder) params() (*graph.Params, error) {
 		}
 		if err := p.Add(name, t); err != nil {
 			return nil, errors.Wrapf(err, "tensor %d", i)
+		}
+	}
+	if version < 2 {
+		return p, nil
+	}
+	if count, err = d.uint("buffer count", 4); err != nil {
+		return nil, err
+	}
+	if count > maxTensors {
+		return nil, errors.Errorf("implausible buffer count %d (at most %d)", count, maxTensors)
+	}
+	for i := uint64(0); i < count; i++ {
+		name, t, err := d.tensor(i, dt, size)
+		if err != nil {
+			return nil, errors.Wrap(err, "buffer")
+		}
+		if err := p.AddBuffer(name, t); err != nil {
+			return nil, errors.Wrapf(err, "buffer %d", i)
 		}
 	}
 	return p, nil

@@ -275,7 +275,7 @@ func TestLoadCorrupt(t *testing.T) {
 		{"empty", nil, []string{"models: Load", "truncated at byte 0", "magic"}},
 		{"bad magic", mod(func(b []byte) []byte { b[0] = 'X'; return b }), []string{"not a descent checkpoint", "XSCNTPRM"}},
 		{"other file", []byte("PK\x03\x04 a zip file, not a checkpoint"), []string{"not a descent checkpoint"}},
-		{"unknown version", mod(func(b []byte) []byte { b[8] = 2; return resum(b) }), []string{"unknown checkpoint version 2"}},
+		{"unknown version", mod(func(b []byte) []byte { b[8] = 3; return resum(b) }), []string{"unknown checkpoint version 3"}},
 		{"unknown dtype", mod(func(b []byte) []byte { b[12] = 3; return resum(b) }), []string{"unknown dtype code 3"}},
 		{"trailing byte", append(append([]byte(nil), good...), 0), []string{"1 unexpected bytes after the checksum"}},
 		{"trailing garbage", append(append([]byte(nil), good...), bytes.Repeat([]byte("garbage!"), 5)...), []string{"40 unexpected bytes after the checksum"}},

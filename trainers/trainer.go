@@ -292,6 +292,11 @@ func newRun(l Loop, m models.Model, p *graph.Params, train *datasets.Dataset) (r
 				return nil, errors.Wrap(err, "trainers")
 			}
 		}
+		for _, name := range target.BufferNames() {
+			if err := p.AddBuffer(name, target.Buffer(name)); err != nil {
+				return nil, errors.Wrap(err, "trainers")
+			}
+		}
 	}
 
 	r.grads = make([]*tensor.Dense, len(r.weights))
@@ -498,6 +503,9 @@ func (r *run) epoch(ctx context.Context, epoch int) (Epoch, error) {
 			if err := checkFinite(r.grads[i]); err != nil {
 				return Epoch{}, errors.Errorf("trainers: epoch %d step %d: gradient of %q is not finite: %v", epoch, r.sched.Step, r.names[i], err)
 			}
+		}
+		if err := c.CommitState(); err != nil { // buffers (BatchNorm statistics) this run computed
+			return Epoch{}, errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
 		}
 		lossSum += loss * float64(n)
 		seen += int64(n)
