@@ -39,9 +39,9 @@ func NewBuilder(p *Params) *Builder {
 		seed = p.seed
 	}
 	return &Builder{
-		g:      G.NewGraph(),
-		p:      p,
-		seed:   seed,
+		g:       G.NewGraph(),
+		p:       p,
+		seed:    seed,
 		params:  map[string]*G.Node{},
 		buffers: map[string]*G.Node{},
 		inputs:  map[string]*tensor.Dense{},

@@ -43,7 +43,7 @@ import (
 // never allocating more than the input's own size for them.
 const (
 	checkpointMagic   = "DSCNTPRM"
-	checkpointVersion = 2 // the newest this reader knows
+	checkpointVersion = 2                            // the newest this reader knows
 	headerSize        = len(checkpointMagic) + 4 + 1 // magic, version, dtype
 	sumSize           = sha256.Size
 	maxDims           = 8
