@@ -171,12 +171,20 @@ type noIDs struct{}
 
 func (noIDs) ids(int) bool { return false }
 
-// sizes checks that input i holds n values.
+// sizes checks that input i holds n[i] values (any number if n[i] < 0).
 func sizes(in []G.Value, n ...int) error {
 	for i, want := range n {
-		if got := arg(in, i).Shape().TotalSize(); want >= 0 && got != want {
-			return errors.Errorf("input %d has %d values (shape %v), want %d", i, got, arg(in, i).Shape(), want)
+		if err := size(in, i, want); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// size checks that input i holds n values (any number if n < 0).
+func size(in []G.Value, i, n int) error {
+	if got := arg(in, i).Shape().TotalSize(); n >= 0 && got != n {
+		return errors.Errorf("input %d has %d values (shape %v), want %d", i, got, arg(in, i).Shape(), n)
 	}
 	return nil
 }

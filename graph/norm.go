@@ -154,11 +154,12 @@ func (k bnOp) split(x *tensor.Dense, in []G.Value, perChannel ...int) (outer, c,
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	n := []int{-1}
-	for _, m := range perChannel {
-		n = append(n, m*c)
+	for i, m := range perChannel {
+		if err := size(in, i+1, m*c); err != nil {
+			return 0, 0, 0, err
+		}
 	}
-	return outer, c, inner, sizes(in, n...)
+	return outer, c, inner, nil
 }
 
 func (k bnOp) run(dst *tensor.Dense, in []G.Value) error {
@@ -456,16 +457,17 @@ func (k lnOp) grad(in G.Nodes, _, g *G.Node) (G.Nodes, error) {
 func (k lnOp) rows(in []G.Value, n ...int) (int, error) {
 	s := arg(in, 0).Shape()
 	d := s[len(s)-1]
-	want := []int{-1}
-	for _, m := range n {
+	for i, m := range n {
 		if m == 0 {
 			m = d
 		} else if m == 1 {
 			m = s.TotalSize()
 		}
-		want = append(want, m)
+		if err := size(in, i+1, m); err != nil {
+			return 0, err
+		}
 	}
-	return d, sizes(in, want...)
+	return d, nil
 }
 
 func (k lnOp) run(dst *tensor.Dense, in []G.Value) error {

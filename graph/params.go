@@ -243,11 +243,12 @@ func copyData(dst, src *tensor.Dense) error {
 	if dst.Dtype() != src.Dtype() || dst.Shape().TotalSize() != src.Shape().TotalSize() {
 		return errors.Errorf("cannot copy %v %v into %v %v", src.Dtype(), src.Shape(), dst.Dtype(), dst.Shape())
 	}
-	switch d := dst.Data().(type) {
-	case []float64:
-		copy(d, src.Data().([]float64))
-	case []float32:
-		copy(d, src.Data().([]float32))
+	// Float64s and Float32s, not Data: Data boxes the slice (an allocation).
+	switch dst.Dtype() {
+	case tensor.Float64:
+		copy(dst.Float64s(), src.Float64s())
+	case tensor.Float32:
+		copy(dst.Float32s(), src.Float32s())
 	default:
 		return errors.Errorf("unsupported dtype %v", dst.Dtype())
 	}

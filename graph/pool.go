@@ -72,18 +72,26 @@ func (k poolOp) window(h, w int) (sh, sw, stride int) {
 }
 
 func (k poolOp) shape(in []tensor.Shape) (tensor.Shape, error) {
-	s := in[0]
-	if len(s) != 4 {
-		return nil, errors.Errorf("input shape %v: want (batch, channels, height, width)", s)
+	oh, ow, err := k.out(in[0])
+	if err != nil {
+		return nil, err
 	}
 	if k.global {
-		return tensor.Shape{s[0], s[1]}, nil
+		return tensor.Shape{in[0][0], in[0][1]}, nil
+	}
+	return tensor.Shape{in[0][0], in[0][1], oh, ow}, nil
+}
+
+// out is the output height and width for an input of shape s.
+func (k poolOp) out(s tensor.Shape) (oh, ow int, err error) {
+	if len(s) != 4 {
+		return 0, 0, errors.Errorf("input shape %v: want (batch, channels, height, width)", s)
 	}
 	sh, sw, st := k.window(s[2], s[3])
-	if s[2] < sh || s[3] < sw {
-		return nil, errors.Errorf("input shape %v: window %d does not fit", s, k.size)
+	if s[2] < sh || s[3] < sw || st <= 0 {
+		return 0, 0, errors.Errorf("input shape %v: window %d, stride %d do not fit", s, k.size, k.stride)
 	}
-	return tensor.Shape{s[0], s[1], (s[2]-sh)/st + 1, (s[3]-sw)/st + 1}, nil
+	return (s[2]-sh)/st + 1, (s[3]-sw)/st + 1, nil
 }
 func (k poolOp) diff() []bool { return []bool{true} }
 func (k poolOp) grad(in G.Nodes, _, g *G.Node) (G.Nodes, error) {
@@ -94,11 +102,11 @@ func (k poolOp) grad(in G.Nodes, _, g *G.Node) (G.Nodes, error) {
 
 func (k poolOp) run(dst *tensor.Dense, in []G.Value) error {
 	s := arg(in, 0).Shape()
-	want, err := k.shape([]tensor.Shape{s})
+	oh, ow, err := k.out(s)
 	if err != nil {
 		return err
 	}
-	if dst.Shape().TotalSize() != want.TotalSize() {
+	if dst.Shape().TotalSize() != s[0]*s[1]*oh*ow {
 		return errors.Errorf("result of %d values for input %v", dst.Shape().TotalSize(), s)
 	}
 	sh, sw, st := k.window(s[2], s[3])
@@ -126,11 +134,11 @@ func (k poolGradOp) grad(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) {
 }
 func (k poolGradOp) run(dst *tensor.Dense, in []G.Value) error {
 	s := dst.Shape()
-	out, err := k.poolOp.shape([]tensor.Shape{s})
+	oh, ow, err := k.out(s)
 	if err != nil {
 		return err
 	}
-	if err := sizes(in, out.TotalSize()); err != nil {
+	if err := sizes(in, s[0]*s[1]*oh*ow); err != nil {
 		return err
 	}
 	sh, sw, st := k.window(k.h, k.w)

@@ -139,18 +139,19 @@ func (k lstmOp) dims(in []G.Value, i int, units ...int) (n, t int, err error) {
 	if len(s) != 3 {
 		return 0, 0, errors.Errorf("input %d has shape %v, want (batch, steps, ·)", i, s)
 	}
-	want := make([]int, len(units))
 	for j, u := range units {
+		want := -1
 		switch {
 		case u == 0:
-			want[j] = 4 * k.hidden * k.hidden
-		case u < 0:
-			want[j] = -1
-		default:
-			want[j] = s[0] * s[1] * u
+			want = 4 * k.hidden * k.hidden
+		case u > 0:
+			want = s[0] * s[1] * u
+		}
+		if err := size(in, j, want); err != nil {
+			return 0, 0, err
 		}
 	}
-	return s[0], s[1], sizes(in, want...)
+	return s[0], s[1], nil
 }
 
 func (k lstmOp) run(dst *tensor.Dense, in []G.Value) error {
@@ -236,8 +237,12 @@ func (k lstmOutOp) grad(in G.Nodes, _, g *G.Node) (G.Nodes, error) {
 }
 func (k lstmOutOp) run(dst *tensor.Dense, in []G.Value) error {
 	s := arg(in, 0).Shape()
-	if _, err := k.shape([]tensor.Shape{s}); err != nil {
-		return err
+	want := s[0] * k.hidden
+	if !k.last {
+		want *= s[1]
+	}
+	if len(s) != 3 || s[2] != 6*k.hidden || dst.Shape().TotalSize() != want {
+		return errors.Errorf("states shape %v, result %v", s, dst.Shape())
 	}
 	if dst.Dtype() == tensor.Float64 {
 		lstmHidden(arg(in, 0).Float64s(), dst.Float64s(), s[0], s[1], k.hidden, k.last, false)
