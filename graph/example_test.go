@@ -180,6 +180,7 @@ func ExampleParams() {
 	// out/b (3)
 	// scalars: 91
 }
+
 // center is a custom layer with state: it subtracts from each feature of a
 // (batch, features) input its mean — the batch's in a training graph, a
 // running mean kept in a buffer in an evaluation graph. A training graph
