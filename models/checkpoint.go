@@ -357,8 +357,10 @@ func (d *decoder) params() (*graph.Params, error) {
 	if count, err = d.uint("buffer count", 4); err != nil {
 		return nil, err
 	}
-	if count > maxTensors {
-		return nil, errors.Errorf("implausible buffer count %d (at most %d)", count, maxTensors)
+	if count == 0 || count > maxTensors {
+		// Params without buffers are saved as version 1: the encoding stays
+		// canonical.
+		return nil, errors.Errorf("implausible buffer count %d for version 2 (1 to %d)", count, maxTensors)
 	}
 	for i := uint64(0); i < count; i++ {
 		name, t, err := d.tensor(i, dt, size)

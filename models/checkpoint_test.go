@@ -486,6 +486,7 @@ func FuzzLoad(f *testing.F) {
 	count := append([]byte(nil), small...)
 	binary.LittleEndian.PutUint32(count[21:], 1<<20)
 	f.Add(resum(count))
+	f.Add(bufferCheckpoint(f))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := models.Load(bytes.NewReader(data))
 		if err != nil {

@@ -3,6 +3,7 @@ package models_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"math"
 	"path/filepath"
 	"testing"
@@ -133,6 +134,14 @@ func TestConvNetBatchNormState(t *testing.T) {
 	}
 }
 
+// bufferCheckpoint is a version 2 checkpoint: a parameter and a buffer.
+func bufferCheckpoint(t testing.TB) []byte {
+	p := graph.NewParams(tensor.Float64, 7)
+	must(t, p.Add("w", tensor.New(tensor.WithShape(2), tensor.WithBacking([]float64{1, 2}))))
+	must(t, p.AddBuffer("s", tensor.New(tensor.WithShape(3), tensor.WithBacking([]float64{4, 5, 6}))))
+	return saveBytes(t, p)
+}
+
 // Params without buffers are saved as version 1, byte for byte as before;
 // with buffers as version 2, whose every flipped bit is caught.
 func TestCheckpointBuffers(t *testing.T) {
@@ -173,6 +182,17 @@ func TestCheckpointBuffers(t *testing.T) {
 			}
 		}
 	}
+	if !bytes.Equal(v2, bufferCheckpoint(t)) {
+		t.Error("bufferCheckpoint differs")
+	}
+	// A version 2 checkpoint of no buffers is not canonical (those are
+	// version 1): refused.
+	empty := append([]byte(nil), v1[:len(v1)-32]...)
+	empty[8] = 2
+	empty = append(empty, 0, 0, 0, 0)
+	sum := sha256.Sum256(empty)
+	_, err = models.Load(bytes.NewReader(append(empty, sum[:]...)))
+	wantErr(t, err, "buffer count 0")
 	for n := 0; n < len(v2); n++ {
 		if _, err := models.Load(bytes.NewReader(v2[:n])); err == nil {
 			t.Fatalf("prefix of %d bytes loaded", n)
