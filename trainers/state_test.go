@@ -49,8 +49,9 @@ func runningStats(p *graph.Params) [][]float64 {
 
 // The trainers adopt a model's buffers into fresh Params and commit the
 // running statistics after every training run: once per step for
-// mini-batches, once per chunk for GD; the gradient-noise passes, which run
-// training graphs of their own, commit nothing.
+// mini-batches, once per chunk for GD (with several replicas, replica 0's,
+// once per step or GD epoch); the gradient-noise passes, which run training
+// graphs of their own, commit nothing.
 func TestTrainersCommitBuffers(t *testing.T) {
 	lr := newLinReg(t, 64, 3, 0.1, 5, tensor.Float64)
 	for _, c := range []struct {
@@ -61,6 +62,16 @@ func TestTrainersCommitBuffers(t *testing.T) {
 		{"MiniBatchSGD", func(c Config) Trainer { return MiniBatchSGD{BatchSize: 16, Config: c} }, 2 * 4},
 		{"GD in chunks", func(c Config) Trainer { return GD{Chunk: 16, Config: c} }, 2 * 4},
 		{"GD whole", func(c Config) Trainer { return GD{Config: c} }, 2},
+		// Two replicas: replica 0's statistics after every step, and once
+		// per epoch for GD (committed while no replica runs).
+		{"MiniBatchSGD, 2 replicas", func(c Config) Trainer {
+			c.Parallel = Parallel{Replicas: 2}
+			return MiniBatchSGD{BatchSize: 16, Config: c}
+		}, 2 * 4},
+		{"GD in chunks, 2 replicas", func(c Config) Trainer {
+			c.Parallel = Parallel{Replicas: 2}
+			return GD{Chunk: 8, Config: c}
+		}, 2},
 	} {
 		var runs [2][][]float64
 		for k, noise := range []int{0, 1} {
