@@ -17,8 +17,8 @@ import (
 )
 
 // digitImages is the embedded digits as (N, 1, 8, 8) images, split into
-// the first n for training and the rest for testing.
-func digitImages(t *testing.T, n int) (train, test *datasets.Dataset) {
+// the first n for training and the next m for testing.
+func digitImages(t *testing.T, n, m int) (train, test *datasets.Dataset) {
 	t.Helper()
 	d, err := datasets.Digits(tensor.Float64)
 	must(t, err)
@@ -31,16 +31,16 @@ func digitImages(t *testing.T, n int) (train, test *datasets.Dataset) {
 	}
 	train, err = all.Subset(idx[:n])
 	must(t, err)
-	test, err = all.Subset(idx[n:])
+	test, err = all.Subset(idx[n : n+m])
 	must(t, err)
 	return train, test
 }
 
-func fitConvNet(t *testing.T, train *datasets.Dataset, seed int64) *graph.Params {
+func fitConvNet(t *testing.T, train *datasets.Dataset, seed int64, epochs int) *graph.Params {
 	t.Helper()
 	p := graph.NewParams(tensor.Float64, seed)
 	_, err := trainers.MiniBatchSGD{BatchSize: 32, Config: trainers.Config{
-		Epochs: 2, Loss: graph.SoftmaxCrossEntropy, Optimizer: trainers.SGD{LR: 0.05, Momentum: 0.9}, Seed: seed,
+		Epochs: epochs, Loss: graph.SoftmaxCrossEntropy, Optimizer: trainers.SGD{LR: 0.05, Momentum: 0.9}, Seed: seed,
 	}}.Fit(context.Background(), models.ConvNet{}, p, train)
 	must(t, err)
 	return p
@@ -63,12 +63,12 @@ func stateBits(p *graph.Params) map[string][]uint64 {
 // the running statistics, and is deterministic; evaluation uses them; a
 // checkpoint saves and restores them.
 func TestConvNetBatchNormState(t *testing.T) {
-	n, minAcc := 800, 0.85
-	if testing.Short() { // -race: a smaller set, still far above chance (0.1)
-		n, minAcc = 300, 0.5
+	n, m, epochs, minAcc := 800, 997, 2, 0.85
+	if testing.Short() { // -race: less, still far above chance (0.1)
+		n, m, epochs, minAcc = 300, 200, 3, 0.5
 	}
-	train, test := digitImages(t, n)
-	p := fitConvNet(t, train, 3)
+	train, test := digitImages(t, n, m)
+	p := fitConvNet(t, train, 3, epochs)
 	if p.NumBuffers() != 6 {
 		t.Fatalf("%d buffers %q, want running mean and variance of 3 BatchNorm layers", p.NumBuffers(), p.BufferNames())
 	}
@@ -83,13 +83,13 @@ func TestConvNetBatchNormState(t *testing.T) {
 	}
 	met, err := models.Evaluate(models.ConvNet{}, p, graph.SoftmaxCrossEntropy, test)
 	must(t, err)
-	t.Logf("ConvNet on %d digits, 2 epochs: test accuracy %.4f", n, met.Accuracy)
+	t.Logf("ConvNet on %d digits, %d epochs: test accuracy %.4f", n, epochs, met.Accuracy)
 	if met.Accuracy < minAcc {
 		t.Errorf("test accuracy %.4f, want ≥ %v", met.Accuracy, minAcc)
 	}
 
 	// Same seed, same bits, buffers included.
-	q := fitConvNet(t, train, 3)
+	q := fitConvNet(t, train, 3, epochs)
 	a, b := stateBits(p), stateBits(q)
 	for k, v := range a {
 		w := b[k]
