@@ -1,9 +1,9 @@
 // Command mnist trains on MNIST or Fashion-MNIST: a multi-layer perceptron
-// (784-256-128-10, ReLU) or a LeNet-5-style convolutional network
-// (models.LeNet), with mini-batch SGD with momentum 0.9, weight decay and a
+// (784-256-128-10, ReLU), a LeNet-5-style convolutional network
+// (models.LeNet) or a small CNN with batch normalization (models.ConvNet), with mini-batch SGD with momentum 0.9, weight decay and a
 // cosine learning-rate schedule, and reports the test accuracy.
 //
-//	go run ./examples/mnist [-model mlp|cnn] [-data mnist|fashion] [-dir PATH]
+//	go run ./examples/mnist [-model mlp|cnn|bncnn] [-data mnist|fashion] [-dir PATH]
 //	    [-n 0] [-val 5000] [-epochs 0] [-batch 64] [-lr 0.05] [-png FILE] [-json]
 //
 // The data is read from -dir; by default from shared/data/mnist (or
@@ -24,6 +24,11 @@
 //     -val 0 (all 60000, 4 epochs) gave 99.2% in 1 min 40 s, and
 //     -val 0 -epochs 12 99.2% in about 5 minutes. For a quick look,
 //     -n 10000 -epochs 3 takes 25 s (97.6%).
+//   - bncnn (models.ConvNet: two 3×3 convolutions of 16 and 32 filters,
+//     each with BatchNorm, and a Dense 128 with BatchNorm): on
+//     Fashion-MNIST, -data fashion -val 0 (all 60000, 6 epochs) gave 92.78%
+//     test accuracy; 7 minutes of CPU time, 42 minutes of wall time on a
+//     machine shared at a load of 25–37.
 package main
 
 import (
