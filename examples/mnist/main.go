@@ -1,7 +1,8 @@
 // Command mnist trains on MNIST or Fashion-MNIST: a multi-layer perceptron
 // (784-256-128-10, ReLU), a LeNet-5-style convolutional network
-// (models.LeNet) or a small CNN with batch normalization (models.ConvNet), with mini-batch SGD with momentum 0.9, weight decay and a
-// cosine learning-rate schedule, and reports the test accuracy.
+// (models.LeNet) or a small CNN with batch normalization (models.ConvNet),
+// with mini-batch SGD with momentum 0.9, weight decay and a cosine
+// learning-rate schedule, and reports the test accuracy.
 //
 //	go run ./examples/mnist [-model mlp|cnn|bncnn] [-data mnist|fashion] [-dir PATH]
 //	    [-n 0] [-val 5000] [-epochs 0] [-batch 64] [-lr 0.05] [-png FILE] [-json]
