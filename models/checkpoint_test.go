@@ -120,7 +120,7 @@ func TestCheckpointLayout(t *testing.T) {
 	want = append(want, 1)                        // dtype float32
 	want = le.AppendUint64(want, uint64(1<<64-2)) // seed −2
 	want = le.AppendUint32(want, 2)               // count
-	want = append(want, 1) // role: parameter
+	want = append(want, 1)                        // role: parameter
 	want = le.AppendUint16(want, 1)
 	want = append(want, 'w', 2)
 	want = le.AppendUint32(le.AppendUint32(want, 2), 1)
