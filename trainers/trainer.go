@@ -84,6 +84,14 @@ type Config struct {
 	// the training set.
 	NoiseEvery int
 	NoiseBatch int
+
+	// Resume, if not "", is a training checkpoint (written by the
+	// Checkpoint callback) to continue from: the Fit restores the weights,
+	// the optimizer's and callbacks' state, the History and the position in
+	// the data and random streams, then runs the epochs left up to Epochs,
+	// as the uninterrupted run would have. The model, data, trainer and
+	// optimizer must be the ones the checkpoint was written with.
+	Resume string
 }
 
 // Policy is how the loop batches the data: the one thing the trainers
@@ -217,6 +225,13 @@ type run struct {
 
 	examples, gradEvals int64
 	lr                  float64 // the last update's learning rate
+
+	// Training state (state.go).
+	optState *OptimizerState
+	slots    []slot        // per callback
+	saves    []saveRequest // checkpoints to write after this epoch's callbacks
+	first    int           // the first epoch to run: > 0 when resumed
+	resumed  time.Duration // training time before the resume
 }
 
 func newRun(l Loop, m models.Model, p *graph.Params, train *datasets.Dataset) (r *run, err error) {
@@ -283,15 +298,9 @@ func newRun(l Loop, m models.Model, p *graph.Params, train *datasets.Dataset) (r
 	if len(r.weights) == 0 {
 		return nil, errors.New("trainers: the model has no parameters")
 	}
-	if r.update, err = startOptimizer(cfg.Optimizer, r.weights); err != nil {
+	r.optState = newOptimizerState(r.names)
+	if r.update, err = startOptimizer(cfg.Optimizer, r.weights, r.optState); err != nil {
 		return nil, err
-	}
-	if fresh {
-		for _, name := range target.Names() {
-			if err := p.Add(name, target.Value(name)); err != nil {
-				return nil, errors.Wrap(err, "trainers")
-			}
-		}
 	}
 
 	r.grads = make([]*tensor.Dense, len(r.weights))
@@ -317,6 +326,19 @@ func newRun(l Loop, m models.Model, p *graph.Params, train *datasets.Dataset) (r
 		nspec.Seed = rng.Seed(cfg.Seed, "noise-layers")
 		if r.noise, err = newNoiseState(noiseB, r.weights, train, cfg.Seed, exec.New(nspec)); err != nil {
 			return nil, err
+		}
+	}
+	r.slots = make([]slot, len(cfg.Callbacks))
+	if cfg.Resume != "" {
+		if err := r.resume(cfg.Resume, target); err != nil {
+			return nil, err
+		}
+	}
+	if fresh {
+		for _, name := range target.Names() {
+			if err := p.Add(name, target.Value(name)); err != nil {
+				return nil, errors.Wrap(err, "trainers")
+			}
 		}
 	}
 	return r, nil
@@ -404,20 +426,6 @@ func validationMetric(cfg Config) (string, error) {
 	return "", errors.Errorf("trainers: Config.Metric %q is not available for a %s validation set (want %s)", name, kind, want)
 }
 
-// startOptimizer calls o.Start, turning a panic or a missing Update into an
-// error.
-func startOptimizer(o Optimizer, weights []*tensor.Dense) (u Update, err error) {
-	defer func() {
-		if e := recover(); e != nil {
-			u, err = nil, errors.Errorf("trainers: optimizer %T: Start panicked: %v", o, e)
-		}
-	}()
-	if u, err = o.Start(weights); err == nil && u == nil {
-		err = errors.Errorf("trainers: optimizer %T: Start returned no Update", o)
-	}
-	return u, err
-}
-
 func (r *run) close() {
 	if r.progs != nil {
 		r.progs.Close()
@@ -431,11 +439,11 @@ func (r *run) close() {
 }
 
 func (r *run) fit(ctx context.Context) error {
-	r.start = time.Now()
-	for epoch := 0; epoch < r.cfg.Epochs; epoch++ {
+	r.start = time.Now().Add(-r.resumed)
+	for epoch := r.first; epoch < r.cfg.Epochs && r.hist.Stopped == ""; epoch++ {
 		r.sched.Epoch = epoch
-		if epoch > 0 {
-			r.it.Reset()
+		if epoch != r.it.Epoch() {
+			r.it.SetEpoch(epoch)
 		}
 		rec, err := r.epoch(ctx, epoch)
 		if isStop(err) {
@@ -449,13 +457,19 @@ func (r *run) fit(ctx context.Context) error {
 			r.callbacks(Event{Kind: FitEnd, Epoch: epoch, Step: r.sched.Step}, nil)
 			return err
 		}
-		if stop := r.callbacks(Event{Kind: EpochEnd, Epoch: epoch, Step: r.sched.Step, Loss: rec.TrainLoss}, &rec); stop != nil {
+		stop := r.callbacks(Event{Kind: EpochEnd, Epoch: epoch, Step: r.sched.Step, Loss: rec.TrainLoss}, &rec)
+		if isStop(stop) {
+			r.hist.Stopped = fmt.Sprintf("stopped by a callback after epoch %d", epoch)
+		}
+		if err := r.flushSaves(epoch); err != nil && (stop == nil || isStop(stop)) {
+			stop = err
+		}
+		if stop != nil {
 			if !isStop(stop) {
 				// Every callback still sees the end of the Fit, once.
 				r.callbacks(Event{Kind: FitEnd, Epoch: epoch, Step: r.sched.Step}, nil)
 				return stop
 			}
-			r.hist.Stopped = fmt.Sprintf("stopped by a callback after epoch %d", epoch)
 			break
 		}
 	}
@@ -636,14 +650,16 @@ func (r *run) apply(lr float64) (err error) {
 func (r *run) callbacks(e Event, rec *Epoch) error {
 	e.History, e.Params = r.hist, r.params
 	e.Examples, e.GradEvals = r.examples, r.gradEvals
+	e.run = r
 	if rec != nil {
 		e.Record = *rec
 	}
 	var first error
-	for _, cb := range r.cfg.Callbacks {
+	for i, cb := range r.cfg.Callbacks {
 		if cb == nil {
 			continue
 		}
+		e.slot = i
 		if err := callSafely(cb, e); err != nil && first == nil {
 			first = err
 			if e.Kind != FitEnd {
