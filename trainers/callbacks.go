@@ -163,7 +163,7 @@ func (s *earlyState) save() ([]byte, *graph.Params, error) {
 }
 
 func (s *earlyState) load(data []byte, weights *graph.Params) error {
-	s.best = weights
+	*s = earlyState{best: weights}
 	return gobLoad(data, s)
 }
 
@@ -264,7 +264,10 @@ func (s *checkpointState) save() ([]byte, *graph.Params, error) {
 	return b, nil, err
 }
 
-func (s *checkpointState) load(data []byte, _ *graph.Params) error { return gobLoad(data, s) }
+func (s *checkpointState) load(data []byte, _ *graph.Params) error {
+	*s = checkpointState{}
+	return gobLoad(data, s)
+}
 
 // removeAll removes the files of old that are not in keep; a file already
 // gone is not an error.

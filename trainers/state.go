@@ -431,10 +431,10 @@ func (e Event) keep(own cbState, fresh func() cbState) (cbState, error) {
 	s := fresh()
 	if sl.saved.Kind != "" {
 		if sl.saved.Kind != s.kind() {
-			return nil, errors.Errorf("trainers: callback %d is a %s, the checkpoint resumed from has a %s there", e.slot, s.kind(), sl.saved.Kind)
+			return nil, errors.Errorf("trainers: resume from %s: callback %d is a %s, the checkpoint has a %s there", e.run.cfg.Resume, e.slot, s.kind(), sl.saved.Kind)
 		}
 		if err := s.load(sl.saved.Data, sl.weights); err != nil {
-			return nil, errors.Wrapf(err, "trainers: callback %d (%s): restoring its state", e.slot, s.kind())
+			return nil, errors.Wrapf(err, "trainers: resume from %s: callback %d (%s)", e.run.cfg.Resume, e.slot, s.kind())
 		}
 		sl.saved, sl.weights = slotRecord{}, nil
 	}
@@ -448,6 +448,8 @@ func gobBytes(v interface{}) ([]byte, error) {
 	return b.Bytes(), err
 }
 
+// gobLoad decodes data into v, which must be zeroed first: gob leaves out
+// zero fields, which would otherwise keep v's values.
 func gobLoad(data []byte, v interface{}) error {
 	return gob.NewDecoder(bytes.NewReader(data)).Decode(v)
 }
