@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/gob"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -258,6 +259,61 @@ func (r *run) flushSaves(epoch int) error {
 	return nil
 }
 
+// savedState is a training checkpoint, parsed.
+type savedState struct {
+	progress
+	weights *graph.Params
+	opt     map[string]*tensor.Dense // optimizer state, by name
+	cbs     map[int]*graph.Params    // callbacks' tensors, by callback
+}
+
+// readState parses a training checkpoint, checking everything that does not
+// need the run: the format, the progress record, the roles and names of the
+// tensors.
+func readState(r io.Reader) (*savedState, error) {
+	f, err := ckpt.Decode(r)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.Meta) == 0 {
+		return nil, errors.Errorf("a weights-only checkpoint (format version %d) has no training state: load its weights with models.LoadInto and start a new Fit", f.Version)
+	}
+	s := &savedState{opt: map[string]*tensor.Dense{}, cbs: map[int]*graph.Params{}}
+	if err := gob.NewDecoder(bytes.NewReader(f.Meta)).Decode(&s.progress); err != nil || s.Kind != progressKind {
+		return nil, errors.Errorf("the progress record is not one this version reads (%q, %v)", s.Kind, err)
+	}
+	if s.Epochs < 0 || s.Step < 0 || s.Examples < 0 || s.GradEvals < 0 || s.NoiseK < 0 || s.Epochs != len(s.History.Epochs) {
+		return nil, errors.Errorf("the progress record is inconsistent: %d epochs (History has %d), step %d, %d examples, %d gradient evaluations",
+			s.Epochs, len(s.History.Epochs), s.Step, s.Examples, s.GradEvals)
+	}
+	if s.weights, err = f.Params(); err != nil {
+		return nil, err
+	}
+	for _, e := range f.Tensors {
+		switch e.Role {
+		case ckpt.Optimizer:
+			s.opt[e.Name] = e.Tensor
+		case ckpt.Callback:
+			slot, name := -1, ""
+			if i := strings.IndexByte(e.Name, '/'); i > 2 && strings.HasPrefix(e.Name, "cb") {
+				if n, err := strconv.Atoi(e.Name[2:i]); err == nil {
+					slot, name = n, e.Name[i+1:]
+				}
+			}
+			if name == "" || slot < 0 || slot >= len(s.Callbacks) {
+				return nil, errors.Errorf("callback tensor %q names no callback of the checkpoint", e.Name)
+			}
+			if s.cbs[slot] == nil {
+				s.cbs[slot] = graph.NewParams(f.Dtype, f.Seed)
+			}
+			if err := s.cbs[slot].Add(name, e.Tensor); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return s, nil
+}
+
 // resume loads the training checkpoint at path into the run just built:
 // target holds the parameters the run trains (p, or the scratch Params a
 // fresh p adopts).
@@ -268,72 +324,37 @@ func (r *run) resume(path string, target *graph.Params) error {
 		return errors.Wrap(err, "trainers: resume")
 	}
 	defer fh.Close()
-	f, err := ckpt.Decode(fh)
+	s, err := readState(fh)
 	if err != nil {
 		return fail(err)
 	}
-	var pr progress
-	if len(f.Meta) == 0 {
-		return fail(errors.Errorf("a weights-only checkpoint (format version %d) has no training state: load its weights with models.LoadInto and start a new Fit", f.Version))
-	}
-	if err := gob.NewDecoder(bytes.NewReader(f.Meta)).Decode(&pr); err != nil || pr.Kind != progressKind {
-		return fail(errors.Errorf("the progress record is not one this version reads (%q, %v)", pr.Kind, err))
-	}
-	if err := checkFingerprint(pr.Fingerprint, r.fingerprint(r.train)); err != nil {
+	if err := checkFingerprint(s.Fingerprint, r.fingerprint(r.train)); err != nil {
 		return fail(err)
 	}
-	weights, err := f.Params()
-	if err != nil {
+	if err := r.restoreOptimizer(s.opt, s.Counters); err != nil {
 		return fail(err)
 	}
-	opt := map[string]*tensor.Dense{}
-	cbs := map[int]*graph.Params{}
-	for _, e := range f.Tensors {
-		switch e.Role {
-		case ckpt.Optimizer:
-			opt[e.Name] = e.Tensor
-		case ckpt.Callback:
-			var slot int
-			var name string
-			if i := strings.IndexByte(e.Name, '/'); i > 2 && strings.HasPrefix(e.Name, "cb") {
-				slot, err = strconv.Atoi(e.Name[2:i])
-				name = e.Name[i+1:]
-			}
-			if name == "" || err != nil || slot < 0 || slot >= len(pr.Callbacks) {
-				return fail(errors.Errorf("callback tensor %q names no callback of the checkpoint", e.Name))
-			}
-			if cbs[slot] == nil {
-				cbs[slot] = graph.NewParams(f.Dtype, f.Seed)
-			}
-			if err := cbs[slot].Add(name, e.Tensor); err != nil {
-				return fail(err)
-			}
-		}
+	if len(s.Callbacks) != len(r.slots) {
+		return fail(errors.Errorf("the checkpoint has %d callbacks, this Fit %d (callbacks keep state by position)", len(s.Callbacks), len(r.slots)))
 	}
-	if err := r.restoreOptimizer(opt, pr.Counters); err != nil {
-		return fail(err)
-	}
-	if len(pr.Callbacks) != len(r.slots) {
-		return fail(errors.Errorf("the checkpoint has %d callbacks, this Fit %d (callbacks keep state by position)", len(pr.Callbacks), len(r.slots)))
-	}
-	for i, rec := range pr.Callbacks {
-		r.slots[i].saved, r.slots[i].weights = rec, cbs[i]
-	}
-	if err := target.CopyFrom(weights); err != nil {
+	if err := target.CopyFrom(s.weights); err != nil {
 		return fail(errors.Wrap(err, "the checkpoint's weights do not fit the model"))
 	}
-	r.first = pr.Epochs
-	r.sched.Step, r.examples, r.gradEvals, r.lr = pr.Step, pr.Examples, pr.GradEvals, pr.LR
-	r.sched.Monitored = pr.Monitored
-	r.resumed = time.Duration(pr.Seconds * float64(time.Second))
-	r.seconds = pr.Seconds
-	h := pr.History
+	for i, rec := range s.Callbacks {
+		r.slots[i].saved, r.slots[i].weights = rec, s.cbs[i]
+	}
+	r.first = s.Epochs
+	r.sched.Step, r.examples, r.gradEvals, r.lr = s.Step, s.Examples, s.GradEvals, s.LR
+	r.sched.Monitored = s.Monitored
+	r.resumed = time.Duration(s.Seconds * float64(time.Second))
+	r.seconds = s.Seconds
+	h := s.History
 	h.Planned = r.cfg.Epochs
 	*r.hist = h
-	r.progs.SetRuns(pr.Runs)
+	r.progs.SetRuns(s.Runs)
 	if r.noise != nil {
-		r.noise.progs.SetRuns(pr.NoiseRuns)
-		r.noise.k = pr.NoiseK
+		r.noise.progs.SetRuns(s.NoiseRuns)
+		r.noise.k = s.NoiseK
 	}
 	return nil
 }

@@ -97,8 +97,15 @@ var resumeModel = models.MLP{Hidden: []int{6}, Outputs: 3, Dropout: 0.25}
 func TestResumeIsUninterrupted(t *testing.T) {
 	train, val := resumeData(t)
 	const epochs = 6
-	for _, opt := range resumeOptimizers {
-		for _, sc := range resumeSchedules {
+	opts, scheds := resumeOptimizers, resumeSchedules
+	if testing.Short() { // the race detector's run: a corner of the matrix
+		opts, scheds = []Optimizer{opts[1], opts[3]}, []struct {
+			name string
+			s    Schedule
+		}{scheds[0], scheds[5], scheds[6]}
+	}
+	for _, opt := range opts {
+		for _, sc := range scheds {
 			dir := t.TempDir()
 			c := resumeConfig(dir, epochs, opt, sc.s, val)
 			for ti, tr := range resumeTrainers(c) {
@@ -367,4 +374,60 @@ func killChild(dir string) {
 		fmt.Println(err)
 	}
 	fmt.Println("the child finished: it should have been killed")
+}
+
+// FuzzReadState feeds the training-checkpoint reader arbitrary bytes: it
+// never panics nor allocates beyond the input, and rejects with an error
+// whatever is not a consistent training checkpoint.
+func FuzzReadState(f *testing.F) {
+	train, val := resumeData(f)
+	dir := f.TempDir()
+	c := resumeConfig(dir, 2, Adam{LR: 0.01}, ReduceOnPlateau(0.5, 1, 0), val)
+	c.NoiseEvery, c.NoiseBatch = 2, 4
+	if _, err := (MiniBatchSGD{Config: c, BatchSize: 8}).Fit(bg, resumeModel, graph.NewParams(tensor.Float32, 3), train); err != nil {
+		f.Fatal(err)
+	}
+	good, err := os.ReadFile(checkpointName(filepath.Join(dir, "run.ckpt"), 2))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add(good[:len(good)/2])
+	var weights bytes.Buffer
+	p, err := models.LoadFile(checkpointName(filepath.Join(dir, "run.ckpt"), 1))
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := models.Save(&weights, p); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(weights.Bytes())
+	f.Add([]byte("DSCNTPRM\x02\x00\x00\x00\x01"))
+	// Half of the inputs are taken as the progress record of an otherwise
+	// valid checkpoint, so that the record's decoder is reached past the
+	// checksum.
+	file, err := ckpt.Decode(bytes.NewReader(good))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(append([]byte{1}, file.Meta...))
+	f.Add(append([]byte{1}, file.Meta[:len(file.Meta)/3]...))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 0 && data[0] == 1 {
+			g := *file
+			g.Meta = data[1:]
+			var buf bytes.Buffer
+			if err := ckpt.Encode(&buf, &g); err != nil {
+				t.Fatal(err)
+			}
+			data = buf.Bytes()
+		}
+		s, err := readState(bytes.NewReader(data))
+		if err == nil && (s == nil || s.weights == nil || s.Epochs != len(s.History.Epochs)) {
+			t.Fatalf("accepted an inconsistent state: %+v", s)
+		}
+		if err != nil && s != nil {
+			t.Fatalf("returned a state and the error %v", err)
+		}
+	})
 }
