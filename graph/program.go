@@ -112,6 +112,13 @@ func (b *Builder) Compile(loss *G.Node, outputs ...*G.Node) (prog *Program, err 
 // there is no such input.
 func (p *Program) Input(name string) *tensor.Dense { return p.inputs[name] }
 
+// reseed sets every random layer's generator to this run's stream.
+func (p *Program) reseed() {
+	for _, lr := range p.rands {
+		lr.r.Seed(rng.Mix(lr.base, p.runs))
+	}
+}
+
 // Runs is the number of runs so far (counted whether or not they succeeded):
 // the position of the random layers' streams.
 func (p *Program) Runs() uint64 { return p.runs }
@@ -128,9 +135,7 @@ func (p *Program) Run() (err error) {
 			err = errors.Errorf("graph: run: %v", r)
 		}
 	}()
-	for _, lr := range p.rands {
-		lr.r.Seed(rng.Mix(lr.base, p.runs))
-	}
+	p.reseed()
 	p.runs++
 	for _, f := range p.feeds {
 		if err := f(); err != nil {
