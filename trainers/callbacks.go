@@ -36,6 +36,10 @@ type Event struct {
 	Record              Epoch // the epoch's record (EpochEnd)
 	History             *History
 	Params              *graph.Params
+	// Rank is this process's rank in a multi-process Fit (0 otherwise).
+	// Every rank sees the same global values; the built-in callbacks that
+	// write files or logs do so on rank 0 only.
+	Rank int
 
 	run  *run // the Fit calling, which keeps built-in callbacks' state
 	slot int  // the callback's index in Config.Callbacks
@@ -186,7 +190,7 @@ func Checkpoint(path string, every, keep int, monitored string) Callback {
 	own := &checkpointState{}
 	own.Im.reset()
 	return func(e Event) error {
-		if e.Kind != EpochEnd {
+		if e.Kind != EpochEnd || e.Rank != 0 {
 			return nil
 		}
 		switch {
@@ -291,7 +295,7 @@ func removeAll(old, keep []string) error {
 func LogCSV(w io.Writer) Callback {
 	cw := csv.NewWriter(w)
 	return func(e Event) error {
-		if e.Kind != EpochEnd {
+		if e.Kind != EpochEnd || e.Rank != 0 {
 			return nil
 		}
 		if e.Epoch == 0 {
@@ -306,7 +310,7 @@ func LogCSV(w io.Writer) Callback {
 // LogJSON writes each epoch's record to w as one JSON object per line.
 func LogJSON(w io.Writer) Callback {
 	return func(e Event) error {
-		if e.Kind != EpochEnd {
+		if e.Kind != EpochEnd || e.Rank != 0 {
 			return nil
 		}
 		b, err := json.Marshal(e.Record.json())
@@ -335,7 +339,7 @@ func progressBar(w io.Writer) Callback {
 	start := time.Now()
 	return func(e Event) error {
 		h := e.History
-		if h == nil {
+		if h == nil || e.Rank != 0 {
 			return nil
 		}
 		if e.Epoch == 0 && e.Step <= 1 && e.Kind != FitEnd {

@@ -44,7 +44,7 @@ type progress struct {
 	Seconds     float64 // training time of the finished epochs
 	Monitored   []float64
 	History     History
-	Runs        map[int]uint64 // training programs' run counts, by batch size
+	Runs        []map[int]uint64 // training programs' run counts, by local replica and batch size
 	NoiseRuns   map[int]uint64 // the noise diagnostic's
 	NoiseK      int            // noise estimates made
 	Counters    map[string]int // the optimizer's counters (Adam's step count)
@@ -135,7 +135,7 @@ func startOptimizer(o Optimizer, weights []*tensor.Dense, st *OptimizerState) (u
 }
 
 // fingerprint describes what a checkpoint can only be resumed with.
-func (r *run) fingerprint(train *datasets.Dataset) []fingerprintItem {
+func (r *run) fingerprint(train datasets.Source) []fingerprintItem {
 	var model strings.Builder
 	for i, name := range r.names {
 		fmt.Fprintf(&model, "%s%v ", name, []int(r.weights[i].Shape()))
@@ -155,6 +155,7 @@ func (r *run) fingerprint(train *datasets.Dataset) []fingerprintItem {
 		{"seed", strconv.FormatInt(r.cfg.Seed, 10)},
 		{"regularization", fmt.Sprintf("WeightDecay %v ClipNorm %v", r.cfg.WeightDecay, r.cfg.ClipNorm)},
 		{"noise diagnostic", fmt.Sprintf("every %d batch %d", r.cfg.NoiseEvery, r.cfg.NoiseBatch)},
+		{"parallel layout", fmt.Sprintf("%d parts, %d replicas per process, hogwild %v", r.parts, len(r.reps), r.cfg.Parallel.Hogwild)},
 	}
 }
 
@@ -164,7 +165,10 @@ func (r *run) encodeState() ([]byte, error) {
 		Kind: progressKind, Fingerprint: r.fingerprint(r.train),
 		Epochs: len(r.hist.Epochs), Step: r.sched.Step, Examples: r.examples, GradEvals: r.gradEvals,
 		LR: r.lr, Seconds: r.seconds, Monitored: r.sched.Monitored, History: *r.hist,
-		Runs: r.progs.Runs(), Counters: map[string]int{},
+		Counters: map[string]int{},
+	}
+	for _, rep := range r.reps {
+		pr.Runs = append(pr.Runs, rep.progs.Runs())
 	}
 	if r.noise != nil {
 		pr.NoiseRuns, pr.NoiseK = r.noise.progs.Runs(), r.noise.k
@@ -337,6 +341,9 @@ func (r *run) resume(path string, target *graph.Params) error {
 	if len(s.Callbacks) != len(r.slots) {
 		return fail(errors.Errorf("the checkpoint has %d callbacks, this Fit %d (callbacks keep state by position)", len(s.Callbacks), len(r.slots)))
 	}
+	if len(s.Runs) != len(r.reps) {
+		return fail(errors.Errorf("the checkpoint has the random streams of %d replicas, this Fit %d", len(s.Runs), len(r.reps)))
+	}
 	if err := target.CopyFrom(s.weights); err != nil {
 		return fail(errors.Wrap(err, "the checkpoint's weights do not fit the model"))
 	}
@@ -351,7 +358,9 @@ func (r *run) resume(path string, target *graph.Params) error {
 	h := s.History
 	h.Planned = r.cfg.Epochs
 	*r.hist = h
-	r.progs.SetRuns(s.Runs)
+	for i, rep := range r.reps {
+		rep.progs.SetRuns(s.Runs[i])
+	}
 	if r.noise != nil {
 		r.noise.progs.SetRuns(s.NoiseRuns)
 		r.noise.k = s.NoiseK
