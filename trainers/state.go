@@ -45,10 +45,10 @@ type progress struct {
 	Monitored   []float64
 	History     History
 	Runs        []map[int]uint64 // training programs' run counts, by local replica and batch size
-	NoiseRuns   map[int]uint64 // the noise diagnostic's
-	NoiseK      int            // noise estimates made
-	Counters    map[string]int // the optimizer's counters (Adam's step count)
-	Callbacks   []slotRecord   // per Config.Callbacks entry
+	NoiseRuns   map[int]uint64   // the noise diagnostic's
+	NoiseK      int              // noise estimates made
+	Counters    map[string]int   // the optimizer's counters (Adam's step count)
+	Callbacks   []slotRecord     // per Config.Callbacks entry
 }
 
 type fingerprintItem struct{ What, Value string }
