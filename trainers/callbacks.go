@@ -212,6 +212,9 @@ func Checkpoint(path string, every, keep int, monitored string) Callback {
 			st.Im.reset()
 			st.Kept = nil
 		}
+		if st.Path != path { // resumed with another path: not its files
+			st.Path, st.Kept = path, nil
+		}
 		var files []string
 		var done func() error
 		if every > 0 && (e.Epoch+1)%every == 0 {
@@ -258,7 +261,8 @@ func Checkpoint(path string, every, keep int, monitored string) Callback {
 // periodic files it keeps.
 type checkpointState struct {
 	Im   improvement
-	Kept []string
+	Path string   // the path the files are named after
+	Kept []string // the periodic files it keeps, oldest first
 }
 
 func (s *checkpointState) kind() string { return "Checkpoint" }

@@ -431,3 +431,28 @@ func FuzzReadState(f *testing.F) {
 		}
 	})
 }
+
+// With in-process replicas (each with its own programs and dropout
+// streams), a resumed run is the uninterrupted one too; resuming with
+// another number of replicas is an error naming the layout.
+func TestResumeWithReplicas(t *testing.T) {
+	train, val := resumeData(t)
+	dir := t.TempDir()
+	c := resumeConfig(dir, 5, Adam{LR: 0.01}, ReduceOnPlateau(0.5, 1, 0), val)
+	c.Parallel.Replicas = 2
+	p := graph.NewParams(tensor.Float32, 3)
+	h, err := MiniBatchSGD{Config: c, BatchSize: 8}.Fit(bg, resumeModel, p, train)
+	must(t, err)
+	rc := c
+	rc.Resume = checkpointName(filepath.Join(dir, "run.ckpt"), 2)
+	rc.Callbacks = []Callback{Checkpoint(filepath.Join(dir, "again.ckpt"), 1, 1, "val_loss"), EarlyStopping("val_loss", 2, 0, true)}
+	q := graph.NewParams(tensor.Float32, 3)
+	h2, err := MiniBatchSGD{Config: rc, BatchSize: 8}.Fit(bg, resumeModel, q, train)
+	must(t, err)
+	if !sameBits(p, q) || !reflect.DeepEqual(withoutTime(h), withoutTime(h2)) {
+		t.Errorf("two replicas resumed after 2 epochs: differs from the uninterrupted run")
+	}
+	rc.Parallel.Replicas = 1
+	_, err = MiniBatchSGD{Config: rc, BatchSize: 8}.Fit(bg, resumeModel, graph.NewParams(tensor.Float32, 3), train)
+	mustContain(t, err, "the parallel layout differs", "2 parts", "1 parts")
+}
