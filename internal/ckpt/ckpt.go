@@ -418,23 +418,48 @@ func (d *decoder) tensor(i uint64, dt tensor.Dtype) (Entry, error) {
 	return Entry{Role: role, Name: name, Tensor: t}, nil
 }
 
-// Weights lists p's tensors as entries: its parameters, in Params order.
+// Weights lists p's tensors as entries: its parameters, in Params order,
+// then its buffers (non-trainable state, once graph.Params holds any).
 func Weights(p *graph.Params) []Entry {
 	out := make([]Entry, 0, p.Len())
 	for i := 0; i < p.Len(); i++ {
 		out = append(out, Entry{Role: Param, Name: p.Name(i), Tensor: p.At(i)})
 	}
+	if b, ok := interface{}(p).(buffers); ok {
+		for i := 0; i < b.NumBuffers(); i++ {
+			out = append(out, Entry{Role: Buffer, Name: b.BufferName(i), Tensor: b.BufferAt(i)})
+		}
+	}
 	return out
 }
 
-// Params collects f's parameters (and buffers) into new Params.
+// buffers is how Params expose non-trainable state; asserted rather than
+// called, so that this codec reads and writes buffers as soon as
+// graph.Params has them.
+type buffers interface {
+	NumBuffers() int
+	BufferName(i int) string
+	BufferAt(i int) *tensor.Dense
+}
+
+// Params collects f's parameters and buffers into new Params.
 func (f *File) Params() (*graph.Params, error) {
 	p := graph.NewParams(f.Dtype, f.Seed)
 	for i, e := range f.Tensors {
-		if e.Role != Param {
-			continue
+		var err error
+		switch e.Role {
+		case Param:
+			err = p.Add(e.Name, e.Tensor)
+		case Buffer:
+			b, ok := interface{}(p).(interface {
+				AddBuffer(name string, t *tensor.Dense) error
+			})
+			if !ok {
+				return nil, errors.Errorf("tensor %d: buffer %q, which these Params cannot hold", i, e.Name)
+			}
+			err = b.AddBuffer(e.Name, e.Tensor)
 		}
-		if err := p.Add(e.Name, e.Tensor); err != nil {
+		if err != nil {
 			return nil, errors.Wrapf(err, "tensor %d", i)
 		}
 	}
