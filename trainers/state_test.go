@@ -301,8 +301,12 @@ func TestResumeAfterSIGKILL(t *testing.T) {
 		return
 	}
 	dir := t.TempDir()
+	epochs := 400
+	if testing.Short() { // the race detector's run: slower steps
+		epochs = 80
+	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestResumeAfterSIGKILL$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "DESCENT_RESUME_CHILD="+dir)
+	cmd.Env = append(os.Environ(), "DESCENT_RESUME_CHILD="+dir, "DESCENT_RESUME_EPOCHS="+strconv.Itoa(epochs))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	must(t, cmd.Start())
@@ -330,10 +334,10 @@ func TestResumeAfterSIGKILL(t *testing.T) {
 		t.Fatal("no checkpoint left")
 	}
 	done, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(filepath.Base(latest), "run-epoch"), ".ckpt"))
-	if done >= killEpochs {
-		t.Fatalf("the child finished all %d epochs before the kill", killEpochs)
+	if done >= epochs {
+		t.Fatalf("the child finished all %d epochs before the kill", epochs)
 	}
-	c, tr := killSetup(dir)
+	c, tr := killSetup(dir, epochs)
 	c.Resume = latest
 	q := graph.NewParams(tensor.Float32, 3)
 	train, _ := resumeData(t)
@@ -341,7 +345,7 @@ func TestResumeAfterSIGKILL(t *testing.T) {
 	must(t, err)
 
 	ref := t.TempDir()
-	c, tr = killSetup(ref)
+	c, tr = killSetup(ref, epochs)
 	p := graph.NewParams(tensor.Float32, 3)
 	h, err := tr(c).Fit(bg, resumeModel, p, train)
 	must(t, err)
@@ -351,24 +355,26 @@ func TestResumeAfterSIGKILL(t *testing.T) {
 	if a, b := withoutTime(h), withoutTime(h2); !reflect.DeepEqual(a, b) {
 		t.Errorf("resumed after %d epochs of a killed run: History differs:\n%+v\nwant\n%+v", done, b, a)
 	}
-	t.Logf("killed after %d of %d epochs, resumed from %s", done, killEpochs, filepath.Base(latest))
+	t.Logf("killed after %d of %d epochs, resumed from %s", done, epochs, filepath.Base(latest))
 }
 
-const killEpochs = 400
-
-func killSetup(dir string) (Config, func(Config) Trainer) {
+func killSetup(dir string, epochs int) (Config, func(Config) Trainer) {
 	_, val := resumeData(nil)
 	c := Config{
-		Epochs: killEpochs, Loss: graph.SoftmaxCrossEntropy, Optimizer: Adam{LR: 0.001}, Schedule: ReduceOnPlateau(0.5, 3, 0), Seed: 5,
+		Epochs: epochs, Loss: graph.SoftmaxCrossEntropy, Optimizer: Adam{LR: 0.001}, Schedule: ReduceOnPlateau(0.5, 3, 0), Seed: 5,
 		Validation: val,
-		Callbacks:  []Callback{Checkpoint(filepath.Join(dir, "run.ckpt"), 1, 2, ""), EarlyStopping("val_loss", killEpochs, 0, true)},
+		Callbacks:  []Callback{Checkpoint(filepath.Join(dir, "run.ckpt"), 1, 2, ""), EarlyStopping("val_loss", epochs, 0, true)},
 	}
 	return c, func(c Config) Trainer { return MiniBatchSGD{Config: c, BatchSize: 4} }
 }
 
 // killChild is the child's side: train until killed.
 func killChild(dir string) {
-	c, tr := killSetup(dir)
+	epochs, err := strconv.Atoi(os.Getenv("DESCENT_RESUME_EPOCHS"))
+	if err != nil {
+		panic(err)
+	}
+	c, tr := killSetup(dir, epochs)
 	train, _ := resumeData(nil)
 	if _, err := tr(c).Fit(bg, resumeModel, graph.NewParams(tensor.Float32, 3), train); err != nil {
 		fmt.Println(err)
