@@ -462,3 +462,53 @@ func TestResumeWithReplicas(t *testing.T) {
 	_, err = MiniBatchSGD{Config: rc, BatchSize: 8}.Fit(bg, resumeModel, graph.NewParams(tensor.Float32, 3), train)
 	mustContain(t, err, "the parallel layout differs", "2 parts", "1 parts")
 }
+
+// A run resumed with the same Checkpoint path goes on rotating its files:
+// the older ones of the first process are removed as the new ones arrive.
+func TestResumeKeepsRotating(t *testing.T) {
+	train, val := resumeData(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "run.ckpt")
+	c := resumeConfig(dir, 3, SGD{LR: 0.05, Momentum: 0.9}, nil, val)
+	c.Callbacks = []Callback{Checkpoint(path, 1, 2, ""), EarlyStopping("val_loss", 9, 0, false)}
+	_, err := MiniBatchSGD{Config: c, BatchSize: 8}.Fit(bg, resumeModel, graph.NewParams(tensor.Float32, 3), train)
+	must(t, err)
+	c.Epochs, c.Resume = 5, checkpointName(path, 3)
+	c.Callbacks = []Callback{Checkpoint(path, 1, 2, ""), EarlyStopping("val_loss", 9, 0, false)}
+	h, err := MiniBatchSGD{Config: c, BatchSize: 8}.Fit(bg, resumeModel, graph.NewParams(tensor.Float32, 3), train)
+	must(t, err)
+	if got := fmt.Sprint(listNames(t, dir)); got != "[run-epoch0004.ckpt run-epoch0005.ckpt]" || len(h.Epochs) != 5 {
+		t.Errorf("after resuming for 2 more epochs (History %d epochs) the directory holds %s", len(h.Epochs), got)
+	}
+}
+
+// plainGD is an Optimizer of a user's that is not a StatefulOptimizer.
+type plainGD struct{ LR float64 }
+
+func (o plainGD) LearningRate() float64 { return o.LR }
+func (o plainGD) Start(params []*tensor.Dense) (Update, error) {
+	return func(lr float64, grads []*tensor.Dense) error {
+		for i, w := range params {
+			axpy(-lr, grads[i], w)
+		}
+		return nil
+	}, nil
+}
+
+// A stateless optimizer of one's own resumes exactly too.
+func TestResumeCustomOptimizer(t *testing.T) {
+	train, val := resumeData(t)
+	dir := t.TempDir()
+	c := resumeConfig(dir, 4, plainGD{LR: 0.05}, Exponential(0.9), val)
+	p := graph.NewParams(tensor.Float32, 3)
+	h, err := MiniBatchSGD{Config: c, BatchSize: 8}.Fit(bg, resumeModel, p, train)
+	must(t, err)
+	c.Resume = checkpointName(filepath.Join(dir, "run.ckpt"), 2)
+	c.Callbacks = []Callback{Checkpoint(filepath.Join(dir, "again.ckpt"), 1, 1, "val_loss"), EarlyStopping("val_loss", 2, 0, true)}
+	q := graph.NewParams(tensor.Float32, 3)
+	h2, err := MiniBatchSGD{Config: c, BatchSize: 8}.Fit(bg, resumeModel, q, train)
+	must(t, err)
+	if !sameBits(p, q) || !reflect.DeepEqual(withoutTime(h), withoutTime(h2)) {
+		t.Error("a custom optimizer's run resumed after 2 epochs differs from the uninterrupted run")
+	}
+}
