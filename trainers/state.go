@@ -159,8 +159,9 @@ func (r *run) fingerprint(train datasets.Source) []fingerprintItem {
 	}
 }
 
-// encodeState is the training checkpoint of the run as it stands.
-func (r *run) encodeState() ([]byte, error) {
+// state is the training checkpoint of the run as it stands: the tensors
+// themselves (no copies), and the progress record.
+func (r *run) state() (*ckpt.File, error) {
 	pr := progress{
 		Kind: progressKind, Fingerprint: r.fingerprint(r.train),
 		Epochs: len(r.hist.Epochs), Step: r.sched.Step, Examples: r.examples, GradEvals: r.gradEvals,
@@ -202,11 +203,7 @@ func (r *run) encodeState() ([]byte, error) {
 		return nil, err
 	}
 	f.Meta = meta.Bytes()
-	var buf bytes.Buffer
-	if err := ckpt.Encode(&buf, f); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return f, nil
 }
 
 func callbackTensors(slot int, p *graph.Params) []ckpt.Entry {
@@ -242,15 +239,12 @@ func (r *run) flushSaves(epoch int) error {
 	}
 	reqs := r.saves
 	r.saves = r.saves[:0]
-	data, err := r.encodeState()
+	state, err := r.state()
 	if err != nil {
 		return errors.Wrapf(err, "trainers: checkpoint after epoch %d", epoch)
 	}
 	for _, q := range reqs {
-		err := atomicfile.Write(q.path, func(f *os.File) error {
-			_, err := f.Write(data)
-			return err
-		})
+		err := atomicfile.Write(q.path, func(f *os.File) error { return ckpt.Encode(f, state) })
 		if err != nil {
 			return errors.Wrapf(err, "trainers: checkpoint after epoch %d: %s", epoch, q.path)
 		}
