@@ -329,6 +329,9 @@ func (r *run) resume(path string, target *graph.Params) error {
 	if err := checkFingerprint(s.Fingerprint, r.fingerprint(r.train)); err != nil {
 		return fail(err)
 	}
+	if s.Epochs > r.cfg.Epochs {
+		return fail(errors.Errorf("the checkpoint is after %d epochs, more than Config.Epochs = %d", s.Epochs, r.cfg.Epochs))
+	}
 	if err := r.restoreOptimizer(s.opt, s.Counters); err != nil {
 		return fail(err)
 	}

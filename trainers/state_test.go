@@ -221,6 +221,7 @@ func TestResumeMismatch(t *testing.T) {
 		{"callback order", nil, nil, nil, func(c *Config) { c.Callbacks[0], c.Callbacks[1] = c.Callbacks[1], c.Callbacks[0] }, []string{"callback 0 is a EarlyStopping", "the checkpoint has a Checkpoint there"}},
 		{"weights only", nil, nil, nil, func(c *Config) { c.Resume = weightsOnly }, []string{"weights-only checkpoint (format version 2)", "models.LoadInto"}},
 		{"missing", nil, nil, nil, func(c *Config) { c.Resume = filepath.Join(dir, "nope.ckpt") }, []string{"trainers: resume", "nope.ckpt"}},
+		{"epochs", nil, nil, nil, func(c *Config) { c.Resume = checkpointName(filepath.Join(dir, "run.ckpt"), 2); c.Epochs = 1 }, []string{"after 2 epochs, more than Config.Epochs = 1"}},
 	} {
 		rc := resumeConfig(dir, 3, Adam{LR: 0.01}, nil, val)
 		rc.Resume = path
