@@ -22,6 +22,7 @@ import (
 	"github.com/descent-go/descent/bench/internal/synth"
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/internal/kernels"
 	"github.com/descent-go/descent/models"
 	"github.com/descent-go/descent/trainers"
 )
@@ -166,10 +167,14 @@ func run(c benchCase, x []float32, y []byte, chunk int, lr float64) error {
 	}
 	examples := hist.Epochs[len(hist.Epochs)-1].Examples - examples0
 	wall := t1.Sub(t0).Seconds()
+	implSuffix := ""
+	if kernels.OpenBLAS {
+		implSuffix = "-openblas"
+	}
 	fmt.Printf("RESULT impl=descent%s case=%s samples_per_sec=%.1f allocs_per_step=%.2f bytes_per_step=%.0f steps=%d examples=%d seconds=%.3f cpu_util=%.2f heap_mb=%.1f..%.1f loss=%.4f blas=%q\n",
 		implSuffix, c.name, float64(examples)/wall,
 		float64(m1.Mallocs-m0.Mallocs)/float64(steps), float64(m1.TotalAlloc-m0.TotalAlloc)/float64(steps),
-		steps, examples, wall, (cpu1-cpu0).Seconds()/wall, float64(m0.HeapAlloc)/1e6, float64(m1.HeapAlloc)/1e6, loss, blasName)
+		steps, examples, wall, (cpu1-cpu0).Seconds()/wall, float64(m0.HeapAlloc)/1e6, float64(m1.HeapAlloc)/1e6, loss, kernels.BLAS)
 	return nil
 }
 

@@ -1,6 +1,6 @@
 //go:build !openblas
 
-package graph
+package kernels
 
 // sgemmKernel computes the mr×nr tile c[r*ldc+j] (+)= Σ_l ap[l*mr+r]·bp[l*nr+j]
 // over depth d, adding to c when add is 1 and storing otherwise. It needs
@@ -14,6 +14,16 @@ func sgemmKernel(d int, ap, bp, c *float32, ldc, add int)
 //
 //go:noescape
 func sgemmRow(d int, a *float32, inca int, b *float32, ldb int, c *float32, add int)
+
+// dgemmKernel is sgemmKernel for float64: a 6×8 tile.
+//
+//go:noescape
+func dgemmKernel(d int, ap, bp, c *float64, ldc, add int)
+
+// dgemmRow is sgemmRow for float64: one row of 8 columns.
+//
+//go:noescape
+func dgemmRow(d int, a *float64, inca int, b *float64, ldb int, c *float64, add int)
 
 func cpuid(eax, ecx uint32) (a, b, c, d uint32)
 

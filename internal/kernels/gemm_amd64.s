@@ -171,3 +171,154 @@ rowput:
 	VMOVUPS Y5, 32(DX)
 	VZEROUPPER
 	RET
+
+// func dgemmKernel(d int, ap, bp, c *float64, ldc, add int)
+// A 6×8 tile of C from a packed 6-row panel of A and a packed 8-column
+// panel of B: twelve 4-double accumulators, one FMA per product, in depth
+// order.
+TEXT ·dgemmKernel(SB), NOSPLIT, $0-48
+	MOVQ d+0(FP), CX
+	MOVQ ap+8(FP), SI
+	MOVQ bp+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $3, R8
+	MOVQ add+40(FP), R9
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	VXORPD Y8, Y8, Y8
+	VXORPD Y9, Y9, Y9
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+	VXORPD Y12, Y12, Y12
+	VXORPD Y13, Y13, Y13
+	VXORPD Y14, Y14, Y14
+	VXORPD Y15, Y15, Y15
+	TESTQ CX, CX
+	JE    dstore
+
+dloop:
+	VMOVUPD      (DI), Y0
+	VMOVUPD      32(DI), Y1
+	VBROADCASTSD (SI), Y2
+	VBROADCASTSD 8(SI), Y3
+	VFMADD231PD  Y0, Y2, Y4
+	VFMADD231PD  Y1, Y2, Y5
+	VFMADD231PD  Y0, Y3, Y6
+	VFMADD231PD  Y1, Y3, Y7
+	VBROADCASTSD 16(SI), Y2
+	VBROADCASTSD 24(SI), Y3
+	VFMADD231PD  Y0, Y2, Y8
+	VFMADD231PD  Y1, Y2, Y9
+	VFMADD231PD  Y0, Y3, Y10
+	VFMADD231PD  Y1, Y3, Y11
+	VBROADCASTSD 32(SI), Y2
+	VBROADCASTSD 40(SI), Y3
+	VFMADD231PD  Y0, Y2, Y12
+	VFMADD231PD  Y1, Y2, Y13
+	VFMADD231PD  Y0, Y3, Y14
+	VFMADD231PD  Y1, Y3, Y15
+	ADDQ         $48, SI
+	ADDQ         $64, DI
+	DECQ         CX
+	JNE          dloop
+
+dstore:
+	TESTQ R9, R9
+	JE    dput
+	VADDPD (DX), Y4, Y4
+	VADDPD 32(DX), Y5, Y5
+	VMOVUPD Y4, (DX)
+	VMOVUPD Y5, 32(DX)
+	ADDQ R8, DX
+	VADDPD (DX), Y6, Y6
+	VADDPD 32(DX), Y7, Y7
+	VMOVUPD Y6, (DX)
+	VMOVUPD Y7, 32(DX)
+	ADDQ R8, DX
+	VADDPD (DX), Y8, Y8
+	VADDPD 32(DX), Y9, Y9
+	VMOVUPD Y8, (DX)
+	VMOVUPD Y9, 32(DX)
+	ADDQ R8, DX
+	VADDPD (DX), Y10, Y10
+	VADDPD 32(DX), Y11, Y11
+	VMOVUPD Y10, (DX)
+	VMOVUPD Y11, 32(DX)
+	ADDQ R8, DX
+	VADDPD (DX), Y12, Y12
+	VADDPD 32(DX), Y13, Y13
+	VMOVUPD Y12, (DX)
+	VMOVUPD Y13, 32(DX)
+	ADDQ R8, DX
+	VADDPD (DX), Y14, Y14
+	VADDPD 32(DX), Y15, Y15
+	VMOVUPD Y14, (DX)
+	VMOVUPD Y15, 32(DX)
+	VZEROUPPER
+	RET
+
+dput:
+	VMOVUPD Y4, (DX)
+	VMOVUPD Y5, 32(DX)
+	ADDQ R8, DX
+	VMOVUPD Y6, (DX)
+	VMOVUPD Y7, 32(DX)
+	ADDQ R8, DX
+	VMOVUPD Y8, (DX)
+	VMOVUPD Y9, 32(DX)
+	ADDQ R8, DX
+	VMOVUPD Y10, (DX)
+	VMOVUPD Y11, 32(DX)
+	ADDQ R8, DX
+	VMOVUPD Y12, (DX)
+	VMOVUPD Y13, 32(DX)
+	ADDQ R8, DX
+	VMOVUPD Y14, (DX)
+	VMOVUPD Y15, 32(DX)
+	VZEROUPPER
+	RET
+
+// func dgemmRow(d int, a *float64, inca int, b *float64, ldb int, c *float64, add int)
+// One row of 8 columns of C: c[j] (+)= Σ_l a[l*inca]·b[l*ldb+j], with the
+// arithmetic of dgemmKernel (one FMA per product, in depth order), so that
+// an element of C has the same bits whichever path computed it.
+TEXT ·dgemmRow(SB), NOSPLIT, $0-56
+	MOVQ d+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ inca+16(FP), R10
+	SHLQ $3, R10
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	SHLQ $3, R8
+	MOVQ c+40(FP), DX
+	MOVQ add+48(FP), R9
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	TESTQ CX, CX
+	JE    drowstore
+
+drowloop:
+	VBROADCASTSD (SI), Y2
+	VMOVUPD      (DI), Y0
+	VMOVUPD      32(DI), Y1
+	VFMADD231PD  Y0, Y2, Y4
+	VFMADD231PD  Y1, Y2, Y5
+	ADDQ         R10, SI
+	ADDQ         R8, DI
+	DECQ         CX
+	JNE          drowloop
+
+drowstore:
+	TESTQ R9, R9
+	JE    drowput
+	VADDPD (DX), Y4, Y4
+	VADDPD 32(DX), Y5, Y5
+
+drowput:
+	VMOVUPD Y4, (DX)
+	VMOVUPD Y5, 32(DX)
+	VZEROUPPER
+	RET

@@ -1,0 +1,21 @@
+//go:build !amd64 || openblas
+
+package kernels
+
+// sgemmKernel is never called off amd64 or with OpenBLAS: haveKernel stays
+// false.
+func sgemmKernel(d int, ap, bp, c *float32, ldc, add int) {
+	panic("kernels: sgemmKernel without assembly")
+}
+
+func sgemmRow(d int, a *float32, inca int, b *float32, ldb int, c *float32, add int) {
+	panic("kernels: sgemmRow without assembly")
+}
+
+func dgemmKernel(d int, ap, bp, c *float64, ldc, add int) {
+	panic("kernels: dgemmKernel without assembly")
+}
+
+func dgemmRow(d int, a *float64, inca int, b *float64, ldb int, c *float64, add int) {
+	panic("kernels: dgemmRow without assembly")
+}
