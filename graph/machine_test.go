@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -165,20 +166,30 @@ func TestRunAllocatesNothing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates on its own; this test runs in the plain build")
 	}
-	for _, c := range []struct {
-		n      int
-		hidden []int
-	}{{1, []int{128}}, {32, []int{128}}, {1, nil}} {
-		prog := benchProgram(t, tensor.Float32, c.n, c.hidden...)
+	for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
+		for _, c := range []struct {
+			n      int
+			hidden []int
+		}{{1, []int{128}}, {32, []int{128}}, {128, []int{128}}, {1, nil}, {512, []int{128}}} {
+			prog := benchProgram(t, dt, c.n, c.hidden...)
+			checkNoAllocs(t, fmt.Sprintf("%v batch %d hidden %v", dt, c.n, c.hidden), prog)
+		}
+		checkNoAllocs(t, fmt.Sprintf("%v LeNet batch 64", dt), benchLeNet(t, dt, 64))
+		checkNoAllocs(t, fmt.Sprintf("%v LeNet batch 1", dt), benchLeNet(t, dt, 1))
+	}
+}
+
+func checkNoAllocs(t *testing.T, name string, prog *Program) {
+	t.Helper()
+	defer prog.Close()
+	if err := prog.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if a := testing.AllocsPerRun(10, func() {
 		if err := prog.Run(); err != nil {
 			t.Fatal(err)
 		}
-		if a := testing.AllocsPerRun(20, func() {
-			if err := prog.Run(); err != nil {
-				t.Fatal(err)
-			}
-		}); a > 0 {
-			t.Errorf("batch %d hidden %v: %v allocations per run", c.n, c.hidden, a)
-		}
+	}); a > 0 {
+		t.Errorf("%s: %v allocations per run", name, a)
 	}
 }

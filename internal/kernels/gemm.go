@@ -170,30 +170,43 @@ func gemm[T float](kn *kernel[T], tA, tB blas.Transpose, m, n, k int, a []T, lda
 		job := gemmJob[T]{kn: kn, transA: tA == blas.Trans, a: a, lda: lda, bp: ws.bp, c: c, ldc: ldc,
 			m: m, n: n, l0: l0, d: d, add: l0 > 0}
 		if parts == 1 {
-			job.rows(0, tiles, &ws.local[0])
+			job.tiles(0, tiles, 0, panels, &ws.local[0])
 			continue
 		}
-		// Split the row tiles evenly; the caller takes the first share.
+		// Split the row tiles evenly, or, for a product of few rows (a
+		// convolution's filters by its many output positions), the column
+		// panels; the caller takes the first share.
+		n, byCols := tiles, tiles < 2*parts && panels >= 4*parts
+		if byCols {
+			n = panels
+		}
 		wg := &ws.wg
-		per := (tiles + parts - 1) / parts
+		per := (n + parts - 1) / parts
 		for p := 1; p < parts; p++ {
 			lo, hi := p*per, (p+1)*per
-			if hi > tiles {
-				hi = tiles
+			if hi > n {
+				hi = n
 			}
 			if lo >= hi {
 				continue
 			}
 			t := &ws.tasks[p-1]
-			t.job, t.lo, t.hi, t.wg, t.s = job, lo, hi, wg, &ws.local[p]
+			t.job, t.t0, t.t1, t.p0, t.p1, t.wg, t.s = job, lo, hi, 0, panels, wg, &ws.local[p]
+			if byCols {
+				t.t0, t.t1, t.p0, t.p1 = 0, tiles, lo, hi
+			}
 			wg.Add(1)
 			gemmWorkers.work <- t
 		}
 		hi := per
-		if hi > tiles {
-			hi = tiles
+		if hi > n {
+			hi = n
 		}
-		job.rows(0, hi, &ws.local[0])
+		if byCols {
+			job.tiles(0, tiles, 0, hi, &ws.local[0])
+		} else {
+			job.tiles(0, hi, 0, panels, &ws.local[0])
+		}
 		wg.Wait()
 	}
 }
@@ -274,8 +287,9 @@ type scratch[T float] struct {
 	tile [mr * maxNR]T
 }
 
-// rows computes row tiles [lo, hi).
-func (j *gemmJob[T]) rows(lo, hi int, s *scratch[T]) {
+// tiles computes the tiles of row tiles [lo, hi) and column panels
+// [p0, p1).
+func (j *gemmJob[T]) tiles(lo, hi, p0, p1 int, s *scratch[T]) {
 	nr := j.kn.nr
 	s.ap = grow(s.ap, j.d*mr)
 	add := 0
@@ -289,7 +303,8 @@ func (j *gemmJob[T]) rows(lo, hi int, s *scratch[T]) {
 			h = mr
 		}
 		packA(j.transA, j.a, j.lda, i0, h, j.l0, j.d, s.ap)
-		for p, j0 := 0, 0; j0 < j.n; p, j0 = p+1, j0+nr {
+		for p := p0; p < p1; p++ {
+			j0 := p * nr
 			w := j.n - j0
 			if w > nr {
 				w = nr
@@ -384,16 +399,17 @@ type gemmWork[T float] struct {
 	tasks [maxWorkers - 1]gemmTask[T]
 }
 
-// gemmTask is a share of row tiles handed to a worker.
+// gemmTask is a share of tiles handed to a worker: row tiles [t0, t1) ×
+// column panels [p0, p1).
 type gemmTask[T float] struct {
-	job    gemmJob[T]
-	lo, hi int
-	s      *scratch[T]
-	wg     *sync.WaitGroup
+	job            gemmJob[T]
+	t0, t1, p0, p1 int
+	s              *scratch[T]
+	wg             *sync.WaitGroup
 }
 
 func (t *gemmTask[T]) run() {
-	t.job.rows(t.lo, t.hi, t.s)
+	t.job.tiles(t.t0, t.t1, t.p0, t.p1, t.s)
 	t.wg.Done()
 }
 

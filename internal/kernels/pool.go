@@ -1,0 +1,71 @@
+package kernels
+
+// Pool is the geometry of a 2-D max pooling, as gorgonia's MaxPool2D
+// computes it without padding: an NCHW input (N, C, H, W), K×K windows
+// moved by S, an output (N, C, OutH, OutW). Each output is the first
+// largest value of its window, in row-major order; the gradient goes to
+// that value's position (summed where windows overlap).
+type Pool struct{ N, C, H, W, K, S int }
+
+// OutH is the output's height.
+func (p Pool) OutH() int { return (p.H-p.K)/p.S + 1 }
+
+// OutW is the output's width.
+func (p Pool) OutW() int { return (p.W-p.K)/p.S + 1 }
+
+// Max32 sets y to the window maxima of x.
+func (p Pool) Max32(x, y []float32) { maxPool(p, x, y, nil, nil) }
+
+// Max64 is Max32 for float64.
+func (p Pool) Max64(x, y []float64) { maxPool(p, x, y, nil, nil) }
+
+// MaxGrad32 sets dx to the gradient of the pooling of x, given dy.
+func (p Pool) MaxGrad32(x, dy, dx []float32) { maxPool(p, x, nil, dy, dx) }
+
+// MaxGrad64 is MaxGrad32 for float64.
+func (p Pool) MaxGrad64(x, dy, dx []float64) { maxPool(p, x, nil, dy, dx) }
+
+// maxPool finds every window's first maximum; it stores it in y (forward)
+// or adds dy's entry to dx at its position (backward).
+func maxPool[T float](p Pool, x, y, dy, dx []T) {
+	oh, ow, hw := p.OutH(), p.OutW(), p.H*p.W
+	if dx != nil {
+		clear(dx[:p.N*p.C*hw])
+	}
+	o := 0
+	for plane := 0; plane < p.N*p.C; plane++ {
+		in := x[plane*hw : (plane+1)*hw]
+		for r := 0; r < oh; r++ {
+			for q := 0; q < ow; q++ {
+				i0 := r*p.S*p.W + q*p.S
+				best, at := in[i0], i0
+				if p.K == 2 {
+					if v := in[i0+1]; v > best {
+						best, at = v, i0+1
+					}
+					if v := in[i0+p.W]; v > best {
+						best, at = v, i0+p.W
+					}
+					if v := in[i0+p.W+1]; v > best {
+						best, at = v, i0+p.W+1
+					}
+				} else {
+					for kh := 0; kh < p.K; kh++ {
+						row := in[i0+kh*p.W : i0+kh*p.W+p.K]
+						for kw, v := range row {
+							if v > best {
+								best, at = v, i0+kh*p.W+kw
+							}
+						}
+					}
+				}
+				if dx != nil {
+					dx[plane*hw+at] += dy[o]
+				} else {
+					y[o] = best
+				}
+				o++
+			}
+		}
+	}
+}
