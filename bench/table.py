@@ -12,6 +12,8 @@ CASES = [
     ("mlp-b1", "MLP, batch 1 (online)"),
     ("mlp-gd", "MLP, full batch (GD epoch)"),
     ("softmax-b1", "softmax regression, online"),
+    ("mlp-b128-f64", "MLP f64, batch 128"),
+    ("lenet-b64", "LeNet-5 f32, batch 64"),
 ]
 IMPLS = ["descent", "descent-openblas", "gorgonia", "gorgonia-openblas", "pytorch-1t", "pytorch-2t", "sklearn"]
 RATIOS = [

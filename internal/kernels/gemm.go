@@ -58,7 +58,7 @@ type float interface{ ~float32 | ~float64 }
 // A kernel is one element type's micro-kernels and fallback.
 type kernel[T float] struct {
 	nr   int // columns of C per micro-kernel call (two AVX registers)
-	tile func(d int, ap, bp, c *T, ldc, add int)
+	tile func(d int, ap, bp *T, ldb int, c *T, ldc, add int)
 	row  func(d int, a *T, inca int, b *T, ldb int, c *T, add int)
 	// gonum is the product on a CPU without AVX2 and FMA.
 	gonum func(tA, tB blas.Transpose, m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int)
@@ -165,10 +165,22 @@ func gemm[T float](kn *kernel[T], tA, tB blas.Transpose, m, n, k int, a []T, lda
 		if d > kc {
 			d = kc
 		}
-		ws.bp = grow(ws.bp, panels*d*nr)
-		packB(nr, tB == blas.Trans, b, ldb, l0, d, n, ws.bp)
-		job := gemmJob[T]{kn: kn, transA: tA == blas.Trans, a: a, lda: lda, bp: ws.bp, c: c, ldc: ldc,
+		job := gemmJob[T]{kn: kn, transA: tA == blas.Trans, a: a, lda: lda, c: c, ldc: ldc,
 			m: m, n: n, l0: l0, d: d, add: l0 > 0}
+		if tB == blas.NoTrans && tiles <= 3 {
+			// B's panels are read by few row tiles: the kernel reads
+			// them in place, but for a narrow last panel, packed.
+			job.b, job.ldb = b[l0*ldb:], ldb
+			if w := n % nr; w != 0 {
+				ws.bp = grow(ws.bp, d*nr)
+				packB(nr, false, b[n-w:], ldb, l0, d, w, ws.bp)
+				job.bp = ws.bp
+			}
+		} else {
+			ws.bp = grow(ws.bp, panels*d*nr)
+			packB(nr, tB == blas.Trans, b, ldb, l0, d, n, ws.bp)
+			job.bp = ws.bp
+		}
 		if parts == 1 {
 			job.tiles(0, tiles, 0, panels, &ws.local[0])
 			continue
@@ -267,13 +279,17 @@ func gemmRows[T float](kn *kernel[T], transA, transB bool, m, n, k int, a []T, l
 	}
 }
 
-// gemmJob is one packed block of depth d: C[rows] (+)= op(A)[rows, l0:l0+d]·Bp.
+// gemmJob is one block of depth d: C[rows] (+)= op(A)[rows, l0:l0+d]·B[l0:l0+d],
+// B's panels packed in bp, or read in place from b (rows l0 on) if b is
+// set, its narrow last panel then packed in bp.
 type gemmJob[T float] struct {
 	kn     *kernel[T]
 	transA bool
 	a      []T
 	lda    int
 	bp     []T
+	b      []T
+	ldb    int
 	c      []T
 	ldc    int
 	m, n   int
@@ -309,13 +325,22 @@ func (j *gemmJob[T]) tiles(lo, hi, p0, p1 int, s *scratch[T]) {
 			if w > nr {
 				w = nr
 			}
-			bp := j.bp[p*j.d*nr:]
+			var bp *T
+			ldb := nr
+			switch {
+			case j.b == nil:
+				bp = &j.bp[p*j.d*nr]
+			case w == nr:
+				bp, ldb = &j.b[j0], j.ldb
+			default:
+				bp = &j.bp[0]
+			}
 			if h == mr && w == nr {
-				j.kn.tile(j.d, &s.ap[0], &bp[0], &j.c[i0*j.ldc+j0], j.ldc, add)
+				j.kn.tile(j.d, &s.ap[0], bp, ldb, &j.c[i0*j.ldc+j0], j.ldc, add)
 				continue
 			}
 			// An edge tile: compute the full tile aside, keep its valid part.
-			j.kn.tile(j.d, &s.ap[0], &bp[0], &s.tile[0], nr, 0)
+			j.kn.tile(j.d, &s.ap[0], bp, ldb, &s.tile[0], nr, 0)
 			for r := 0; r < h; r++ {
 				row := j.c[(i0+r)*j.ldc+j0 : (i0+r)*j.ldc+j0+w]
 				src := s.tile[r*nr : r*nr+w]

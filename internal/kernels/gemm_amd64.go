@@ -2,12 +2,12 @@
 
 package kernels
 
-// sgemmKernel computes the mr×nr tile c[r*ldc+j] (+)= Σ_l ap[l*mr+r]·bp[l*nr+j]
+// sgemmKernel computes the mr×nr tile c[r*ldc+j] (+)= Σ_l ap[l*mr+r]·bp[l*ldb+j]
 // over depth d, adding to c when add is 1 and storing otherwise. It needs
 // AVX2 and FMA.
 //
 //go:noescape
-func sgemmKernel(d int, ap, bp, c *float32, ldc, add int)
+func sgemmKernel(d int, ap, bp *float32, ldb int, c *float32, ldc, add int)
 
 // sgemmRow computes one row of 16 columns of C, c[j] (+)= Σ_l
 // a[l*inca]·b[l*ldb+j] over depth d, with sgemmKernel's arithmetic.
@@ -18,7 +18,7 @@ func sgemmRow(d int, a *float32, inca int, b *float32, ldb int, c *float32, add 
 // dgemmKernel is sgemmKernel for float64: a 6×8 tile.
 //
 //go:noescape
-func dgemmKernel(d int, ap, bp, c *float64, ldc, add int)
+func dgemmKernel(d int, ap, bp *float64, ldb int, c *float64, ldc, add int)
 
 // dgemmRow is sgemmRow for float64: one row of 8 columns.
 //

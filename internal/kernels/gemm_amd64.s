@@ -2,18 +2,20 @@
 
 #include "textflag.h"
 
-// func sgemmKernel(d int, ap, bp, c *float32, ldc, add int)
+// func sgemmKernel(d int, ap, bp *float32, ldb int, c *float32, ldc, add int)
 // A 6×16 tile of C from a packed 6-row panel of A and a packed 16-column
 // panel of B: twelve 8-float accumulators, one FMA per product, in depth
 // order.
-TEXT ·sgemmKernel(SB), NOSPLIT, $0-48
+TEXT ·sgemmKernel(SB), NOSPLIT, $0-56
 	MOVQ d+0(FP), CX
 	MOVQ ap+8(FP), SI
 	MOVQ bp+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), R8
+	MOVQ ldb+24(FP), R11
+	SHLQ $2, R11
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
-	MOVQ add+40(FP), R9
+	MOVQ add+48(FP), R9
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
@@ -51,7 +53,7 @@ loop:
 	VFMADD231PS  Y0, Y3, Y14
 	VFMADD231PS  Y1, Y3, Y15
 	ADDQ         $24, SI
-	ADDQ         $64, DI
+	ADDQ         R11, DI
 	DECQ         CX
 	JNE          loop
 
@@ -172,18 +174,20 @@ rowput:
 	VZEROUPPER
 	RET
 
-// func dgemmKernel(d int, ap, bp, c *float64, ldc, add int)
+// func dgemmKernel(d int, ap, bp *float64, ldb int, c *float64, ldc, add int)
 // A 6×8 tile of C from a packed 6-row panel of A and a packed 8-column
 // panel of B: twelve 4-double accumulators, one FMA per product, in depth
 // order.
-TEXT ·dgemmKernel(SB), NOSPLIT, $0-48
+TEXT ·dgemmKernel(SB), NOSPLIT, $0-56
 	MOVQ d+0(FP), CX
 	MOVQ ap+8(FP), SI
 	MOVQ bp+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), R8
+	MOVQ ldb+24(FP), R11
+	SHLQ $3, R11
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
 	SHLQ $3, R8
-	MOVQ add+40(FP), R9
+	MOVQ add+48(FP), R9
 	VXORPD Y4, Y4, Y4
 	VXORPD Y5, Y5, Y5
 	VXORPD Y6, Y6, Y6
@@ -221,7 +225,7 @@ dloop:
 	VFMADD231PD  Y0, Y3, Y14
 	VFMADD231PD  Y1, Y3, Y15
 	ADDQ         $48, SI
-	ADDQ         $64, DI
+	ADDQ         R11, DI
 	DECQ         CX
 	JNE          dloop
 

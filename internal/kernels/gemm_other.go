@@ -4,7 +4,7 @@ package kernels
 
 // sgemmKernel is never called off amd64 or with OpenBLAS: haveKernel stays
 // false.
-func sgemmKernel(d int, ap, bp, c *float32, ldc, add int) {
+func sgemmKernel(d int, ap, bp *float32, ldb int, c *float32, ldc, add int) {
 	panic("kernels: sgemmKernel without assembly")
 }
 
@@ -12,7 +12,7 @@ func sgemmRow(d int, a *float32, inca int, b *float32, ldb int, c *float32, add 
 	panic("kernels: sgemmRow without assembly")
 }
 
-func dgemmKernel(d int, ap, bp, c *float64, ldc, add int) {
+func dgemmKernel(d int, ap, bp *float64, ldb int, c *float64, ldc, add int) {
 	panic("kernels: dgemmKernel without assembly")
 }
 

@@ -19,7 +19,7 @@ func TestDgemm(t *testing.T) { testGemm(t, dgemm, 1e-14) }
 func testGemm[T float](t *testing.T, f func(tA, tB blas.Transpose, m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int), tol float64) {
 	r := rand.New(rand.NewSource(1))
 	shapes := [][3]int{{1, 1, 1}, {2, 1, 1}, {2, 5, 3}, {1, 128, 784}, {3, 10, 5}, {4, 8, 1}, {6, 16, 1}, {6, 8, 2}, {7, 17, 3}, {7, 9, 3},
-		{32, 128, 784}, {128, 10, 128}, {784, 128, 1}, {784, 128, 32}, {100, 33, 1100}, {13, 200, 64}, {6, 3000, 25}, {16, 700, 150}}
+		{32, 128, 784}, {128, 10, 128}, {784, 128, 1}, {784, 128, 32}, {100, 33, 1100}, {13, 200, 64}, {6, 3000, 25}, {16, 700, 150}, {18, 20, 600}, {12, 70, 9}}
 	for _, s := range shapes {
 		m, n, k := s[0], s[1], s[2]
 		for _, ta := range []blas.Transpose{blas.NoTrans, blas.Trans} {

@@ -40,15 +40,25 @@ func maxPool[T float](p Pool, x, y, dy, dx []T) {
 				i0 := r*p.S*p.W + q*p.S
 				best, at := in[i0], i0
 				if p.K == 2 {
-					if v := in[i0+1]; v > best {
-						best, at = v, i0+1
+					// The maximum, then the first position holding it (the
+					// first strict maximum, as gorgonia's).
+					x0, x1, x2, x3 := in[i0], in[i0+1], in[i0+p.W], in[i0+p.W+1]
+					best = max(max(x0, x1), max(x2, x3))
+					// Which comes first: the compiler sets each k without
+					// a branch (a tie of the maximum is never predictable).
+					k0, k1, k2 := 0, 0, 0
+					if x0 >= best { // == best
+						k0 = 1
 					}
-					if v := in[i0+p.W]; v > best {
-						best, at = v, i0+p.W
+					if x1 >= best {
+						k1 = 1
 					}
-					if v := in[i0+p.W+1]; v > best {
-						best, at = v, i0+p.W+1
+					if x2 >= best {
+						k2 = 1
 					}
+					off := p.W + 1 - k2
+					off += k1 * (1 - off)
+					at = i0 + off*(1-k0)
 				} else {
 					for kh := 0; kh < p.K; kh++ {
 						row := in[i0+kh*p.W : i0+kh*p.W+p.K]
