@@ -41,7 +41,11 @@ func (c Conv) Forward64(x, w, col, t, y []float64) { convForward(c, gemm64, x, w
 // Filters32 computes the filters' gradient dw (F, C, K, K) from col (im2col
 // of x, as Forward32 or Im2col32 left it) and the output's gradient dy,
 // using t.
-func (c Conv) Filters32(col, dy, t, dw []float32) { convFilters(c, gemm32, col, dy, t, dw) }
+func (c Conv) Filters32(col, dy, t, dw []float32) {
+	r, np := c.C*c.K*c.K, c.N*c.OutH()*c.OutW()
+	swapNF(c, t, dy, true)
+	sgemmNT(c.F, r, np, t, np, col, np, dw, r)
+}
 
 // Filters64 is Filters32 for float64.
 func (c Conv) Filters64(col, dy, t, dw []float64) { convFilters(c, gemm64, col, dy, t, dw) }

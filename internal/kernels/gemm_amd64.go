@@ -25,6 +25,12 @@ func dgemmKernel(d int, ap, bp *float64, ldb int, c *float64, ldc, add int)
 //go:noescape
 func dgemmRow(d int, a *float64, inca int, b *float64, ldb int, c *float64, add int)
 
+// sdotKernel computes the 2×4 products out[r*4+c] = Σ_l a_r[l]·b_c[l] over
+// l < 8·k8 (sgemmNT's tile).
+//
+//go:noescape
+func sdotKernel(k8 int, a0, a1, b0, b1, b2, b3 *float32, out *[8]float32)
+
 func cpuid(eax, ecx uint32) (a, b, c, d uint32)
 
 func xgetbv() (eax, edx uint32)

@@ -326,3 +326,91 @@ drowput:
 	VMOVUPD Y5, 32(DX)
 	VZEROUPPER
 	RET
+
+// func sdotKernel(k8 int, a0, a1, b0, b1, b2, b3 *float32, out *[8]float32)
+// out[r*4+c] = Σ_l a_r[l]·b_c[l] over l < 8·k8, for C = A·Bᵀ with A and B
+// row-major along l: eight partial sums per product (lane j takes l ≡ j mod
+// 8, one FMA each, in order), then summed pairwise in a fixed order.
+TEXT ·sdotKernel(SB), NOSPLIT, $0-64
+	MOVQ k8+0(FP), CX
+	MOVQ a0+8(FP), SI
+	MOVQ a1+16(FP), DI
+	MOVQ b0+24(FP), R8
+	MOVQ b1+32(FP), R9
+	MOVQ b2+40(FP), R10
+	MOVQ b3+48(FP), R11
+	MOVQ out+56(FP), DX
+	XORQ AX, AX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	TESTQ CX, CX
+	JE    dotsum
+
+dotloop:
+	VMOVUPS     (R8)(AX*1), Y8
+	VMOVUPS     (R9)(AX*1), Y9
+	VMOVUPS     (R10)(AX*1), Y10
+	VMOVUPS     (R11)(AX*1), Y11
+	VMOVUPS     (SI)(AX*1), Y12
+	VMOVUPS     (DI)(AX*1), Y13
+	VFMADD231PS Y8, Y12, Y0
+	VFMADD231PS Y9, Y12, Y1
+	VFMADD231PS Y10, Y12, Y2
+	VFMADD231PS Y11, Y12, Y3
+	VFMADD231PS Y8, Y13, Y4
+	VFMADD231PS Y9, Y13, Y5
+	VFMADD231PS Y10, Y13, Y6
+	VFMADD231PS Y11, Y13, Y7
+	ADDQ        $32, AX
+	DECQ        CX
+	JNE         dotloop
+
+dotsum:
+	VEXTRACTF128 $1, Y0, X14
+	VADDPS       X14, X0, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VMOVSS       X0, 0(DX)
+	VEXTRACTF128 $1, Y1, X14
+	VADDPS       X14, X1, X1
+	VHADDPS      X1, X1, X1
+	VHADDPS      X1, X1, X1
+	VMOVSS       X1, 4(DX)
+	VEXTRACTF128 $1, Y2, X14
+	VADDPS       X14, X2, X2
+	VHADDPS      X2, X2, X2
+	VHADDPS      X2, X2, X2
+	VMOVSS       X2, 8(DX)
+	VEXTRACTF128 $1, Y3, X14
+	VADDPS       X14, X3, X3
+	VHADDPS      X3, X3, X3
+	VHADDPS      X3, X3, X3
+	VMOVSS       X3, 12(DX)
+	VEXTRACTF128 $1, Y4, X14
+	VADDPS       X14, X4, X4
+	VHADDPS      X4, X4, X4
+	VHADDPS      X4, X4, X4
+	VMOVSS       X4, 16(DX)
+	VEXTRACTF128 $1, Y5, X14
+	VADDPS       X14, X5, X5
+	VHADDPS      X5, X5, X5
+	VHADDPS      X5, X5, X5
+	VMOVSS       X5, 20(DX)
+	VEXTRACTF128 $1, Y6, X14
+	VADDPS       X14, X6, X6
+	VHADDPS      X6, X6, X6
+	VHADDPS      X6, X6, X6
+	VMOVSS       X6, 24(DX)
+	VEXTRACTF128 $1, Y7, X14
+	VADDPS       X14, X7, X7
+	VHADDPS      X7, X7, X7
+	VHADDPS      X7, X7, X7
+	VMOVSS       X7, 28(DX)
+	VZEROUPPER
+	RET

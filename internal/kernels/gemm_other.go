@@ -19,3 +19,7 @@ func dgemmKernel(d int, ap, bp *float64, ldb int, c *float64, ldc, add int) {
 func dgemmRow(d int, a *float64, inca int, b *float64, ldb int, c *float64, add int) {
 	panic("kernels: dgemmRow without assembly")
 }
+
+func sdotKernel(k8 int, a0, a1, b0, b1, b2, b3 *float32, out *[8]float32) {
+	panic("kernels: sdotKernel without assembly")
+}

@@ -16,10 +16,23 @@ func TestSgemm(t *testing.T) { testGemm(t, sgemm, 1e-6) }
 
 func TestDgemm(t *testing.T) { testGemm(t, dgemm, 1e-14) }
 
+// sgemmNT is C = A·Bᵀ for float32: to rounding what sgemm gives, and the
+// same bits for a row of A alone.
+func TestSgemmNT(t *testing.T) {
+	nt := func(tA, tB blas.Transpose, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+		if tA != blas.NoTrans || tB != blas.Trans {
+			sgemm(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
+			return
+		}
+		sgemmNT(m, n, k, a, lda, b, ldb, c, ldc)
+	}
+	testGemm(t, nt, 1e-6)
+}
+
 func testGemm[T float](t *testing.T, f func(tA, tB blas.Transpose, m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int), tol float64) {
 	r := rand.New(rand.NewSource(1))
 	shapes := [][3]int{{1, 1, 1}, {2, 1, 1}, {2, 5, 3}, {1, 128, 784}, {3, 10, 5}, {4, 8, 1}, {6, 16, 1}, {6, 8, 2}, {7, 17, 3}, {7, 9, 3},
-		{32, 128, 784}, {128, 10, 128}, {784, 128, 1}, {784, 128, 32}, {100, 33, 1100}, {13, 200, 64}, {6, 3000, 25}, {16, 700, 150}, {18, 20, 600}, {12, 70, 9}}
+		{32, 128, 784}, {128, 10, 128}, {784, 128, 1}, {784, 128, 32}, {100, 33, 1100}, {13, 200, 64}, {6, 3000, 25}, {16, 700, 150}, {18, 20, 600}, {12, 70, 9}, {6, 25, 5000}, {5, 7, 4103}, {1, 3, 100}}
 	for _, s := range shapes {
 		m, n, k := s[0], s[1], s[2]
 		for _, ta := range []blas.Transpose{blas.NoTrans, blas.Trans} {
