@@ -46,9 +46,20 @@ type convState struct {
 	colOf64 *float64
 }
 
-type maxPoolOp struct{ g kernels.Pool }
+type maxPoolOp struct {
+	g  kernels.Pool
+	st *poolState
+}
 
-type maxPoolGradOp struct{ g kernels.Pool }
+type maxPoolGradOp maxPoolOp
+
+// poolState is where the forward pass leaves its maxima's positions for
+// the backward pass, and of which input.
+type poolState struct {
+	arg     []int32
+	argOf32 *float32
+	argOf64 *float64
+}
 
 func tensor4(a hm.TypeVariable) G.TensorType { return G.TensorType{Dims: 4, Of: a} }
 
@@ -226,11 +237,17 @@ func (op maxPoolOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Value, e
 	if err != nil {
 		return nil, errors.Wrapf(err, "%v", op)
 	}
+	st := op.st
+	st.arg = growIdx(st.arg, op.yLen())
 	switch dst.Dtype() {
 	case tensor.Float32:
-		op.g.Max32(ins[0].Float32s(), dst.Float32s())
+		xs := ins[0].Float32s()
+		op.g.Max32(xs, dst.Float32s(), st.arg)
+		st.argOf32 = &xs[0]
 	case tensor.Float64:
-		op.g.Max64(ins[0].Float64s(), dst.Float64s())
+		xs := ins[0].Float64s()
+		op.g.Max64(xs, dst.Float64s(), st.arg)
+		st.argOf64 = &xs[0]
 	}
 	return dst, nil
 }
@@ -257,11 +274,22 @@ func (op maxPoolGradOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Valu
 	if err != nil {
 		return nil, errors.Wrapf(err, "%v", op)
 	}
+	// The positions the forward pass found, if they are of this input (as
+	// within a run); else search again.
+	st, ok := op.st, len(op.st.arg) == p.yLen()
 	switch dst.Dtype() {
 	case tensor.Float32:
-		op.g.MaxGrad32(ins[0].Float32s(), ins[1].Float32s(), dst.Float32s())
+		if xs := ins[0].Float32s(); ok && st.argOf32 == &xs[0] {
+			op.g.Scatter32(st.arg, ins[1].Float32s(), dst.Float32s())
+		} else {
+			op.g.MaxGrad32(xs, ins[1].Float32s(), dst.Float32s())
+		}
 	case tensor.Float64:
-		op.g.MaxGrad64(ins[0].Float64s(), ins[1].Float64s(), dst.Float64s())
+		if xs := ins[0].Float64s(); ok && st.argOf64 == &xs[0] {
+			op.g.Scatter64(st.arg, ins[1].Float64s(), dst.Float64s())
+		} else {
+			op.g.MaxGrad64(xs, ins[1].Float64s(), dst.Float64s())
+		}
 	}
 	return dst, nil
 }
@@ -302,6 +330,13 @@ func newDenseOf(vals []G.Value, s tensor.Shape) G.Value {
 		return nil
 	}
 	return tensor.New(tensor.Of(d.Dtype()), tensor.WithShape(s.Clone()...))
+}
+
+func growIdx(s []int32, n int) []int32 {
+	if cap(s) < n {
+		return make([]int32, n)
+	}
+	return s[:n]
 }
 
 func growTo[T float](s []T, n int) []T {

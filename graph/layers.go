@@ -245,7 +245,7 @@ func MaxPool2D(x *G.Node, size, stride int) (*G.Node, error) {
 	return guard(what, func() (*G.Node, error) {
 		if s, dt := x.Shape(), x.Dtype(); !gorgoniaConv && (dt == tensor.Float32 || dt == tensor.Float64) {
 			g := kernels.Pool{N: s[0], C: s[1], H: s[2], W: s[3], K: size, S: stride}
-			return G.ApplyOp(maxPoolOp{g: g}, x)
+			return G.ApplyOp(maxPoolOp{g: g, st: new(poolState)}, x)
 		}
 		return G.MaxPool2D(x, tensor.Shape{size, size}, []int{0, 0}, []int{stride, stride})
 	})

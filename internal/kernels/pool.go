@@ -13,21 +13,38 @@ func (p Pool) OutH() int { return (p.H-p.K)/p.S + 1 }
 // OutW is the output's width.
 func (p Pool) OutW() int { return (p.W-p.K)/p.S + 1 }
 
-// Max32 sets y to the window maxima of x.
-func (p Pool) Max32(x, y []float32) { maxPool(p, x, y, nil, nil) }
+// Max32 sets y to the window maxima of x, and arg (of y's length) to their
+// positions in x.
+func (p Pool) Max32(x, y []float32, arg []int32) { maxPool(p, x, y, nil, nil, arg) }
 
 // Max64 is Max32 for float64.
-func (p Pool) Max64(x, y []float64) { maxPool(p, x, y, nil, nil) }
+func (p Pool) Max64(x, y []float64, arg []int32) { maxPool(p, x, y, nil, nil, arg) }
+
+// Scatter32 sets dx to the gradient of a pooling whose maxima Max32 found
+// at arg, given dy: what MaxGrad32 computes, without searching again.
+func (p Pool) Scatter32(arg []int32, dy, dx []float32) { scatter(p, arg, dy, dx) }
+
+// Scatter64 is Scatter32 for float64.
+func (p Pool) Scatter64(arg []int32, dy, dx []float64) { scatter(p, arg, dy, dx) }
+
+func scatter[T float](p Pool, arg []int32, dy, dx []T) {
+	clear(dx[:p.N*p.C*p.H*p.W])
+	dy = dy[:len(arg)]
+	for o, at := range arg {
+		dx[at] += dy[o]
+	}
+}
 
 // MaxGrad32 sets dx to the gradient of the pooling of x, given dy.
-func (p Pool) MaxGrad32(x, dy, dx []float32) { maxPool(p, x, nil, dy, dx) }
+func (p Pool) MaxGrad32(x, dy, dx []float32) { maxPool(p, x, nil, dy, dx, nil) }
 
 // MaxGrad64 is MaxGrad32 for float64.
-func (p Pool) MaxGrad64(x, dy, dx []float64) { maxPool(p, x, nil, dy, dx) }
+func (p Pool) MaxGrad64(x, dy, dx []float64) { maxPool(p, x, nil, dy, dx, nil) }
 
 // maxPool finds every window's first maximum; it stores it in y (forward)
-// or adds dy's entry to dx at its position (backward).
-func maxPool[T float](p Pool, x, y, dy, dx []T) {
+// and its position in arg (forward), or adds dy's entry to dx at its
+// position (backward).
+func maxPool[T float](p Pool, x, y, dy, dx []T, arg []int32) {
 	oh, ow, hw := p.OutH(), p.OutW(), p.H*p.W
 	if dx != nil {
 		clear(dx[:p.N*p.C*hw])
@@ -73,6 +90,7 @@ func maxPool[T float](p Pool, x, y, dy, dx []T) {
 					dx[plane*hw+at] += dy[o]
 				} else {
 					y[o] = best
+					arg[o] = int32(plane*hw + at)
 				}
 				o++
 			}
