@@ -15,9 +15,9 @@ CASES = [
     ("mlp-b128-f64", "MLP f64, batch 128"),
     ("lenet-b64", "LeNet-5 f32, batch 64"),
 ]
-IMPLS = ["descent", "descent-openblas", "gorgonia", "gorgonia-openblas", "pytorch-1t", "pytorch-2t", "sklearn"]
+IMPLS = ["descent", "descent-base", "descent-openblas", "gorgonia", "gorgonia-openblas", "pytorch-1t", "pytorch-2t", "sklearn"]
 RATIOS = [
-    ("descent", "pytorch-1t"), ("descent-openblas", "pytorch-1t"), ("descent", "pytorch-2t"),
+    ("descent", "descent-base"), ("descent", "pytorch-1t"), ("descent-openblas", "pytorch-1t"), ("descent", "pytorch-2t"),
     ("descent", "gorgonia"), ("descent-openblas", "gorgonia-openblas"), ("descent", "sklearn"),
 ]
 
