@@ -88,9 +88,40 @@ def main(path):
             print("| %s | %s |" % (label, " | ".join(cells)))
 
 
+def per_cpu(path):
+    """Samples per CPU-second (samples/s ÷ cpu_util), for a machine whose
+    load changes within a round: what each implementation does with the
+    CPU time it got. A Go implementation using both cores counts both."""
+    cps = defaultdict(list)
+    for r in parse(path):
+        if "cpu_util" in r and float(r["cpu_util"]) > 0:
+            cps[(r["case"], r["impl"])].append(float(r["samples_per_sec"]) / float(r["cpu_util"]))
+    impls = [i for i in IMPLS if any(k[1] == i for k in cps)]
+    if not impls:
+        return
+    med = {k: statistics.median(v) for k, v in cps.items()}
+    print()
+    print("samples per CPU-second: median over rounds (samples/s ÷ cpu_util)")
+    print()
+    print("| case | " + " | ".join(impls) + " |")
+    print("|---|" + "---|" * len(impls))
+    for case, label in CASES:
+        print("| %s | %s |" % (label, " | ".join(fmt(med[(case, i)]) if (case, i) in med else "–" for i in impls)))
+    ratios = [(a, b) for a, b in RATIOS if a in impls and b in impls]
+    if ratios:
+        print()
+        print("| case (per CPU-second) | " + " | ".join("%s / %s" % (a, b) for a, b in ratios) + " |")
+        print("|---|" + "---|" * len(ratios))
+        for case, label in CASES:
+            cells = ["%.2f" % (med[(case, a)] / med[(case, b)]) if (case, a) in med and (case, b) in med else "–"
+                     for a, b in ratios]
+            print("| %s | %s |" % (label, " | ".join(cells)))
+
+
 def fmt(v):
     return "{:,.0f}".format(v)
 
 
 if __name__ == "__main__":
     main(sys.argv[1])
+    per_cpu(sys.argv[1])
