@@ -5,6 +5,7 @@ import (
 	"hash"
 
 	"github.com/chewxy/hm"
+	"github.com/descent-go/descent/internal/kernels"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -18,7 +19,7 @@ import (
 // gorgonia.Grad their closed-form derivatives:
 //
 //	biasAdd(x, b)   = x + b along axis     ∂x = g, ∂b = biasGrad(g) = Σ g over the other axes
-//	relu(x)         = x ⊙ (x ≥ 0)          ∂x = reluGrad(x, g) = g ⊙ (x ≥ 0)
+//	relu(x)         = x ⊙ (x ≥ 0)          ∂x = reluGrad(x, g) = g ⊙ (x ≥ 0)   (kernels.ReluMask32/64)
 //
 // Elementwise results are bit for bit those of gorgonia's compositions
 // (x + b, x·1 or x·0); the bias gradient sums in the same order as
@@ -235,9 +236,9 @@ func (op reluOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Value, erro
 	}
 	switch x.Dtype() {
 	case tensor.Float32:
-		reluMask(x.Float32s(), x.Float32s(), dst.Float32s())
+		kernels.ReluMask32(x.Float32s(), x.Float32s(), dst.Float32s())
 	case tensor.Float64:
-		reluMask(x.Float64s(), x.Float64s(), dst.Float64s())
+		kernels.ReluMask64(x.Float64s(), x.Float64s(), dst.Float64s())
 	default:
 		return nil, errors.Errorf("%v: unsupported dtype %v", op, x.Dtype())
 	}
@@ -285,30 +286,13 @@ func (op reluGradOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Value, 
 	}
 	switch x.Dtype() {
 	case tensor.Float32:
-		reluMask(x.Float32s(), g.Float32s(), dst.Float32s())
+		kernels.ReluMask32(x.Float32s(), g.Float32s(), dst.Float32s())
 	case tensor.Float64:
-		reluMask(x.Float64s(), g.Float64s(), dst.Float64s())
+		kernels.ReluMask64(x.Float64s(), g.Float64s(), dst.Float64s())
 	default:
 		return nil, errors.Errorf("%v: unsupported dtype %v", op, x.Dtype())
 	}
 	return dst, nil
-}
-
-// reluMask sets dst = v ⊙ (x ≥ 0), multiplying as gorgonia's x ⊙ mask does
-// (so −0 and NaN come out as they would).
-func reluMask[T float](x, v, dst []T) {
-	v, dst = v[:len(x)], dst[:len(x)]
-	// The factor from a table by an integer the compiler sets without a
-	// branch: the signs of activations are a coin toss that a branch
-	// predictor loses half the time.
-	factor := [2]T{0, 1}
-	for i, xi := range x {
-		k := 0
-		if xi >= 0 {
-			k = 1
-		}
-		dst[i] = v[i] * factor[k]
-	}
 }
 
 // shapeOf is the first input's shape.

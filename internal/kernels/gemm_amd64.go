@@ -31,6 +31,14 @@ func dgemmRow(d int, a *float64, inca int, b *float64, ldb int, c *float64, add 
 //go:noescape
 func sdotKernel(k8 int, a0, a1, b0, b1, b2, b3 *float32, out *[8]float32)
 
+// reluMask32 and reluMask64 are ReluMask32's and ReluMask64's vector loops.
+//
+//go:noescape
+func reluMask32(n8 int, x, v, dst *float32)
+
+//go:noescape
+func reluMask64(n4 int, x, v, dst *float64)
+
 func cpuid(eax, ecx uint32) (a, b, c, d uint32)
 
 func xgetbv() (eax, edx uint32)

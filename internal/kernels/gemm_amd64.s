@@ -414,3 +414,64 @@ dotsum:
 	VMOVSS       X7, 28(DX)
 	VZEROUPPER
 	RET
+
+// func reluMask32(n8 int, x, v, dst *float32)
+// dst[i] = v[i]·(x[i] ≥ 0 ? 1 : 0) for i < 8·n8: one multiply per element,
+// as the scalar loop does (so −0, NaN and Inf come out the same).
+TEXT ·reluMask32(SB), NOSPLIT, $0-32
+	MOVQ n8+0(FP), CX
+	MOVQ x+8(FP), SI
+	MOVQ v+16(FP), DI
+	MOVQ dst+24(FP), DX
+	MOVL $0x3f800000, AX
+	MOVQ AX, X15
+	VBROADCASTSS X15, Y15
+	VXORPS Y14, Y14, Y14
+	TESTQ CX, CX
+	JE    relu32done
+
+relu32loop:
+	VMOVUPS (SI), Y0
+	VCMPPS  $0x1d, Y14, Y0, Y1
+	VANDPS  Y15, Y1, Y1
+	VMULPS  (DI), Y1, Y2
+	VMOVUPS Y2, (DX)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	ADDQ    $32, DX
+	DECQ    CX
+	JNE     relu32loop
+
+relu32done:
+	VZEROUPPER
+	RET
+
+// func reluMask64(n4 int, x, v, dst *float64)
+// reluMask32 for float64, four at a time.
+TEXT ·reluMask64(SB), NOSPLIT, $0-32
+	MOVQ n4+0(FP), CX
+	MOVQ x+8(FP), SI
+	MOVQ v+16(FP), DI
+	MOVQ dst+24(FP), DX
+	MOVQ $0x3ff0000000000000, AX
+	MOVQ AX, X15
+	VBROADCASTSD X15, Y15
+	VXORPD Y14, Y14, Y14
+	TESTQ CX, CX
+	JE    relu64done
+
+relu64loop:
+	VMOVUPD (SI), Y0
+	VCMPPD  $0x1d, Y14, Y0, Y1
+	VANDPD  Y15, Y1, Y1
+	VMULPD  (DI), Y1, Y2
+	VMOVUPD Y2, (DX)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	ADDQ    $32, DX
+	DECQ    CX
+	JNE     relu64loop
+
+relu64done:
+	VZEROUPPER
+	RET

@@ -23,3 +23,7 @@ func dgemmRow(d int, a *float64, inca int, b *float64, ldb int, c *float64, add 
 func sdotKernel(k8 int, a0, a1, b0, b1, b2, b3 *float32, out *[8]float32) {
 	panic("kernels: sdotKernel without assembly")
 }
+
+func reluMask32(n8 int, x, v, dst *float32) { panic("kernels: reluMask32 without assembly") }
+
+func reluMask64(n4 int, x, v, dst *float64) { panic("kernels: reluMask64 without assembly") }
