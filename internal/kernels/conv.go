@@ -163,8 +163,10 @@ func col2im[T float](c Conv, col, dx []T) {
 						in := src[(n*oh+y)*ow : (n*oh+y+1)*ow]
 						out := dst[ih*c.W : (ih+1)*c.W]
 						if c.S == 1 {
-							o := out[lo-c.P+kw : hi-c.P+kw]
-							for i, v := range in[lo:hi] {
+							src := in[lo:hi]
+							o := out[lo-c.P+kw:]
+							o = o[:len(src)]
+							for i, v := range src {
 								o[i] += v
 							}
 							continue

@@ -25,12 +25,13 @@ func sgemmNT(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float3
 		if d > ntBlock {
 			d = ntBlock
 		}
-		for i := 0; i < m; i += 2 {
-			i1 := min(i+1, m-1)
-			a0, a1 := &a[i*lda+l0], &a[i1*lda+l0]
-			for j := 0; j < n; j += 4 {
-				b0 := &b[j*ldb+l0]
-				b1, b2, b3 := &b[min(j+1, n-1)*ldb+l0], &b[min(j+2, n-1)*ldb+l0], &b[min(j+3, n-1)*ldb+l0]
+		// Four rows of B (the long matrix) stay in L1 while A's rows,
+		// fewer, pass by.
+		for j := 0; j < n; j += 4 {
+			b0 := &b[j*ldb+l0]
+			b1, b2, b3 := &b[min(j+1, n-1)*ldb+l0], &b[min(j+2, n-1)*ldb+l0], &b[min(j+3, n-1)*ldb+l0]
+			for i := 0; i < m; i += 2 {
+				a0, a1 := &a[i*lda+l0], &a[min(i+1, m-1)*lda+l0]
 				sdotKernel(d/8, a0, a1, b0, b1, b2, b3, &out)
 				for r := 0; r < 2 && i+r < m; r++ {
 					for q := 0; q < 4 && j+q < n; q++ {
@@ -56,6 +57,6 @@ func sgemmNT(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float3
 	}
 }
 
-// ntBlock is the depth of one sgemmNT block: 8 KB of a row, so that a
-// block of B's rows stays in cache while A's rows go by.
-const ntBlock = 2048
+// ntBlock is the depth of one sgemmNT block: 4 KB of a row, so that four
+// rows of B stay in L1 while A's rows go by.
+const ntBlock = 1024
