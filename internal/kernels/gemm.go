@@ -63,14 +63,17 @@ type kernel[T float] struct {
 	row  func(d int, a *T, inca int, b *T, ldb int, c *T, add int)
 	// gonum is the product on a CPU without AVX2 and FMA.
 	gonum func(tA, tB blas.Transpose, m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int)
-	pool  sync.Pool
+	// free holds idle gemmWork buffers: unlike a sync.Pool's, they
+	// survive garbage collections, so a step allocates nothing even when
+	// something else made the collector run.
+	free chan *gemmWork[T]
 }
 
 var (
 	k32 = &kernel[float32]{nr: 16, tile: sgemmKernel, row: sgemmRow, gonum: gonumSgemm,
-		pool: sync.Pool{New: func() interface{} { return new(gemmWork[float32]) }}}
+		free: make(chan *gemmWork[float32], maxCalls)}
 	k64 = &kernel[float64]{nr: 8, tile: dgemmKernel, row: dgemmRow, gonum: gonumDgemm,
-		pool: sync.Pool{New: func() interface{} { return new(gemmWork[float64]) }}}
+		free: make(chan *gemmWork[float64], maxCalls)}
 )
 
 func sgemm(tA, tB blas.Transpose, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
@@ -146,8 +149,8 @@ func gemm[T float](kn *kernel[T], tA, tB blas.Transpose, m, n, k int, a []T, lda
 		}
 		return
 	}
-	ws := kn.pool.Get().(*gemmWork[T])
-	defer kn.pool.Put(ws)
+	ws := kn.get()
+	defer kn.put(ws)
 	nr := kn.nr
 	if m < 4 {
 		// Too few rows to pay for packing B: one row of C at a time,
@@ -423,7 +426,27 @@ func grow[T float](s []T, n int) []T {
 	return s[:n]
 }
 
-// gemmWork is one gemm call's buffers, pooled so that steady-state calls
+// maxCalls is how many idle gemmWork buffers a kernel keeps: more than
+// products ever run at once (one per replica or caller goroutine).
+const maxCalls = 16
+
+func (kn *kernel[T]) get() *gemmWork[T] {
+	select {
+	case ws := <-kn.free:
+		return ws
+	default:
+		return new(gemmWork[T])
+	}
+}
+
+func (kn *kernel[T]) put(ws *gemmWork[T]) {
+	select {
+	case kn.free <- ws:
+	default: // more at once than maxCalls: let this one go
+	}
+}
+
+// gemmWork is one gemm call's buffers, kept so that steady-state calls
 // allocate nothing: B's packed panels, and one scratch and task per share.
 type gemmWork[T float] struct {
 	wg    sync.WaitGroup
