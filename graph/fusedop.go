@@ -172,7 +172,8 @@ func (op biasGradOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Value, 
 }
 
 // biasGrad sums g over every axis but the middle one, row after row, as
-// gorgonia's Sum along axis 0 does for a matrix.
+// gorgonia's Sum along axis 0 does for a matrix; a convolution's rows
+// (inner > 1) are summed four ways at once (sum4).
 func biasGrad[T float](g, dst []T, outer, mid, inner int) {
 	dst = dst[:mid]
 	for m := range dst {
@@ -188,14 +189,27 @@ func biasGrad[T float](g, dst []T, outer, mid, inner int) {
 			continue
 		}
 		for m := 0; m < mid; m++ {
-			s := dst[m]
-			for _, v := range g[k : k+inner] {
-				s += v
-			}
-			dst[m] = s
+			dst[m] += sum4(g[k : k+inner])
 			k += inner
 		}
 	}
+}
+
+// sum4 is the sum of g in four interleaved partial sums, added at the end:
+// four chains of additions where one would wait on each add's latency.
+func sum4[T float](g []T) T {
+	var s0, s1, s2, s3 T
+	i := 0
+	for ; i+4 <= len(g); i += 4 {
+		s0 += g[i]
+		s1 += g[i+1]
+		s2 += g[i+2]
+		s3 += g[i+3]
+	}
+	for ; i < len(g); i++ {
+		s0 += g[i]
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 func (op reluOp) Arity() int { return 1 }
