@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -39,6 +41,9 @@ func killParams(version float64) *graph.Params {
 func TestMain(m *testing.M) {
 	if path := os.Getenv(killHelperEnv); path != "" {
 		ps := []*graph.Params{killParams(2), killParams(1)}
+		if os.Getenv(killHelperEnv+"_FIRST") == "1" {
+			ps[0], ps[1] = ps[1], ps[0]
+		}
 		os.WriteFile(path+".started", nil, 0o644)
 		for i := 0; ; i++ {
 			if err := models.SaveFile(path, ps[i%2]); err != nil {
@@ -59,8 +64,15 @@ func TestSaveFileSurvivesKill(t *testing.T) {
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "ckpt.bin")
+	t0 := time.Now()
 	if err := models.SaveFile(path, killParams(1)); err != nil {
 		t.Fatal(err)
+	}
+	// Kill within about three saves' time (at least 30 ms): before, during
+	// and after the child's first save.
+	window := 3 * time.Since(t0)
+	if window < 30*time.Millisecond {
+		window = 30 * time.Millisecond
 	}
 	rnd := rand.New(rand.NewSource(1))
 	seen := map[float64]int{}
@@ -68,7 +80,8 @@ func TestSaveFileSurvivesKill(t *testing.T) {
 	for round := 0; round < 50; round++ {
 		os.Remove(path + ".started")
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), killHelperEnv+"="+path)
+		// Each child starts with the version that is not on disk.
+		cmd.Env = append(os.Environ(), killHelperEnv+"="+path, killHelperEnv+"_FIRST="+strconv.Itoa(1+round%2))
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -80,7 +93,7 @@ func TestSaveFileSurvivesKill(t *testing.T) {
 			}
 			time.Sleep(time.Millisecond)
 		}
-		time.Sleep(time.Duration(rnd.Intn(40000)) * time.Microsecond)
+		time.Sleep(time.Duration(rnd.Int63n(int64(window))))
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -92,14 +105,14 @@ func TestSaveFileSurvivesKill(t *testing.T) {
 		if err != nil {
 			t.Fatalf("round %d: after a kill: %v", round, err)
 		}
-		v := p.Float64s("w")
+		v := p.CopyFloat64s("w")
 		for i := range v {
 			if v[i] != v[0] || (v[0] != 1 && v[0] != 2) {
 				t.Fatalf("round %d: element %d is %v, element 0 %v: neither version", round, i, v[i], v[0])
 			}
 		}
 		seen[v[0]]++
-		files, _ := atomicfile.TempFiles(path)
+		files := tmpFiles(t, dir)
 		if len(files) > maxTemps {
 			maxTemps = len(files)
 		}
@@ -112,7 +125,7 @@ func TestSaveFileSurvivesKill(t *testing.T) {
 	if err := models.SaveFile(path, killParams(1)); err != nil {
 		t.Fatal(err)
 	}
-	if files, _ := atomicfile.TempFiles(path); len(files) != 0 {
+	if files := tmpFiles(t, dir); len(files) != 0 {
 		t.Fatalf("after a save, %d temporary files remain: %v", len(files), files)
 	}
 	entries, _ := os.ReadDir(dir)
@@ -120,4 +133,24 @@ func TestSaveFileSurvivesKill(t *testing.T) {
 	if seen[1] == 0 || seen[2] == 0 {
 		t.Errorf("the kills never landed between two saves of different versions (%v): the test did not exercise both", seen)
 	}
+}
+
+// tmpFiles lists the files in dir whose names end in .tmp, and checks that
+// atomicfile.TempFiles finds the same.
+func tmpFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".tmp") {
+			files = append(files, filepath.Join(dir, e.Name()))
+		}
+	}
+	if found, _ := atomicfile.TempFiles(filepath.Join(dir, "ckpt.bin")); len(found) != len(files) {
+		t.Errorf("atomicfile.TempFiles finds %v, the directory holds %v", found, files)
+	}
+	return files
 }

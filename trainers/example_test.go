@@ -92,7 +92,7 @@ func ExampleGD() {
 		return
 	}
 	fmt.Printf("true    w = %.2f, b = %.2f\n", trueW, trueB)
-	fmt.Printf("learned w = %.2f, b = %.2f\n", params.Float64s("linear/w"), params.Float64s("linear/b")[0])
+	fmt.Printf("learned w = %.2f, b = %.2f\n", params.CopyFloat64s("linear/w"), params.CopyFloat64s("linear/b")[0])
 	fmt.Println("updates:", hist.Last().Updates, "examples:", hist.Last().Examples)
 	// Output:
 	// true    w = [-1.44 -2.36 2.73], b = -0.32

@@ -98,7 +98,7 @@ func (lr linReg) all() []int {
 
 // theta reads a Linear model's parameters as (w..., b).
 func theta(p *graph.Params) []float64 {
-	return append(p.Float64s("linear/w"), p.Float64s("linear/b")...)
+	return append(p.CopyFloat64s("linear/w"), p.CopyFloat64s("linear/b")...)
 }
 
 // setTheta creates a Linear model's parameters in p (if needed) and sets

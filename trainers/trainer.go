@@ -267,7 +267,7 @@ func newRun(l Loop, m models.Model, p *graph.Params, train *datasets.Dataset) (r
 	}()
 	r = built
 	spec := exec.Spec{Forward: m.Forward, Params: target, X: train.XShape(), Y: train.YShape(),
-		Loss: cfg.Loss, Training: true, Seed: rng.Seed(cfg.Seed, "layers")}
+		Loss: cfg.Loss, Training: true, Seed: rng.Seed(cfg.Seed, "layers"), Create: fresh}
 	r.progs = exec.New(spec)
 	// Compile the first graph now: a model/target shape mismatch is an
 	// error before the first step.
