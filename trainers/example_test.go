@@ -147,7 +147,7 @@ func ExampleEarlyStopping() {
 		Config: trainers.Config{
 			Epochs:     200,
 			Loss:       graph.SoftmaxCrossEntropy,
-			Optimizer:  trainers.Adam{LR: 0.01},
+			Optimizer:  trainers.NewAdam(0.01),
 			Seed:       1,
 			Validation: test,
 			Callbacks:  []trainers.Callback{trainers.EarlyStopping("val_loss", 3, 0, true)},
