@@ -527,6 +527,12 @@ func (d *Dataset) OneHot() (*Dataset, error) {
 
 // String describes the Dataset, e.g. "Dataset{N: 150, X: (150, 4), Y: (150), float64, 3 classes}".
 func (d *Dataset) String() string {
+	if d.Validate() != nil {
+		if d == nil {
+			return "Dataset(nil)"
+		}
+		return "Dataset(zero value)"
+	}
 	s := fmt.Sprintf("Dataset{N: %d, X: %v, Y: %v, %v", d.n, d.x.Shape(), d.y.Shape(), d.dt)
 	if d.k > 0 {
 		s += fmt.Sprintf(", %d classes", d.k)

@@ -209,6 +209,7 @@ type run struct {
 	acc     []*tensor.Dense // FullBatch gradient accumulators
 	grads   []*tensor.Dense // gradients of the current update
 	update  Update
+	guard   *guard // keeps the params finite
 	noise   *noiseState
 	sched   Time
 	start   time.Time
@@ -223,6 +224,9 @@ func newRun(l Loop, m models.Model, p *graph.Params, train *datasets.Dataset) (r
 	cfg, pol := l.Config, l.Policy
 	if pol.Name == "" {
 		pol.Name = "Loop"
+	}
+	if err := checkInputs(p, train, cfg); err != nil {
+		return nil, err
 	}
 	if err := checkSetup(cfg, pol, m, p, train); err != nil {
 		return nil, err
@@ -283,6 +287,10 @@ func newRun(l Loop, m models.Model, p *graph.Params, train *datasets.Dataset) (r
 	if len(r.weights) == 0 {
 		return nil, errors.New("trainers: the model has no parameters")
 	}
+	if err := checkData(cfg, target, train, first.Out); err != nil {
+		return nil, err
+	}
+	r.guard = newGuard(r.weights)
 	if r.update, err = startOptimizer(cfg.Optimizer, r.weights); err != nil {
 		return nil, err
 	}
@@ -491,6 +499,9 @@ func (r *run) epoch(ctx context.Context, epoch int) (Epoch, error) {
 		}
 		loss := c.Loss()
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			if why := badBatch(c.X, c.Y, idx); why != "" {
+				return Epoch{}, errors.Errorf("trainers: epoch %d step %d: loss is %v: %s", epoch, r.sched.Step, loss, why)
+			}
 			return Epoch{}, errors.Errorf("trainers: epoch %d step %d: loss is %v (diverged: lower the learning rate?)", epoch, r.sched.Step, loss)
 		}
 		for i := range r.grads {
@@ -592,7 +603,11 @@ func (r *run) step(epoch int, loss float64) error {
 	if !(lr >= 0) || math.IsInf(lr, 0) {
 		return errors.Errorf("trainers: epoch %d step %d: learning rate %v (base %v × schedule factor %v) is not a finite value ≥ 0", epoch, r.sched.Step, lr, base, factor)
 	}
+	r.guard.save()
 	if err := r.apply(lr); err != nil {
+		return errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
+	}
+	if err := r.guard.check(r.names, lr); err != nil {
 		return errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
 	}
 	r.sched.Step++

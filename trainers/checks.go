@@ -1,0 +1,141 @@
+package trainers
+
+import (
+	"fmt"
+	"reflect"
+
+	"github.com/pkg/errors"
+	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/datasets"
+	"github.com/descent-go/descent/graph"
+)
+
+// Checks made before the first step, once the first graph is compiled and
+// the model's output shape is known, so that bad data is an error naming the
+// dataset row before any update, and the guard that keeps the Params finite.
+
+// checkInputs validates what Fit is given that does not need a graph: the
+// Params and datasets are usable (not zero values).
+// nil ones are checkSetup's to report.
+func checkInputs(p *graph.Params, train *datasets.Dataset, cfg Config) error {
+	if p != nil {
+		if err := p.Validate(); err != nil {
+			return errors.Wrap(err, "trainers")
+		}
+	}
+	if train != nil {
+		if err := train.Validate(); err != nil {
+			return errors.Wrap(err, "trainers: training set")
+		}
+	}
+	if cfg.Validation != nil {
+		if err := cfg.Validation.Validate(); err != nil {
+			return errors.Wrap(err, "trainers: validation set")
+		}
+	}
+	return nil
+}
+
+// checkData checks the training and validation sets against the model's
+// output shape out (for one batch) and the loss: values finite, class
+// labels indices into the model's outputs, binary cross-entropy targets in
+// [0, 1]; and the Params finite.
+func checkData(cfg Config, p *graph.Params, train *datasets.Dataset, out tensor.Shape) error {
+	for _, s := range []struct {
+		name string
+		ds   *datasets.Dataset
+	}{{"training set", train}, {"validation set", cfg.Validation}} {
+		if s.ds == nil {
+			continue
+		}
+		if err := s.ds.CheckFinite(); err != nil {
+			return errors.Wrapf(err, "trainers: %s", s.name)
+		}
+		if s.ds.ClassIndices() && len(out) == 2 {
+			if err := s.ds.CheckClasses(out[1]); err != nil {
+				return errors.Wrapf(err, "trainers: %s", s.name)
+			}
+		}
+		if sameLoss(cfg.Loss, graph.BinaryCrossEntropy) {
+			if err := s.ds.CheckTargets(0, 1); err != nil {
+				return errors.Wrapf(err, "trainers: %s (BinaryCrossEntropy wants targets in [0, 1])", s.name)
+			}
+		}
+	}
+	for _, name := range p.Names() {
+		if err := checkFinite(p.Value(name)); err != nil {
+			return errors.Errorf("trainers: parameter %q is not finite before training: %v", name, err)
+		}
+	}
+	return nil
+}
+
+// sameLoss reports whether a and b are the same function.
+func sameLoss(a, b graph.Loss) bool {
+	return a != nil && reflect.ValueOf(a).Pointer() == reflect.ValueOf(b).Pointer()
+}
+
+// guard keeps the Params at their last finite values: it copies them before
+// each update and, if the update made one NaN or ±Inf, copies them back.
+type guard struct {
+	weights, saved []*tensor.Dense
+}
+
+func newGuard(weights []*tensor.Dense) *guard {
+	return &guard{weights: weights, saved: zerosLike(weights)}
+}
+
+// save copies the weights.
+func (g *guard) save() {
+	for i, w := range g.weights {
+		copyTensor(g.saved[i], w)
+	}
+}
+
+// check restores the saved weights if any is not finite now, and says which.
+func (g *guard) check(names []string, lr float64) error {
+	for i, w := range g.weights {
+		if err := checkFinite(w); err != nil {
+			for j, s := range g.saved {
+				copyTensor(g.weights[j], s)
+			}
+			return errors.Errorf("the update at learning rate %v made parameter %q not finite (%v): diverged (lower the learning rate?); the params are left at their values before this update", lr, names[i], err)
+		}
+	}
+	return nil
+}
+
+func copyTensor(dst, src *tensor.Dense) {
+	if isF64(dst) {
+		copy(dst.Float64s(), src.Float64s())
+		return
+	}
+	copy(dst.Float32s(), src.Float32s())
+}
+
+// badBatch names the cause of a non-finite loss when it is the data: the
+// first row of the batch idx (dataset rows) whose inputs or targets, as
+// gathered into x and y, are not finite; "" if they are.
+func badBatch(x, y *tensor.Dense, idx []int) string {
+	for _, t := range []struct {
+		name string
+		v    *tensor.Dense
+	}{{"X", x}, {"Y", y}} {
+		if t.v == nil || t.v.Dims() == 0 || len(idx) == 0 {
+			continue
+		}
+		var k int
+		var v float64
+		if isF64(t.v) {
+			k, v = firstNonFinite(t.v.Float64s())
+		} else {
+			k, v = firstNonFinite(t.v.Float32s())
+		}
+		per := t.v.Shape().TotalSize() / t.v.Shape()[0]
+		if k >= 0 && per > 0 && k/per < len(idx) {
+			return fmt.Sprintf("dataset row %d has a non-finite %s value (%v): the data changed after loading, not the learning rate", idx[k/per], t.name, v)
+		}
+	}
+	return ""
+}

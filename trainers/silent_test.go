@@ -1,0 +1,114 @@
+package trainers
+
+import (
+	"context"
+	"math"
+	"strings"
+	"testing"
+
+	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/datasets"
+	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/internal/testutil"
+	"github.com/descent-go/descent/models"
+)
+
+// classes returns a 4-feature, 3-class dataset of n rows whose row bad (if
+// ≥ 0) has class label, and the same for targets of shape (n, 1) in {0, 1}.
+func classes(t *testing.T, n, bad int, label float64) *datasets.Dataset {
+	t.Helper()
+	x, y := make([]float64, 4*n), make([]float64, n)
+	for i := range y {
+		y[i] = float64(i % 3)
+		for j := 0; j < 4; j++ {
+			x[4*i+j] = float64((i*7+j*3)%11) / 11
+		}
+	}
+	if bad >= 0 {
+		y[bad] = label
+	}
+	ds, err := datasets.FromFloat64(x, []int{n, 4}, y, []int{n}, tensor.Float64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
+
+func binary(t *testing.T, n, bad int, target float64) *datasets.Dataset {
+	t.Helper()
+	x, y := make([]float64, 2*n), make([]float64, n)
+	for i := range y {
+		y[i] = float64(i % 2)
+		x[2*i], x[2*i+1] = float64(i%5), float64(i%3)
+	}
+	y[bad] = target
+	ds, err := datasets.FromFloat64(x, []int{n, 2}, y, []int{n, 1}, tensor.Float64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
+
+// Issue 15 items 4 and 6, and the zero values of item 10: bad data is an
+// error before the first step naming the dataset row, divergence leaves the
+// params finite and names its cause, zero values give plain messages.
+func TestNoSilentWrongResult(t *testing.T) {
+	sce := Config{Epochs: 2, Loss: graph.SoftmaxCrossEntropy, Optimizer: SGD{LR: 0.1}, Seed: 1}
+	mlp3 := models.MLP{Hidden: []int{4}, Outputs: 3}
+	nanAfterLoading := classes(t, 40, -1, 0)
+	nanAfterLoading.X().Float64s()[4*29+2] = math.NaN()
+	lin := newLinReg(t, 40, 2, 0.1, 3, tensor.Float64)
+	for _, tc := range []struct {
+		name   string
+		cfg    Config
+		m      models.Model
+		train  *datasets.Dataset
+		p      *graph.Params
+		words  []string
+		finite bool // the params must stay finite (after a step)
+	}{
+		{"class 3 for 3 outputs", sce, mlp3, classes(t, 40, 37, 3), nil,
+			[]string{"training set", "row 37", "Y[37] = 3", "3 outputs"}, false},
+		{"validation class out of range", func() Config { c := sce; c.Validation = classes(t, 10, 6, 5); return c }(), mlp3,
+			classes(t, 40, -1, 0), nil, []string{"validation set", "row 6", "5", "3 outputs"}, false},
+		{"BCE target 5", Config{Epochs: 1, Loss: graph.BinaryCrossEntropy, Optimizer: SGD{LR: 0.1}}, models.Logistic{},
+			binary(t, 30, 12, 5), nil, []string{"row 12", "5", "[0, 1]"}, false},
+		{"data NaN after loading", sce, mlp3, nanAfterLoading, nil,
+			[]string{"training set", "row 29", "NaN", "changed after loading"}, false},
+		{"an update makes a weight -Inf", Config{Epochs: 3, Loss: graph.MSE, Optimizer: SGD{LR: 1e308}}, models.Linear{},
+			lin.ds, nil, []string{"epoch 0 step 0", "linear/", "not finite", "left at their values before"}, true},
+		{"zero Params", sce, mlp3, classes(t, 40, -1, 0), &graph.Params{},
+			[]string{"params are a zero value", "graph.NewParams"}, false},
+		{"zero Dataset", sce, mlp3, &datasets.Dataset{}, nil,
+			[]string{"training set", "zero value", "datasets.New"}, false},
+		{"zero validation Dataset", func() Config { c := sce; c.Validation = &datasets.Dataset{}; return c }(), mlp3,
+			classes(t, 40, -1, 0), nil, []string{"validation set", "zero value"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := tc.p
+			if p == nil {
+				p = graph.NewParams(tensor.Float64, 1)
+			}
+			var steps int
+			c := tc.cfg
+			c.Callbacks = append(c.Callbacks, func(e Event) error { steps = e.Step; return nil })
+			_, err := MiniBatchSGD{BatchSize: 8, Config: c}.Fit(context.Background(), tc.m, p, tc.train)
+			testutil.ErrContains(t, err, tc.words...)
+			if strings.Contains(err.Error(), "PANIC") {
+				t.Errorf("the message hides a panic: %v", err)
+			}
+			if tc.finite {
+				for _, name := range p.Names() {
+					for _, v := range p.CopyFloat64s(name) {
+						if math.IsNaN(v) || math.IsInf(v, 0) {
+							t.Fatalf("parameter %q holds %v after the Fit", name, v)
+						}
+					}
+				}
+			} else if steps != 0 || (tc.p == nil && p.Len() != 0) {
+				t.Errorf("the error came after %d steps, with params %v: want it before the first", steps, p.Names())
+			}
+		})
+	}
+}
