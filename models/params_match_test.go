@@ -104,5 +104,3 @@ func TestConcurrentPredictOnFreshParams(t *testing.T) {
 		t.Errorf("Predict added %v", p.Names())
 	}
 }
-
-
