@@ -1,6 +1,8 @@
 package models
 
 import (
+	"context"
+
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
 
@@ -57,9 +59,15 @@ func NewPredictor(m Model, p *graph.Params, chunk int) *Predictor {
 // Predict returns the model's outputs for x of shape (N, example shape...):
 // logits for classifiers, predictions for regressors, shape (N, outputs...).
 func Predict(m Model, p *graph.Params, x *tensor.Dense) (*tensor.Dense, error) {
+	return PredictContext(context.Background(), m, p, x)
+}
+
+// PredictContext is Predict that stops with ctx's error, between two chunks
+// of examples, once ctx is done.
+func PredictContext(ctx context.Context, m Model, p *graph.Params, x *tensor.Dense) (*tensor.Dense, error) {
 	pr := NewPredictor(m, p, 0)
 	defer pr.Close()
-	return pr.Predict(x)
+	return pr.PredictContext(ctx, x)
 }
 
 // Close releases the compiled graphs.
@@ -72,6 +80,15 @@ func (pr *Predictor) Close() {
 
 // Predict returns the model's outputs for x of shape (N, example shape...).
 func (pr *Predictor) Predict(x *tensor.Dense) (*tensor.Dense, error) {
+	return pr.PredictContext(context.Background(), x)
+}
+
+// PredictContext is Predict that stops with ctx's error, between two chunks
+// of examples, once ctx is done.
+func (pr *Predictor) PredictContext(ctx context.Context, x *tensor.Dense) (*tensor.Dense, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	if pr.m == nil || pr.p == nil {
 		return nil, errors.New("models: Predict needs a model and params")
 	}
@@ -102,6 +119,9 @@ func (pr *Predictor) Predict(x *tensor.Dense) (*tensor.Dense, error) {
 		end := start + pr.chunk
 		if end > n {
 			end = n
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, errors.Wrapf(err, "models: predict: stopped at example %d of %d", start, n)
 		}
 		c, err := pr.cache.Get(end - start)
 		if err != nil {

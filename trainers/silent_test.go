@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/descent-go/descent/datasets"
@@ -111,4 +112,56 @@ func TestNoSilentWrongResult(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Issue 15 item 3: a cancel that arrives while the validation set is
+// evaluated stops the evaluation at the next chunk, not at its end; so do
+// evaluation and prediction on their own.
+func TestCancelDuringValidation(t *testing.T) {
+	train := classes(t, 40, -1, 0)
+	val := classes(t, 3000, -1, 0)
+	m := models.MLP{Hidden: []int{4}, Outputs: 3}
+	for _, tc := range []struct {
+		name  string
+		run   func(ctx context.Context, loss graph.Loss) error
+		words []string
+	}{
+		{"Fit validation", func(ctx context.Context, loss graph.Loss) error {
+			c := Config{Epochs: 3, Loss: loss, Optimizer: SGD{LR: 0.1}, Validation: val, EvalChunk: 100}
+			_, err := MiniBatchSGD{BatchSize: 8, Config: c}.Fit(ctx, m, graph.NewParams(tensor.Float64, 1), train)
+			return err
+		}, []string{"epoch 0", "validation", "stopped at example 100 of 3000", "context canceled"}},
+		{"EvaluateContext", func(ctx context.Context, loss graph.Loss) error {
+			p := graph.NewParams(tensor.Float64, 1)
+			if err := models.Init(m, p, val.XShape()); err != nil {
+				return err
+			}
+			e := models.NewEvaluator(m, p, loss, 100)
+			defer e.Close()
+			_, err := e.EvaluateContext(ctx, val)
+			return err
+		}, []string{"models: evaluate", "stopped at example 100 of 3000", "context canceled"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			// The loss cancels when an evaluation graph is built: the
+			// cancel arrives during the validation pass.
+			loss := func(b *graph.Builder, out, y *G.Node) (*G.Node, error) {
+				if !b.Training() {
+					cancel()
+				}
+				return graph.SoftmaxCrossEntropy(b, out, y)
+			}
+			testutil.ErrContains(t, tc.run(ctx, loss), tc.words...)
+		})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	p := graph.NewParams(tensor.Float64, 1)
+	if err := models.Init(m, p, val.XShape()); err != nil {
+		t.Fatal(err)
+	}
+	_, err := models.PredictContext(ctx, m, p, val.X())
+	testutil.ErrContains(t, err, "models: predict", "stopped at example 0 of 3000", "context canceled")
 }

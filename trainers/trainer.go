@@ -552,7 +552,7 @@ func (r *run) epoch(ctx context.Context, epoch int) (Epoch, error) {
 	monitored := trainLoss
 	if r.eval != nil {
 		t0 := time.Now()
-		met, err := r.eval.Evaluate(r.cfg.Validation)
+		met, err := r.eval.EvaluateContext(ctx, r.cfg.Validation)
 		r.evalDur += time.Since(t0)
 		if err != nil {
 			return Epoch{}, errors.Wrapf(err, "trainers: epoch %d: validation", epoch)
