@@ -23,6 +23,10 @@ const (
 	StepEnd  EventKind = iota // every Config.LogEvery updates
 	EpochEnd                  // after every epoch, with its Record
 	FitEnd                    // once, when the Fit ends for whatever reason
+	// FitBegin comes once, before the first step, with the History of no
+	// epoch yet: a callback's error then (a bad setting) stops the Fit
+	// before any update.
+	FitBegin
 )
 
 // An Event is what a callback is told.
@@ -102,6 +106,8 @@ func EarlyStopping(monitored string, patience int, minDelta float64, restoreBest
 	bestEpoch := -1
 	return func(e Event) error {
 		switch e.Kind {
+		case FitBegin:
+			return checkEarlyStopping(monitored, patience, minDelta, e.History)
 		case EpochEnd:
 			if e.Epoch == 0 {
 				im.reset()
@@ -145,6 +151,9 @@ func EarlyStopping(monitored string, patience int, minDelta float64, restoreBest
 func Checkpoint(path string, every int, bestOnly bool, monitored string) Callback {
 	var im improvement
 	return func(e Event) error {
+		if e.Kind == FitBegin {
+			return checkCheckpoint(path, every, bestOnly, monitored, e.History)
+		}
 		if e.Kind != EpochEnd {
 			return nil
 		}

@@ -2,6 +2,7 @@ package trainers
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 
 	"github.com/pkg/errors"
@@ -138,4 +139,56 @@ func badBatch(x, y *tensor.Dense, idx []int) string {
 		}
 	}
 	return ""
+}
+
+// begin makes the checks that need the whole run set up, before the first
+// step: the schedule gives a usable factor, and every callback accepts its
+// settings (FitBegin).
+func (r *run) begin() error {
+	factor, base, err := r.rate()
+	if err != nil {
+		return errors.Wrap(err, "trainers: before the first step")
+	}
+	if lr := factor * base; !(lr >= 0) || math.IsInf(lr, 0) {
+		return errors.Errorf("trainers: before the first step: learning rate %v (base %v × Config.Schedule factor %v) is not a finite value ≥ 0 (StepDecay with every < 1 and Warmup with steps < 1 give NaN)", lr, base, factor)
+	}
+	return r.callbacks(Event{Kind: FitBegin}, nil)
+}
+
+// checkMonitor reports a monitored quantity EarlyStopping or Checkpoint
+// cannot read in this Fit.
+func checkMonitor(who, name string, h *History) error {
+	switch name {
+	case "", "val_loss", "train_loss":
+		return nil
+	case "val_metric":
+		if h != nil && h.Metric == "" {
+			return errors.Errorf("trainers: %s: val_metric needs Config.Validation", who)
+		}
+		return nil
+	}
+	return errors.Errorf("trainers: %s: unknown monitored quantity %q (want val_loss, val_metric or train_loss)", who, name)
+}
+
+func checkEarlyStopping(monitored string, patience int, minDelta float64, h *History) error {
+	if patience < 0 {
+		return errors.Errorf("trainers: EarlyStopping: patience = %d, want ≥ 0", patience)
+	}
+	if !(minDelta >= 0) || math.IsInf(minDelta, 0) {
+		return errors.Errorf("trainers: EarlyStopping: minDelta = %v, want a finite value ≥ 0", minDelta)
+	}
+	return checkMonitor("EarlyStopping", monitored, h)
+}
+
+func checkCheckpoint(path string, every int, bestOnly bool, monitored string, h *History) error {
+	if path == "" {
+		return errors.New("trainers: Checkpoint: empty path")
+	}
+	if !bestOnly && every < 1 {
+		return errors.Errorf("trainers: Checkpoint %s: every = %d, want ≥ 1 (or bestOnly)", path, every)
+	}
+	if bestOnly {
+		return checkMonitor("Checkpoint "+path, monitored, h)
+	}
+	return nil
 }

@@ -20,7 +20,8 @@ type Schedule func(t Time) float64
 // StepDecay multiplies the rate by gamma every `every` epochs.
 func StepDecay(every int, gamma float64) Schedule {
 	if every < 1 {
-		every = 1
+		// Fit reports the NaN before the first step.
+		return func(Time) float64 { return math.NaN() }
 	}
 	return func(t Time) float64 { return math.Pow(gamma, float64(t.Epoch/every)) }
 }
@@ -52,6 +53,10 @@ func Cosine(minFactor float64) Schedule {
 // Warmup raises the rate linearly from 1/steps to 1 over the first steps
 // updates, then follows next (nil: constant).
 func Warmup(steps int, next Schedule) Schedule {
+	if steps < 1 {
+		// Fit reports the NaN before the first step.
+		return func(Time) float64 { return math.NaN() }
+	}
 	return func(t Time) float64 {
 		f := 1.0
 		if next != nil {

@@ -165,3 +165,46 @@ func TestCancelDuringValidation(t *testing.T) {
 	_, err := models.PredictContext(ctx, m, p, val.X())
 	testutil.ErrContains(t, err, "models: predict", "stopped at example 0 of 3000", "context canceled")
 }
+
+// Issue 15 item 10: schedule and callback settings that cannot work are
+// errors before the first step (they used to be accepted, or found at the
+// end of the first epoch).
+func TestSettingsCheckedBeforeFirstStep(t *testing.T) {
+	lin := newLinReg(t, 40, 2, 0.1, 3, tensor.Float64)
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name  string
+		set   func(c *Config)
+		words []string
+	}{
+		{"StepDecay(0)", func(c *Config) { c.Schedule = StepDecay(0, 0.5) }, []string{"before the first step", "NaN", "StepDecay"}},
+		{"Warmup(0)", func(c *Config) { c.Schedule = Warmup(0, nil) }, []string{"before the first step", "NaN", "Warmup"}},
+		{"Warmup(-3)", func(c *Config) { c.Schedule = Warmup(-3, nil) }, []string{"NaN", "Warmup"}},
+		{"Checkpoint every 0", func(c *Config) { c.Callbacks = []Callback{Checkpoint(dir+"/c.bin", 0, false, "")} }, []string{"Checkpoint", "every = 0"}},
+		{"Checkpoint empty path", func(c *Config) { c.Callbacks = []Callback{Checkpoint("", 1, false, "")} }, []string{"Checkpoint", "empty path"}},
+		{"Checkpoint best of an unknown quantity", func(c *Config) { c.Callbacks = []Callback{Checkpoint(dir+"/c.bin", 0, true, "val_acc")} }, []string{"Checkpoint", "val_acc"}},
+		{"EarlyStopping patience -1", func(c *Config) { c.Callbacks = []Callback{EarlyStopping("", -1, 0, false)} }, []string{"EarlyStopping", "patience = -1"}},
+		{"EarlyStopping minDelta NaN", func(c *Config) { c.Callbacks = []Callback{EarlyStopping("", 1, math.NaN(), false)} }, []string{"EarlyStopping", "minDelta = NaN"}},
+		{"EarlyStopping val_metric without validation", func(c *Config) { c.Callbacks = []Callback{EarlyStopping("val_metric", 1, 0, false)} }, []string{"EarlyStopping", "val_metric", "Config.Validation"}},
+		{"EarlyStopping unknown quantity", func(c *Config) { c.Callbacks = []Callback{EarlyStopping("accuracy", 1, 0, false)} }, []string{"EarlyStopping", "accuracy"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := cfg(2, SGD{LR: 0.01})
+			tc.set(&c)
+			steps := 0
+			c.LogEvery = 1
+			c.Callbacks = append(c.Callbacks, func(e Event) error {
+				if e.Kind == StepEnd {
+					steps++
+				}
+				return nil
+			})
+			p := graph.NewParams(tensor.Float64, 1)
+			h, err := MiniBatchSGD{BatchSize: 8, Config: c}.Fit(context.Background(), models.Linear{}, p, lin.ds)
+			testutil.ErrContains(t, err, tc.words...)
+			if steps != 0 || h != nil || p.Len() != 0 {
+				t.Errorf("the error came after %d steps (History %v, params %v): want it before the first", steps, h, p.Names())
+			}
+		})
+	}
+}

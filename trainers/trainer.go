@@ -294,13 +294,6 @@ func newRun(l Loop, m models.Model, p *graph.Params, train *datasets.Dataset) (r
 	if r.update, err = startOptimizer(cfg.Optimizer, r.weights); err != nil {
 		return nil, err
 	}
-	if fresh {
-		for _, name := range target.Names() {
-			if err := p.Add(name, target.Value(name)); err != nil {
-				return nil, errors.Wrap(err, "trainers")
-			}
-		}
-	}
 
 	r.grads = make([]*tensor.Dense, len(r.weights))
 	if pol.FullBatch {
@@ -325,6 +318,16 @@ func newRun(l Loop, m models.Model, p *graph.Params, train *datasets.Dataset) (r
 		nspec.Seed = rng.Seed(cfg.Seed, "noise-layers")
 		if r.noise, err = newNoiseState(noiseB, r.weights, train, cfg.Seed, exec.New(nspec)); err != nil {
 			return nil, err
+		}
+	}
+	if err := r.begin(); err != nil {
+		return nil, err
+	}
+	if fresh {
+		for _, name := range target.Names() {
+			if err := p.Add(name, target.Value(name)); err != nil {
+				return nil, errors.Wrap(err, "trainers")
+			}
 		}
 	}
 	return r, nil
