@@ -35,6 +35,12 @@ var idxTypes = map[byte]string{
 // number of dimensions), that every dimension is at least 1 and the data at
 // most 2 GiB, and that the data is exactly as long as the dimensions say.
 func ReadIDX(r io.Reader, name string) (shape []int, data []byte, err error) {
+	return readIDX(r, name, maxIDXBytes, "")
+}
+
+// readIDX is ReadIDX with a bound on the data, maxBytes, named by why in
+// the error when it is not the 2 GiB of the format.
+func readIDX(r io.Reader, name string, maxBytes int64, why string) (shape []int, data []byte, err error) {
 	if r == nil {
 		return nil, nil, errors.Errorf("datasets: %s: nil reader", name)
 	}
@@ -80,8 +86,11 @@ func ReadIDX(r io.Reader, name string) (shape []int, data []byte, err error) {
 		if v == 0 {
 			return nil, nil, errors.Errorf("datasets: %s: dimension %d is 0", name, i)
 		}
-		if uint64(size)*uint64(v) > maxIDXBytes {
-			return nil, nil, errors.Errorf("datasets: %s: dimensions %s: more than %d bytes of data", name, dimsString(hdr, nd), int64(maxIDXBytes))
+		if uint64(size)*uint64(v) > uint64(maxBytes) {
+			if why != "" {
+				return nil, nil, errors.Errorf("datasets: %s: dimensions %s: %s", name, dimsString(hdr, nd), why)
+			}
+			return nil, nil, errors.Errorf("datasets: %s: dimensions %s: more than %d bytes of data", name, dimsString(hdr, nd), maxBytes)
 		}
 		shape[i] = int(v)
 		size *= int(v)
@@ -114,7 +123,8 @@ func ReadIDX(r io.Reader, name string) (shape []int, data []byte, err error) {
 			return nil, nil, errors.Wrapf(err, "datasets: %s", name)
 		}
 	}
-	extra, err := io.Copy(io.Discard, src)
+	// Look for data after the end without decompressing all of it.
+	extra, err := io.Copy(io.Discard, io.LimitReader(src, 1<<20))
 	if err == io.ErrUnexpectedEOF {
 		return nil, nil, errors.Errorf("datasets: %s: truncated: unexpected end of the compressed data", name)
 	}
@@ -122,7 +132,11 @@ func ReadIDX(r io.Reader, name string) (shape []int, data []byte, err error) {
 		return nil, nil, errors.Wrapf(err, "datasets: %s: after the data", name)
 	}
 	if extra > 0 {
-		return nil, nil, errors.Errorf("datasets: %s: dimensions %v need %d bytes of data, got %d more", name, tensor.Shape(shape), size, extra)
+		more := fmt.Sprint(extra)
+		if extra == 1<<20 {
+			more = "at least " + more
+		}
+		return nil, nil, errors.Errorf("datasets: %s: dimensions %v need %d bytes of data, got %s more", name, tensor.Shape(shape), size, more)
 	}
 	return shape, data, nil
 }
@@ -144,6 +158,19 @@ func LoadIDX(path string) ([]int, []byte, error) {
 	}
 	defer f.Close()
 	return ReadIDX(f, path)
+}
+
+// loadIDXAs reads an IDX file whose bytes become values of dt: its data may
+// take at most maxTensorBytes once converted, checked on the header before
+// anything is read.
+func loadIDXAs(path string, dt tensor.Dtype) ([]int, []byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, errors.Wrap(err, "datasets")
+	}
+	defer f.Close()
+	max := int64(maxTensorBytes / dt.Size())
+	return readIDX(f, path, max, fmt.Sprintf("more than %d values, which would take more than %d GiB as %v", max, maxTensorBytes>>30, dt))
 }
 
 // ImageLayout is the shape of each image example in a Dataset.
@@ -251,11 +278,11 @@ func loadMNISTPart(op, dir, images, labels string, dt tensor.Dtype, layout Image
 	if err != nil {
 		return nil, err
 	}
-	is, pix, err := LoadIDX(ip)
+	is, pix, err := loadIDXAs(ip, dt)
 	if err != nil {
 		return nil, err
 	}
-	ls, lab, err := LoadIDX(lp)
+	ls, lab, err := loadIDXAs(lp, dt)
 	if err != nil {
 		return nil, err
 	}
