@@ -167,7 +167,7 @@ func TestInitReproducible(t *testing.T) {
 		t.Errorf("Names %v, want creation order [c a b]", got)
 	}
 	for _, name := range []string{"a", "b", "c"} {
-		x, y := p.Float64s(name), q.Float64s(name)
+		x, y := p.CopyFloat64s(name), q.CopyFloat64s(name)
 		for i := range x {
 			if math.Float64bits(x[i]) != math.Float64bits(y[i]) {
 				t.Fatalf("%s[%d] is %v built first, %v built later", name, i, x[i], y[i])

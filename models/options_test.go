@@ -149,7 +149,7 @@ func TestMLPActivation(t *testing.T) {
 		}
 		h := graph.Float64s(x)
 		for _, l := range []string{"hidden1", "hidden2"} {
-			h = matmul(h, 6, p.Float64s(l+"/w"), p.Float64s(l+"/b"))
+			h = matmul(h, 6, p.CopyFloat64s(l+"/w"), p.CopyFloat64s(l+"/b"))
 			for i := range h {
 				h[i] = c.f(h[i])
 			}

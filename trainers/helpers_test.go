@@ -147,7 +147,7 @@ func relClose(got, want []float64, tol float64) bool {
 func allParams(p *graph.Params) [][]float64 {
 	out := make([][]float64, p.Len())
 	for i := range out {
-		out[i] = p.Float64s(p.Name(i))
+		out[i] = p.CopyFloat64s(p.Name(i))
 	}
 	return out
 }
@@ -161,7 +161,7 @@ func sameBits(a, b *graph.Params) bool {
 		if a.Name(i) != b.Name(i) {
 			return false
 		}
-		x, y := a.Float64s(a.Name(i)), b.Float64s(b.Name(i))
+		x, y := a.CopyFloat64s(a.Name(i)), b.CopyFloat64s(b.Name(i))
 		if len(x) != len(y) {
 			return false
 		}
