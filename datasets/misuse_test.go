@@ -39,7 +39,10 @@ func TestMisuse(t *testing.T) {
 	}{
 		{"New nil X", func() error { _, err := New(nil, y); return err }, []string{"New", "X is nil"}},
 		{"New rows differ", func() error { _, err := New(x, dense64([]float64{0, 1}, 2)); return err }, []string{"same number of examples"}},
-		{"New NaN", func() error { _, err := New(dense64([]float64{math.NaN(), 1}, 1, 2), dense64([]float64{0}, 1)); return err }, []string{"X[0,0]", "NaN"}},
+		{"New NaN", func() error {
+			_, err := New(dense64([]float64{math.NaN(), 1}, 1, 2), dense64([]float64{0}, 1))
+			return err
+		}, []string{"X[0,0]", "NaN"}},
 		{"FromFloat64 short data", func() error {
 			_, err := FromFloat64([]float64{1}, []int{2, 2}, []float64{0, 0}, []int{2}, tensor.Float64)
 			return err
