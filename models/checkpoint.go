@@ -54,6 +54,9 @@ func Save(w io.Writer, p *graph.Params) error {
 	if w == nil {
 		return errors.New("models: Save: nil writer")
 	}
+	if err := p.Validate(); err != nil {
+		return errors.Wrap(err, "models: Save")
+	}
 	code, err := dtypeCode(p.Dtype())
 	if err != nil {
 		return errors.Wrap(err, "models: Save")

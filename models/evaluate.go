@@ -123,6 +123,12 @@ func (e *Evaluator) programs(ds *datasets.Dataset) (*exec.Cache, error) {
 	if ds == nil {
 		return nil, errors.New("models: Evaluate: nil dataset")
 	}
+	if err := e.p.Validate(); err != nil {
+		return nil, errors.Wrap(err, "models: Evaluate")
+	}
+	if err := ds.Validate(); err != nil {
+		return nil, errors.Wrap(err, "models: Evaluate")
+	}
 	if ds.Dtype() != e.p.Dtype() {
 		return nil, errors.Errorf("models: Evaluate: dataset dtype %v differs from params dtype %v", ds.Dtype(), e.p.Dtype())
 	}

@@ -92,6 +92,9 @@ func (pr *Predictor) PredictContext(ctx context.Context, x *tensor.Dense) (*tens
 	if pr.m == nil || pr.p == nil {
 		return nil, errors.New("models: Predict needs a model and params")
 	}
+	if err := pr.p.Validate(); err != nil {
+		return nil, errors.Wrap(err, "models: Predict")
+	}
 	if x == nil {
 		return nil, errors.New("models: Predict: nil input")
 	}
