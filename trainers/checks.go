@@ -150,7 +150,7 @@ func (r *run) begin() error {
 		return errors.Wrap(err, "trainers: before the first step")
 	}
 	if lr := factor * base; !(lr >= 0) || math.IsInf(lr, 0) {
-		return errors.Errorf("trainers: before the first step: learning rate %v (base %v × Config.Schedule factor %v) is not a finite value ≥ 0 (StepDecay with every < 1 and Warmup with steps < 1 give NaN)", lr, base, factor)
+		return errors.Errorf("trainers: before the first step: learning rate %v (base %v × Config.Schedule factor %v) is not a finite value ≥ 0 (a schedule made with arguments it cannot use gives NaN: StepDecay or Warmup with every or steps < 1, a gamma or factor ≤ 0, Cosine's minFactor outside [0, 1], ReduceOnPlateau's patience < 1)", lr, base, factor)
 	}
 	return r.callbacks(Event{Kind: FitBegin}, nil)
 }
