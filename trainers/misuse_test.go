@@ -46,7 +46,10 @@ func TestMisuse(t *testing.T) {
 			return err
 		}, []string{"Epochs = 0"}},
 		{"Fit dtype", func() error { _, err := GD{Config: ok}.Fit(bg, m, f32, lin.ds); return err }, []string{"float64", "float32"}},
-		{"Fit no loss", func() error { _, err := GD{Config: with(func(c *Config) { c.Loss = nil })}.Fit(bg, m, p, lin.ds); return err }, []string{"Config.Loss"}},
+		{"Fit no loss", func() error {
+			_, err := GD{Config: with(func(c *Config) { c.Loss = nil })}.Fit(bg, m, p, lin.ds)
+			return err
+		}, []string{"Config.Loss"}},
 		{"Fit no optimizer", func() error {
 			_, err := GD{Config: with(func(c *Config) { c.Optimizer = nil })}.Fit(bg, m, p, lin.ds)
 			return err
