@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"net/http"
@@ -119,4 +120,26 @@ func TestDownloaderLimits(t *testing.T) {
 			noTemp(t, dir)
 		})
 	}
+}
+
+// FuzzReadIDXBounded checks the bound a loader puts on IDX data: whatever
+// the header claims, readIDX never returns (nor reads) more than maxBytes of
+// data, and a header over the bound is an error that says why.
+func FuzzReadIDXBounded(f *testing.F) {
+	f.Add(idxHeader([]byte{1, 2, 3, 4, 5, 6}, 2, 3), uint16(6))
+	f.Add(idxHeader([]byte{1, 2, 3, 4, 5, 6}, 2, 3), uint16(5))
+	f.Add(gz(f, idxHeader(make([]byte, 4096), 64, 64)), uint16(100))
+	f.Add(idxHeader(nil, 2_000_000, 28, 28), uint16(65535))
+	f.Fuzz(func(t *testing.T, b []byte, max uint16) {
+		shape, data, err := readIDX(bytes.NewReader(b), "f.idx", int64(max), "over the test's bound")
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "datasets: f.idx") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		if len(data) > int(max) {
+			t.Fatalf("%d bytes of data for a bound of %d (shape %v)", len(data), max, shape)
+		}
+	})
 }

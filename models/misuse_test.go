@@ -135,3 +135,38 @@ func TestMisuse(t *testing.T) {
 		})
 	}
 }
+
+// FuzzLoadInto feeds LoadInto arbitrary bytes for Params of a fixed model
+// (what the Checkpoint callback and a resumed run do): on an error the
+// Params keep every bit, on success they hold what Load reads.
+func FuzzLoadInto(f *testing.F) {
+	small := smallCheckpoint(f)
+	f.Add(small)
+	f.Add(small[:len(small)-3])
+	other := append([]byte(nil), small...)
+	other[len(other)-40] ^= 1
+	f.Add(other)
+	f.Add([]byte("DSCNTPRM"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := models.Load(bytes.NewReader(smallCheckpoint(t)))
+		must(t, err)
+		before := bits(p)
+		err = models.LoadInto(p, bytes.NewReader(data))
+		if err != nil {
+			if !sameBits(before, bits(p)) {
+				t.Fatalf("LoadInto failed (%v) and changed the params", err)
+			}
+			if !strings.HasPrefix(err.Error(), "models: LoadInto") {
+				t.Fatalf("error %q does not start with \"models: LoadInto\"", err)
+			}
+			return
+		}
+		q, err := models.Load(bytes.NewReader(data))
+		if err != nil {
+			t.Fatalf("LoadInto accepted what Load refuses: %v", err)
+		}
+		if !sameBits(bits(q), bits(p)) {
+			t.Fatal("LoadInto and Load read different values")
+		}
+	})
+}
