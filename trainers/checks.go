@@ -77,10 +77,13 @@ func sameLoss(a, b graph.Loss) bool {
 	return a != nil && reflect.ValueOf(a).Pointer() == reflect.ValueOf(b).Pointer()
 }
 
-// guard keeps the Params at their last finite values: it copies them before
-// each update and, if the update made one NaN or ±Inf, copies them back.
+// guard keeps the Params at their last finite values: it copies them
+// before each update (a copy, not a scan: cheap next to a step) and, when a
+// loss or gradient turns non-finite or an epoch ends, checks them and puts
+// the copy back if the last update made one NaN or ±Inf.
 type guard struct {
 	weights, saved []*tensor.Dense
+	savedAny       bool
 }
 
 func newGuard(weights []*tensor.Dense) *guard {
@@ -92,16 +95,22 @@ func (g *guard) save() {
 	for i, w := range g.weights {
 		copyTensor(g.saved[i], w)
 	}
+	g.savedAny = true
 }
 
-// check restores the saved weights if any is not finite now, and says which.
-func (g *guard) check(names []string, lr float64) error {
+// restore checks the weights; if one is not finite it puts the saved ones
+// back and returns an error saying so, naming the parameter, the update
+// (step, counted from 1) and its learning rate.
+func (g *guard) restore(names []string, step int, lr float64) error {
 	for i, w := range g.weights {
 		if err := checkFinite(w); err != nil {
+			if !g.savedAny {
+				return errors.Errorf("parameter %q is not finite (%v)", names[i], err)
+			}
 			for j, s := range g.saved {
 				copyTensor(g.weights[j], s)
 			}
-			return errors.Errorf("the update at learning rate %v made parameter %q not finite (%v): diverged (lower the learning rate?); the params are left at their values before this update", lr, names[i], err)
+			return errors.Errorf("update %d at learning rate %v made parameter %q not finite (%v): diverged (lower the learning rate?); the params are left at their values before that update", step, lr, names[i], err)
 		}
 	}
 	return nil

@@ -60,6 +60,7 @@ func TestNoSilentWrongResult(t *testing.T) {
 	nanAfterLoading := classes(t, 40, -1, 0)
 	nanAfterLoading.X().Float64s()[4*29+2] = math.NaN()
 	lin := newLinReg(t, 40, 2, 0.1, 3, tensor.Float64)
+	lin8 := newLinReg(t, 8, 2, 0.1, 3, tensor.Float64) // one batch: one update per epoch
 	for _, tc := range []struct {
 		name   string
 		cfg    Config
@@ -78,7 +79,9 @@ func TestNoSilentWrongResult(t *testing.T) {
 		{"data NaN after loading", sce, mlp3, nanAfterLoading, nil,
 			[]string{"training set", "row 29", "NaN", "changed after loading"}, false},
 		{"an update makes a weight -Inf", Config{Epochs: 3, Loss: graph.MSE, Optimizer: SGD{LR: 1e308}}, models.Linear{},
-			lin.ds, nil, []string{"epoch 0 step 0", "linear/", "not finite", "left at their values before"}, true},
+			lin.ds, nil, []string{"update 1", "1e+308", "linear/", "not finite", "left at their values before"}, true},
+		{"the last update makes a weight -Inf", Config{Epochs: 1, Loss: graph.MSE, Optimizer: SGD{LR: 1e308}}, models.Linear{},
+			lin8.ds, nil, []string{"end of epoch 0", "update 1", "not finite", "left at their values before"}, true},
 		{"zero Params", sce, mlp3, classes(t, 40, -1, 0), &graph.Params{},
 			[]string{"params are a zero value", "graph.NewParams"}, false},
 		{"zero Dataset", sce, mlp3, &datasets.Dataset{}, nil,

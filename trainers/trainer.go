@@ -505,6 +505,9 @@ func (r *run) epoch(ctx context.Context, epoch int) (Epoch, error) {
 			if why := badBatch(c.X, c.Y, idx); why != "" {
 				return Epoch{}, errors.Errorf("trainers: epoch %d step %d: loss is %v: %s", epoch, r.sched.Step, loss, why)
 			}
+			if err := r.guard.restore(r.names, r.sched.Step, r.lr); err != nil {
+				return Epoch{}, errors.Wrapf(err, "trainers: epoch %d step %d: loss is %v", epoch, r.sched.Step, loss)
+			}
 			return Epoch{}, errors.Errorf("trainers: epoch %d step %d: loss is %v (diverged: lower the learning rate?)", epoch, r.sched.Step, loss)
 		}
 		for i := range r.grads {
@@ -548,6 +551,9 @@ func (r *run) epoch(ctx context.Context, epoch int) (Epoch, error) {
 		if err := r.diagnose(ctx, epoch); err != nil {
 			return Epoch{}, err
 		}
+	}
+	if err := r.guard.restore(r.names, r.sched.Step, r.lr); err != nil {
+		return Epoch{}, errors.Wrapf(err, "trainers: end of epoch %d", epoch)
 	}
 	r.seconds = time.Since(r.start).Seconds() - r.evalDur.Seconds()
 	rec := Epoch{Epoch: epoch, TrainLoss: trainLoss, Updates: r.sched.Step, Examples: r.examples,
@@ -608,9 +614,6 @@ func (r *run) step(epoch int, loss float64) error {
 	}
 	r.guard.save()
 	if err := r.apply(lr); err != nil {
-		return errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
-	}
-	if err := r.guard.check(r.names, lr); err != nil {
 		return errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
 	}
 	r.sched.Step++
