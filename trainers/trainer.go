@@ -513,6 +513,9 @@ func (r *run) epoch(ctx context.Context, epoch int) (Epoch, error) {
 		for i := range r.grads {
 			r.grads[i] = c.Grad(i)
 			if err := checkFinite(r.grads[i]); err != nil {
+				if gerr := r.guard.restore(r.names, r.sched.Step, r.lr); gerr != nil {
+					return Epoch{}, errors.Wrapf(gerr, "trainers: epoch %d step %d: gradient of %q is not finite: %v", epoch, r.sched.Step, r.names[i], err)
+				}
 				return Epoch{}, errors.Errorf("trainers: epoch %d step %d: gradient of %q is not finite: %v", epoch, r.sched.Step, r.names[i], err)
 			}
 		}
