@@ -3,6 +3,7 @@ package datasets
 import (
 	"bufio"
 	"compress/gzip"
+	"context"
 	"encoding/csv"
 	"io"
 	"math"
@@ -227,10 +228,23 @@ func resolveTargets(opt CSVOptions, width int) ([]int, error) {
 // LoadCSV reads a Dataset from a CSV file, gzip-compressed or not; see
 // ReadCSV.
 func LoadCSV(path string, opt CSVOptions) (*Dataset, error) {
+	return LoadCSVContext(context.Background(), path, opt)
+}
+
+// ReadCSVContext is ReadCSV that stops with ctx's error once ctx is done.
+func ReadCSVContext(ctx context.Context, r io.Reader, name string, opt CSVOptions) (*Dataset, error) {
+	if r == nil {
+		return nil, errors.Errorf("datasets: %s: nil reader", name)
+	}
+	return ReadCSV(withContext(ctx, r), name, opt)
+}
+
+// LoadCSVContext is LoadCSV that stops with ctx's error once ctx is done.
+func LoadCSVContext(ctx context.Context, path string, opt CSVOptions) (*Dataset, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, errors.Wrap(err, "datasets: LoadCSV")
 	}
 	defer f.Close()
-	return ReadCSV(f, path, opt)
+	return ReadCSV(withContext(ctx, f), path, opt)
 }

@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -163,14 +164,14 @@ func LoadIDX(path string) ([]int, []byte, error) {
 // loadIDXAs reads an IDX file whose bytes become values of dt: its data may
 // take at most maxTensorBytes once converted, checked on the header before
 // anything is read.
-func loadIDXAs(path string, dt tensor.Dtype) ([]int, []byte, error) {
+func loadIDXAs(ctx context.Context, path string, dt tensor.Dtype) ([]int, []byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, errors.Wrap(err, "datasets")
 	}
 	defer f.Close()
 	max := int64(maxTensorBytes / dt.Size())
-	return readIDX(f, path, max, fmt.Sprintf("more than %d values, which would take more than %d GiB as %v", max, maxTensorBytes>>30, dt))
+	return readIDX(withContext(ctx, f), path, max, fmt.Sprintf("more than %d values, which would take more than %d GiB as %v", max, maxTensorBytes>>30, dt))
 }
 
 // ImageLayout is the shape of each image example in a Dataset.
@@ -214,7 +215,13 @@ func LoadMNIST(dir string, dt tensor.Dtype) (train, test *Dataset, err error) {
 
 // LoadMNISTWith is LoadMNIST with a choice of layout.
 func LoadMNISTWith(dir string, opt MNISTOptions) (train, test *Dataset, err error) {
-	return loadMNISTDir("LoadMNIST", dir, opt)
+	return loadMNISTDir(context.Background(), "LoadMNIST", dir, opt)
+}
+
+// LoadMNISTContext is LoadMNISTWith that stops with ctx's error once ctx
+// is done.
+func LoadMNISTContext(ctx context.Context, dir string, opt MNISTOptions) (train, test *Dataset, err error) {
+	return loadMNISTDir(ctx, "LoadMNIST", dir, opt)
 }
 
 // LoadFashionMNIST reads Fashion-MNIST, which has the same files, shapes and
@@ -226,7 +233,13 @@ func LoadFashionMNIST(dir string, dt tensor.Dtype) (train, test *Dataset, err er
 
 // LoadFashionMNISTWith is LoadFashionMNIST with a choice of layout.
 func LoadFashionMNISTWith(dir string, opt MNISTOptions) (train, test *Dataset, err error) {
-	return loadMNISTDir("LoadFashionMNIST", dir, opt)
+	return loadMNISTDir(context.Background(), "LoadFashionMNIST", dir, opt)
+}
+
+// LoadFashionMNISTContext is LoadFashionMNISTWith that stops with ctx's
+// error once ctx is done.
+func LoadFashionMNISTContext(ctx context.Context, dir string, opt MNISTOptions) (train, test *Dataset, err error) {
+	return loadMNISTDir(ctx, "LoadFashionMNIST", dir, opt)
 }
 
 // FashionMNISTClassNames returns the names of Fashion-MNIST's classes 0..9.
@@ -234,7 +247,7 @@ func FashionMNISTClassNames() []string {
 	return []string{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}
 }
 
-func loadMNISTDir(op, dir string, opt MNISTOptions) (train, test *Dataset, err error) {
+func loadMNISTDir(ctx context.Context, op, dir string, opt MNISTOptions) (train, test *Dataset, err error) {
 	dt := opt.Dtype
 	if dt.Type == nil {
 		dt = tensor.Float64
@@ -245,11 +258,11 @@ func loadMNISTDir(op, dir string, opt MNISTOptions) (train, test *Dataset, err e
 	if opt.Layout != Flat && opt.Layout != NCHW {
 		return nil, nil, errors.Errorf("datasets: %s: unknown layout %d", op, opt.Layout)
 	}
-	train, err = loadMNISTPart(op, dir, mnistTrainImages, mnistTrainLabels, dt, opt.Layout)
+	train, err = loadMNISTPart(ctx, op, dir, mnistTrainImages, mnistTrainLabels, dt, opt.Layout)
 	if err != nil {
 		return nil, nil, err
 	}
-	test, err = loadMNISTPart(op, dir, mnistTestImages, mnistTestLabels, dt, opt.Layout)
+	test, err = loadMNISTPart(ctx, op, dir, mnistTestImages, mnistTestLabels, dt, opt.Layout)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -269,7 +282,7 @@ func findFile(op, dir, name string) (string, error) {
 	return "", errors.Errorf("datasets: %s: neither %s nor %s exists", op, p, filepath.Base(q))
 }
 
-func loadMNISTPart(op, dir, images, labels string, dt tensor.Dtype, layout ImageLayout) (*Dataset, error) {
+func loadMNISTPart(ctx context.Context, op, dir, images, labels string, dt tensor.Dtype, layout ImageLayout) (*Dataset, error) {
 	ip, err := findFile(op, dir, images)
 	if err != nil {
 		return nil, err
@@ -278,11 +291,11 @@ func loadMNISTPart(op, dir, images, labels string, dt tensor.Dtype, layout Image
 	if err != nil {
 		return nil, err
 	}
-	is, pix, err := loadIDXAs(ip, dt)
+	is, pix, err := loadIDXAs(ctx, ip, dt)
 	if err != nil {
 		return nil, err
 	}
-	ls, lab, err := loadIDXAs(lp, dt)
+	ls, lab, err := loadIDXAs(ctx, lp, dt)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -142,4 +143,39 @@ func FuzzReadIDXBounded(f *testing.F) {
 			t.Fatalf("%d bytes of data for a bound of %d (shape %v)", len(data), max, shape)
 		}
 	})
+}
+
+// Issue 15 item 3 (loading): the loaders take a context and stop with its
+// error.
+func TestLoadersStopOnCancel(t *testing.T) {
+	dir := t.TempDir()
+	writeMNIST(t, dir, 4, 28, 28, []byte{1, 2, 3, 4}, true)
+	csvPath := filepath.Join(dir, "a.csv")
+	os.WriteFile(csvPath, []byte("1,2\n3,4\n"), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tc := range []struct {
+		name string
+		call func() error
+	}{
+		{"LoadMNISTContext", func() error { _, _, err := LoadMNISTContext(ctx, dir, MNISTOptions{}); return err }},
+		{"LoadFashionMNISTContext", func() error { _, _, err := LoadFashionMNISTContext(ctx, dir, MNISTOptions{}); return err }},
+		{"LoadCSVContext", func() error { _, err := LoadCSVContext(ctx, csvPath, CSVOptions{}); return err }},
+		{"ReadCSVContext", func() error {
+			_, err := ReadCSVContext(ctx, strings.NewReader("1,2\n"), "r.csv", CSVOptions{})
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.call()
+			testutil.ErrContains(t, err, "datasets: ", "context canceled")
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("errors.Is(%v, context.Canceled) is false", err)
+			}
+		})
+	}
+	// Without a cancel the same calls load.
+	if _, _, err := LoadMNISTContext(context.Background(), dir, MNISTOptions{}); err != nil {
+		t.Fatal(err)
+	}
 }
