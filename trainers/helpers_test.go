@@ -3,7 +3,6 @@ package trainers
 import (
 	"context"
 	"math"
-	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -12,6 +11,8 @@ import (
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
 	"github.com/descent-go/descent/models"
+
+	"github.com/descent-go/descent/internal/testutil"
 )
 
 // Helpers shared by the tests: a linear-regression problem whose exact
@@ -176,14 +177,7 @@ func sameBits(a, b *graph.Params) bool {
 
 func mustContain(t testing.TB, err error, subs ...string) {
 	t.Helper()
-	if err == nil {
-		t.Fatalf("no error; want one mentioning %q", subs)
-	}
-	for _, s := range subs {
-		if !strings.Contains(err.Error(), s) {
-			t.Errorf("error %q does not mention %q", err, s)
-		}
-	}
+	testutil.ErrContains(t, err, subs...)
 }
 
 // cfg returns a regression Config with the given epochs and optimizer.
