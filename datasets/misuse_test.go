@@ -129,20 +129,8 @@ func TestMisuse(t *testing.T) {
 		{"DownloadFashionMNIST canceled", func() error { _, err := DownloadFashionMNIST(canceled, filepath.Join(dir, "cache")); return err }, []string{"Fetch", "canceled"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var err error
-			func() {
-				defer func() {
-					if r := recover(); r != nil {
-						t.Fatalf("panic: %v", r)
-					}
-				}()
-				err = tc.call()
-			}()
-			testutil.ErrContains(t, err, tc.words...)
-			if err != nil && !strings.HasPrefix(err.Error(), "datasets: ") {
-				t.Errorf("error %q does not start with \"datasets: \"", err)
-			}
-			if !equalFloats(x.Float64s(), xBefore) || !equalFloats(y.Float64s(), yBefore) {
+			testutil.Misuse(t, "datasets: ", tc.call, tc.words...)
+			if !testutil.SameBits(x.Float64s(), xBefore) || !testutil.SameBits(y.Float64s(), yBefore) {
 				t.Errorf("the call changed the good dataset's tensors")
 			}
 		})
@@ -156,16 +144,4 @@ func TestMisuse(t *testing.T) {
 			t.Errorf("String: %q", buf.String())
 		}
 	}
-}
-
-func equalFloats(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
-			return false
-		}
-	}
-	return true
 }

@@ -111,20 +111,8 @@ func TestMisuse(t *testing.T) {
 		{"Compile nil loss and no outputs", func() error { _, err := NewBuilder(p).Compile(nil); return err }, []string{"graph"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var err error
-			func() {
-				defer func() {
-					if r := recover(); r != nil {
-						t.Fatalf("panic: %v", r)
-					}
-				}()
-				err = tc.call()
-			}()
-			testutil.ErrContains(t, err, tc.words...)
-			if err != nil && !strings.HasPrefix(err.Error(), "graph") {
-				t.Errorf("error %q does not start with \"graph\"", err)
-			}
-			if got := p.CopyFloat64s("w"); p.Len() != 1 || !equalBits(got, before) {
+			testutil.Misuse(t, "graph", tc.call, tc.words...)
+			if got := p.CopyFloat64s("w"); p.Len() != 1 || !testutil.SameBits(got, before) {
 				t.Errorf("the params changed: %v %v", p.Names(), got)
 			}
 		})
@@ -134,16 +122,4 @@ func TestMisuse(t *testing.T) {
 			t.Errorf("String: %q", s)
 		}
 	}
-}
-
-func equalBits(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
-			return false
-		}
-	}
-	return true
 }

@@ -110,19 +110,7 @@ func TestMisuse(t *testing.T) {
 		}, []string{"LeNet", "≥ 12"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var err error
-			func() {
-				defer func() {
-					if r := recover(); r != nil {
-						t.Fatalf("panic: %v", r)
-					}
-				}()
-				err = tc.call()
-			}()
-			testutil.ErrContains(t, err, tc.words...)
-			if err != nil && !strings.HasPrefix(err.Error(), "models: ") {
-				t.Errorf("error %q does not start with \"models: \"", err)
-			}
+			testutil.Misuse(t, "models: ", tc.call, tc.words...)
 			if !sameBits(before, bits(p)) {
 				t.Error("the params changed")
 			}
