@@ -19,13 +19,13 @@ import (
 // checkInputs validates what Fit is given that does not need a graph: the
 // Params and datasets are usable (not zero values).
 // nil ones are checkSetup's to report.
-func checkInputs(p *graph.Params, train *datasets.Dataset, cfg Config) error {
+func checkInputs(p *graph.Params, src datasets.Source, cfg Config) error {
 	if p != nil {
 		if err := p.Validate(); err != nil {
 			return errors.Wrap(err, "trainers")
 		}
 	}
-	if train != nil {
+	if train, ok := src.(*datasets.Dataset); ok && train != nil {
 		if err := train.Validate(); err != nil {
 			return errors.Wrap(err, "trainers: training set")
 		}
@@ -41,7 +41,8 @@ func checkInputs(p *graph.Params, train *datasets.Dataset, cfg Config) error {
 // checkData checks the training and validation sets against the model's
 // output shape out (for one batch) and the loss: values finite, class
 // labels indices into the model's outputs, binary cross-entropy targets in
-// [0, 1]; and the Params finite.
+// [0, 1]; and the Params finite. train is nil for a training set that is
+// not held in memory (a stream): its batches are checked as they come.
 func checkData(cfg Config, p *graph.Params, train *datasets.Dataset, out tensor.Shape) error {
 	for _, s := range []struct {
 		name string
@@ -154,14 +155,36 @@ func badBatch(x, y *tensor.Dense, idx []int) string {
 // step: the schedule gives a usable factor, and every callback accepts its
 // settings (FitBegin).
 func (r *run) begin() error {
-	factor, base, err := r.rate()
-	if err != nil {
-		return errors.Wrap(err, "trainers: before the first step")
-	}
-	if lr := factor * base; !(lr >= 0) || math.IsInf(lr, 0) {
-		return errors.Errorf("trainers: before the first step: learning rate %v (base %v × Config.Schedule factor %v) is not a finite value ≥ 0 (a schedule made with arguments it cannot use gives NaN: StepDecay or Warmup with every or steps < 1, a gamma or factor ≤ 0, Cosine's minFactor outside [0, 1], ReduceOnPlateau's patience < 1)", lr, base, factor)
+	if _, err := r.learningRate(r.sched); err != nil {
+		return errors.Wrap(err, "trainers: before the first step (a schedule made with arguments it cannot use gives NaN: StepDecay or Warmup with every or steps < 1, a gamma or factor ≤ 0, Cosine's minFactor outside [0, 1], ReduceOnPlateau's patience < 1)")
 	}
 	return r.callbacks(Event{Kind: FitBegin}, nil)
+}
+
+// explain adds to an epoch's error that the params were put back, when the
+// last update made them non-finite.
+func (g *guard) explain(err error, names []string, step int, lr float64) error {
+	if err == nil {
+		return nil
+	}
+	if gerr := g.restore(names, step, lr); gerr != nil {
+		return errors.Errorf("%v: %v", err, gerr)
+	}
+	return err
+}
+
+// badData names the first non-finite value of the batch the replicas just
+// ran, by dataset row when the data is in memory; "" if there is none.
+func (r *run) badData() string {
+	for _, rep := range r.reps {
+		if rep.c == nil {
+			continue
+		}
+		if why := badBatch(rep.c.X, rep.c.Y, rep.idx); why != "" {
+			return why
+		}
+	}
+	return ""
 }
 
 // checkMonitor reports a monitored quantity EarlyStopping or Checkpoint

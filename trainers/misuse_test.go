@@ -29,7 +29,7 @@ func TestMisuse(t *testing.T) {
 	ok := cfg(1, SGD{LR: 0.1})
 	with := func(f func(c *Config)) Config { c := ok; f(&c); return c }
 	f32 := graph.NewParams(tensor.Float32, 1)
-	cls := classes(t, 30, -1, 0)
+	cls := labelled(t, 30, -1, 0)
 	dir := t.TempDir()
 	for _, tc := range []struct {
 		name  string

@@ -15,9 +15,9 @@ import (
 	"github.com/descent-go/descent/models"
 )
 
-// classes returns a 4-feature, 3-class dataset of n rows whose row bad (if
+// labelled returns a 4-feature, 3-class dataset of n rows whose row bad (if
 // ≥ 0) has class label, and the same for targets of shape (n, 1) in {0, 1}.
-func classes(t *testing.T, n, bad int, label float64) *datasets.Dataset {
+func labelled(t *testing.T, n, bad int, label float64) *datasets.Dataset {
 	t.Helper()
 	x, y := make([]float64, 4*n), make([]float64, n)
 	for i := range y {
@@ -57,7 +57,7 @@ func binary(t *testing.T, n, bad int, target float64) *datasets.Dataset {
 func TestNoSilentWrongResult(t *testing.T) {
 	sce := Config{Epochs: 2, Loss: graph.SoftmaxCrossEntropy, Optimizer: SGD{LR: 0.1}, Seed: 1}
 	mlp3 := models.MLP{Hidden: []int{4}, Outputs: 3}
-	nanAfterLoading := classes(t, 40, -1, 0)
+	nanAfterLoading := labelled(t, 40, -1, 0)
 	nanAfterLoading.X().Float64s()[4*29+2] = math.NaN()
 	lin := newLinReg(t, 40, 2, 0.1, 3, tensor.Float64)
 	lin8 := newLinReg(t, 8, 2, 0.1, 3, tensor.Float64) // one batch: one update per epoch
@@ -70,10 +70,10 @@ func TestNoSilentWrongResult(t *testing.T) {
 		words  []string
 		finite bool // the params must stay finite (after a step)
 	}{
-		{"class 3 for 3 outputs", sce, mlp3, classes(t, 40, 37, 3), nil,
+		{"class 3 for 3 outputs", sce, mlp3, labelled(t, 40, 37, 3), nil,
 			[]string{"training set", "row 37", "Y[37] = 3", "3 outputs"}, false},
-		{"validation class out of range", func() Config { c := sce; c.Validation = classes(t, 10, 6, 5); return c }(), mlp3,
-			classes(t, 40, -1, 0), nil, []string{"validation set", "row 6", "5", "3 outputs"}, false},
+		{"validation class out of range", func() Config { c := sce; c.Validation = labelled(t, 10, 6, 5); return c }(), mlp3,
+			labelled(t, 40, -1, 0), nil, []string{"validation set", "row 6", "5", "3 outputs"}, false},
 		{"BCE target 5", Config{Epochs: 1, Loss: graph.BinaryCrossEntropy, Optimizer: SGD{LR: 0.1}}, models.Logistic{},
 			binary(t, 30, 12, 5), nil, []string{"row 12", "5", "[0, 1]"}, false},
 		{"data NaN after loading", sce, mlp3, nanAfterLoading, nil,
@@ -82,12 +82,12 @@ func TestNoSilentWrongResult(t *testing.T) {
 			lin.ds, nil, []string{"update 1", "1e+308", "linear/", "not finite", "left at their values before"}, true},
 		{"the last update makes a weight -Inf", Config{Epochs: 1, Loss: graph.MSE, Optimizer: SGD{LR: 1e308}}, models.Linear{},
 			lin8.ds, nil, []string{"end of epoch 0", "update 1", "not finite", "left at their values before"}, true},
-		{"zero Params", sce, mlp3, classes(t, 40, -1, 0), &graph.Params{},
+		{"zero Params", sce, mlp3, labelled(t, 40, -1, 0), &graph.Params{},
 			[]string{"params are a zero value", "graph.NewParams"}, false},
 		{"zero Dataset", sce, mlp3, &datasets.Dataset{}, nil,
 			[]string{"training set", "zero value", "datasets.New"}, false},
 		{"zero validation Dataset", func() Config { c := sce; c.Validation = &datasets.Dataset{}; return c }(), mlp3,
-			classes(t, 40, -1, 0), nil, []string{"validation set", "zero value"}, false},
+			labelled(t, 40, -1, 0), nil, []string{"validation set", "zero value"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := tc.p
@@ -121,8 +121,8 @@ func TestNoSilentWrongResult(t *testing.T) {
 // evaluated stops the evaluation at the next chunk, not at its end; so do
 // evaluation and prediction on their own.
 func TestCancelDuringValidation(t *testing.T) {
-	train := classes(t, 40, -1, 0)
-	val := classes(t, 3000, -1, 0)
+	train := labelled(t, 40, -1, 0)
+	val := labelled(t, 3000, -1, 0)
 	m := models.MLP{Hidden: []int{4}, Outputs: 3}
 	for _, tc := range []struct {
 		name  string
