@@ -51,6 +51,9 @@ func binary(t *testing.T, n, bad int, target float64) *datasets.Dataset {
 	return ds
 }
 
+// nanLater is the training set of the case whose data turns NaN mid-Fit.
+var nanLater *datasets.Dataset
+
 // Issue 15 items 4 and 6, and the zero values of item 10: bad data is an
 // error before the first step naming the dataset row, divergence leaves the
 // params finite and names its cause, zero values give plain messages.
@@ -80,6 +83,27 @@ func TestNoSilentWrongResult(t *testing.T) {
 			[]string{"training set", "row 29", "NaN", "changed after loading"}, false},
 		{"an update makes a weight -Inf", Config{Epochs: 3, Loss: graph.MSE, Optimizer: SGD{LR: 1e308}}, models.Linear{},
 			lin.ds, nil, []string{"update 1", "1e+308", "linear/", "not finite", "left at their values before"}, true},
+		{"an update makes a weight -Inf, 2 replicas", Config{Epochs: 3, Loss: graph.MSE, Optimizer: SGD{LR: 1e308}, Parallel: Parallel{Replicas: 2}}, models.Linear{},
+			lin.ds, nil, []string{"update 1", "linear/", "not finite", "left at their values before"}, true},
+		{"data NaN after loading, 2 replicas", func() Config { c := sce; c.Parallel.Replicas = 2; return c }(), mlp3, nanAfterLoading, nil,
+			[]string{"training set", "row 29", "NaN", "changed after loading"}, false},
+		{"data turns NaN during the Fit", func() Config {
+			c := sce
+			ds := labelled(t, 40, -1, 0)
+			c.LogEvery = 1
+			c.Callbacks = []Callback{func(e Event) error {
+				if e.Kind == StepEnd && e.Step == 2 {
+					x := ds.X().Float64s()
+					for i := range x {
+						x[i] = math.NaN()
+					}
+				}
+				return nil
+			}}
+			c.Validation = nil
+			nanLater = ds
+			return c
+		}(), mlp3, nil, nil, []string{"epoch 0 step 2", "loss is NaN", "dataset row", "non-finite X", "not the learning rate"}, true},
 		{"the last update makes a weight -Inf", Config{Epochs: 1, Loss: graph.MSE, Optimizer: SGD{LR: 1e308}}, models.Linear{},
 			lin8.ds, nil, []string{"end of epoch 0", "update 1", "not finite", "left at their values before"}, true},
 		{"zero Params", sce, mlp3, labelled(t, 40, -1, 0), &graph.Params{},
@@ -90,6 +114,9 @@ func TestNoSilentWrongResult(t *testing.T) {
 			labelled(t, 40, -1, 0), nil, []string{"validation set", "zero value"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.train == nil {
+				tc.train = nanLater
+			}
 			p := tc.p
 			if p == nil {
 				p = graph.NewParams(tensor.Float64, 1)
