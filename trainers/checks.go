@@ -94,7 +94,7 @@ func newGuard(weights []*tensor.Dense) *guard {
 // save copies the weights.
 func (g *guard) save() {
 	for i, w := range g.weights {
-		copyTensor(g.saved[i], w)
+		copyValues(g.saved[i], w)
 	}
 	g.savedAny = true
 }
@@ -109,7 +109,7 @@ func (g *guard) restore(names []string, step int, lr float64) error {
 				return errors.Errorf("parameter %q is not finite (%v)", names[i], err)
 			}
 			for j, s := range g.saved {
-				copyTensor(g.weights[j], s)
+				copyValues(g.weights[j], s)
 			}
 			return errors.Errorf("update %d at learning rate %v made parameter %q not finite (%v): diverged (lower the learning rate?); the params are left at their values before that update", step, lr, names[i], err)
 		}
@@ -117,7 +117,7 @@ func (g *guard) restore(names []string, step int, lr float64) error {
 	return nil
 }
 
-func copyTensor(dst, src *tensor.Dense) {
+func copyValues(dst, src *tensor.Dense) {
 	if isF64(dst) {
 		copy(dst.Float64s(), src.Float64s())
 		return
@@ -212,14 +212,16 @@ func checkEarlyStopping(monitored string, patience int, minDelta float64, h *His
 	return checkMonitor("EarlyStopping", monitored, h)
 }
 
-func checkCheckpoint(path string, every int, bestOnly bool, monitored string, h *History) error {
-	if path == "" {
+func checkCheckpoint(path string, every, keep int, monitored string, h *History) error {
+	switch {
+	case path == "":
 		return errors.New("trainers: Checkpoint: empty path")
+	case every < 0 || (every == 0 && monitored == ""):
+		return errors.Errorf("trainers: Checkpoint %s: every = %d, want ≥ 1 (or a monitored quantity for the best)", path, every)
+	case every > 0 && keep < 1:
+		return errors.Errorf("trainers: Checkpoint %s: keep = %d, want ≥ 1", path, keep)
 	}
-	if !bestOnly && every < 1 {
-		return errors.Errorf("trainers: Checkpoint %s: every = %d, want ≥ 1 (or bestOnly)", path, every)
-	}
-	if bestOnly {
+	if monitored != "" {
 		return checkMonitor("Checkpoint "+path, monitored, h)
 	}
 	return nil

@@ -123,7 +123,7 @@ func TestMisuse(t *testing.T) {
 			return err
 		}, []string{"LogJSON", "disk full"}},
 		{"Checkpoint into a missing directory", func() error {
-			cb := Checkpoint(filepath.Join(dir, "no", "c.bin"), 1, false, "")
+			cb := Checkpoint(filepath.Join(dir, "no", "c.bin"), 1, 1, "")
 			_, err := GD{Config: with(func(c *Config) { c.Callbacks = []Callback{cb} })}.Fit(bg, m, p.Clone(), lin.ds)
 			return err
 		}, []string{"checkpoint after epoch 0", "no"}},
