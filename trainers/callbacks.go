@@ -190,8 +190,9 @@ func (s *earlyState) load(data []byte, weights *graph.Params) error {
 //
 // An older file is removed only after the new one is safely written.
 // LatestCheckpoint(path) finds the newest. every = 0 with monitored = ""
-// (nothing to write), every < 0, or keep < 1 with every ≥ 1 is an error at
-// the first epoch's end. Called outside a Fit, it writes the weights only.
+// (nothing to write), every < 0, keep < 1 with every ≥ 1, an empty path or an
+// unknown monitored quantity is an error before the first step (FitBegin).
+// Called outside a Fit, it writes the weights only.
 func Checkpoint(path string, every, keep int, monitored string) Callback {
 	own := &checkpointState{}
 	own.Im.reset()
