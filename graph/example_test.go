@@ -242,14 +242,14 @@ func ExampleBuilder_UpdateBuffer() {
 			fmt.Println(err)
 			return
 		}
-		fmt.Println("after the run:  ", p.Float64s("c/mean"))
+		fmt.Println("after the run:  ", p.CopyFloat64s("c/mean"))
 		// The trainer does this after every step (several Programs may run
 		// over the same Params at once; only a commit writes buffers).
 		if err := prog.CommitState(); err != nil {
 			fmt.Println(err)
 			return
 		}
-		fmt.Println("after the commit:", p.Float64s("c/mean"))
+		fmt.Println("after the commit:", p.CopyFloat64s("c/mean"))
 	}
 	fmt.Println("trainable:", p.Names(), "buffers:", p.BufferNames())
 	// Output:

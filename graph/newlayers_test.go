@@ -230,13 +230,13 @@ func TestBatchNormState(t *testing.T) {
 	if err := train.CommitState(); err != nil {
 		t.Fatal(err)
 	}
-	if m := p.Float64s("bn/running_mean"); m[0] != 0 || p.Float64s("bn/running_var")[0] != 1 {
-		t.Fatalf("initial running stats %v %v, want zeros and ones", m, p.Float64s("bn/running_var"))
+	if m := p.CopyFloat64s("bn/running_mean"); m[0] != 0 || p.CopyFloat64s("bn/running_var")[0] != 1 {
+		t.Fatalf("initial running stats %v %v, want zeros and ones", m, p.CopyFloat64s("bn/running_var"))
 	}
 	if err := train.Run(); err != nil {
 		t.Fatal(err)
 	}
-	if m := p.Float64s("bn/running_mean"); m[0] != 0 {
+	if m := p.CopyFloat64s("bn/running_mean"); m[0] != 0 {
 		t.Fatalf("a run wrote the buffer: running mean %v", m)
 	}
 	x := Float64s(train.Input("x"))
@@ -252,16 +252,16 @@ func TestBatchNormState(t *testing.T) {
 			ss += (x[i*3+c] - mean) * (x[i*3+c] - mean)
 		}
 		wantM, wantV := 0.1*mean, 0.9+0.1*ss/4
-		if m, v := p.Float64s("bn/running_mean")[c], p.Float64s("bn/running_var")[c]; math.Abs(m-wantM) > 1e-15 || math.Abs(v-wantV) > 1e-15 {
+		if m, v := p.CopyFloat64s("bn/running_mean")[c], p.CopyFloat64s("bn/running_var")[c]; math.Abs(m-wantM) > 1e-15 || math.Abs(v-wantV) > 1e-15 {
 			t.Errorf("channel %d: running mean, var %v %v; want %v %v", c, m, v, wantM, wantV)
 		}
 	}
 	// A second commit of the same run is a no-op.
-	before := p.Float64s("bn/running_var")
+	before := p.CopyFloat64s("bn/running_var")
 	if err := train.CommitState(); err != nil {
 		t.Fatal(err)
 	}
-	if got := p.Float64s("bn/running_var"); got[0] != before[0] {
+	if got := p.CopyFloat64s("bn/running_var"); got[0] != before[0] {
 		t.Errorf("second commit changed the buffer: %v → %v", before, got)
 	}
 	// Evaluation graphs use the running statistics and update nothing.
@@ -274,7 +274,7 @@ func TestBatchNormState(t *testing.T) {
 		t.Fatal(err)
 	}
 	y := Float64s(eval.Output(0))
-	m, v := p.Float64s("bn/running_mean"), p.Float64s("bn/running_var")
+	m, v := p.CopyFloat64s("bn/running_mean"), p.CopyFloat64s("bn/running_var")
 	for i, xi := range x {
 		c := i % 3
 		if want := (xi - m[c]) / math.Sqrt(v[c]+1e-5); math.Abs(y[i]-want) > 1e-14 {
@@ -283,14 +283,14 @@ func TestBatchNormState(t *testing.T) {
 	}
 	// The state is saved with Clone and restored with CopyFrom.
 	q := p.Clone()
-	if got := q.Float64s("bn/running_var"); got[1] != v[1] {
+	if got := q.CopyFloat64s("bn/running_var"); got[1] != v[1] {
 		t.Errorf("clone's running var %v, want %v", got, v)
 	}
 	q.Buffer("bn/running_var").Float64s()[1] = 7
 	if err := p.CopyFrom(q); err != nil {
 		t.Fatal(err)
 	}
-	if got := p.Float64s("bn/running_var")[1]; got != 7 {
+	if got := p.CopyFloat64s("bn/running_var")[1]; got != 7 {
 		t.Errorf("CopyFrom: running var %v, want 7", got)
 	}
 }
@@ -515,7 +515,7 @@ func TestEmbeddingIntIDs(t *testing.T) {
 		outs[k] = Float64s(prog.Output(0))
 		prog.Close()
 	}
-	w := p.Float64s("emb/w")
+	w := p.CopyFloat64s("emb/w")
 	for i, v := range outs[1] {
 		if v != outs[0][i] || v != w[(5-i/3)*3+i%3] {
 			t.Fatalf("output %d: int ids %v, float ids %v, table %v", i, v, outs[0][i], w[(5-i/3)*3+i%3])

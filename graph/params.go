@@ -101,7 +101,7 @@ func (p *Params) AddBuffer(name string, t *tensor.Dense) error {
 
 // checkNew reports why t cannot be stored under name.
 func (p *Params) checkNew(kind, name string, t *tensor.Dense) error {
-	if err := checkDtype(p.dtype); err != nil {
+	if err := p.Validate(); err != nil {
 		return err
 	}
 	if name == "" {
@@ -118,7 +118,7 @@ func (p *Params) checkNew(kind, name string, t *tensor.Dense) error {
 		}
 	}
 	if t.Dtype() != p.dtype {
-		return errors.Errorf("graph: %s %q has dtype %v, params are %v", kind, name, t.Dtype(), p.dtype)
+		return errors.Errorf("graph: %s %q has dtype %s, params are %v", kind, name, DtypeName(t.Dtype()), p.dtype)
 	}
 	if !t.IsNativelyAccessible() || t.RequiresIterator() {
 		return errors.Errorf("graph: %s %q must be a contiguous dense tensor", kind, name)
@@ -181,8 +181,11 @@ func (p *Params) CopyFrom(src *Params) error {
 // Compatible reports, as an error naming the first difference, whether q has
 // exactly p's parameter and buffer names, shapes and dtype.
 func (p *Params) Compatible(q *Params) error {
-	if q == nil {
-		return errors.New("graph: params are nil")
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	if err := q.Validate(); err != nil {
+		return err
 	}
 	if p.dtype != q.dtype {
 		return errors.Errorf("graph: params dtype %v differs from %v", q.dtype, p.dtype)
@@ -218,23 +221,15 @@ func sameTensors(kind string, names []string, values map[string]*tensor.Dense, q
 	return nil
 }
 
-// Float64s returns a copy of the named parameter's or buffer's values as
-// float64s (nil if there is no such parameter or buffer): a convenient way to
-// read weights from a notebook.
-func (p *Params) Float64s(name string) []float64 {
-	t := p.values[name]
-	if t == nil {
-		t = p.buffers[name]
-	}
-	if t == nil {
-		return nil
-	}
-	return Float64s(t)
-}
+// Float64s is CopyFloat64s.
+//
+// Deprecated: use CopyFloat64s, whose name says that it returns a copy
+// (writing into it changes nothing; SetFloat64s sets values).
+func (p *Params) Float64s(name string) []float64 { return p.CopyFloat64s(name) }
 
 func checkDtype(dt tensor.Dtype) error {
 	if dt != tensor.Float32 && dt != tensor.Float64 {
-		return errors.Errorf("graph: dtype %v is not supported (want float32 or float64)", dt)
+		return errors.Errorf("graph: dtype %s is not supported (want float32 or float64)", DtypeName(dt))
 	}
 	return nil
 }

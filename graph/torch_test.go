@@ -197,13 +197,13 @@ func TestTorchFixtures(t *testing.T) {
 			}
 			// Running statistics: unchanged by the run, updated by the commit.
 			for _, k := range []string{"bn/running_mean", "bn/running_var"} {
-				closeTo(t, "before commit "+k, p.Float64s(k), c.Tensors[k])
+				closeTo(t, "before commit "+k, p.CopyFloat64s(k), c.Tensors[k])
 			}
 			if err := prog.CommitState(); err != nil {
 				t.Fatal(err)
 			}
 			for _, k := range []string{"bn/running_mean", "bn/running_var"} {
-				closeTo(t, k, p.Float64s(k), c.Tensors["after/"+k])
+				closeTo(t, k, p.CopyFloat64s(k), c.Tensors["after/"+k])
 			}
 			eb := NewBuilder(p)
 			ex, err := eb.Param("x", shapeOfT(c.Tensors["x"]), nil)

@@ -50,7 +50,7 @@ func stateBits(p *graph.Params) map[string][]uint64 {
 	m := bits(p)
 	for _, name := range p.BufferNames() {
 		var b []uint64
-		for _, v := range p.Float64s(name) {
+		for _, v := range p.CopyFloat64s(name) {
 			b = append(b, math.Float64bits(v))
 		}
 		m["buffer "+name] = b
@@ -76,7 +76,7 @@ func TestConvNetBatchNormState(t *testing.T) {
 			t.Errorf("buffer %q is among the trainable parameters", name)
 		}
 	}
-	mean := p.Float64s("conv1/bn/running_mean")
+	mean := p.CopyFloat64s("conv1/bn/running_mean")
 	if mean[0] == 0 {
 		t.Errorf("conv1/bn/running_mean %v: not updated by training", mean)
 	}
@@ -155,8 +155,8 @@ func TestCheckpointBuffers(t *testing.T) {
 	}
 	q, err := models.Load(bytes.NewReader(v2))
 	must(t, err)
-	if q.NumBuffers() != 1 || q.Len() != 1 || q.Float64s("s")[2] != 6 {
-		t.Errorf("loaded %d parameters, buffers %q = %v", q.Len(), q.BufferNames(), q.Float64s("s"))
+	if q.NumBuffers() != 1 || q.Len() != 1 || q.CopyFloat64s("s")[2] != 6 {
+		t.Errorf("loaded %d parameters, buffers %q = %v", q.Len(), q.BufferNames(), q.CopyFloat64s("s"))
 	}
 	if again := saveBytes(t, q); !bytes.Equal(again, v2) {
 		t.Error("a loaded checkpoint with buffers saves to other bytes")
@@ -167,8 +167,8 @@ func TestCheckpointBuffers(t *testing.T) {
 	must(t, r.AddBuffer("s", tensor.New(tensor.WithShape(3), tensor.WithBacking([]float64{0, 0, 0}))))
 	wantErr(t, models.LoadInto(r, bytes.NewReader(v1)), `buffer "s" is missing`)
 	must(t, models.LoadInto(r, bytes.NewReader(v2)))
-	if r.Float64s("s")[1] != 5 {
-		t.Errorf("LoadInto: buffer %v", r.Float64s("s"))
+	if r.CopyFloat64s("s")[1] != 5 {
+		t.Errorf("LoadInto: buffer %v", r.CopyFloat64s("s"))
 	}
 	for i := range v2 {
 		for bit := 0; bit < 8; bit++ {

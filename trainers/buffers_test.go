@@ -42,7 +42,7 @@ func (bnReg) Forward(b *graph.Builder, x *G.Node) (*G.Node, error) {
 func runningStats(p *graph.Params) [][]float64 {
 	var out [][]float64
 	for _, name := range p.BufferNames() {
-		out = append(out, p.Float64s(name))
+		out = append(out, p.CopyFloat64s(name))
 	}
 	return out
 }
@@ -84,7 +84,7 @@ func TestTrainersCommitBuffers(t *testing.T) {
 			if p.NumBuffers() != 3 || p.Len() != 6 {
 				t.Fatalf("%s: %d parameters and buffers %q; want 6, and runs and bn's running mean and var", c.name, p.Len(), p.BufferNames())
 			}
-			if got := p.Float64s("runs")[0]; got != float64(c.commits) {
+			if got := p.CopyFloat64s("runs")[0]; got != float64(c.commits) {
 				t.Errorf("%s (noise every %d): %v commits, want %d", c.name, noise, got, c.commits)
 			}
 			runs[k] = runningStats(p)
