@@ -126,7 +126,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		Config: trainers.Config{
 			Epochs:    *epochs,
 			Loss:      graph.SoftmaxCrossEntropy,
-			Optimizer: trainers.Adam{LR: *lr},
+			Optimizer: trainers.NewAdam(*lr),
 			Seed:      *seed,
 			Callbacks: rep.Callbacks(),
 		},
