@@ -304,11 +304,7 @@ func (s *pipeStream) Read(x, y *tensor.Dense, n int) (int, error) {
 		if s.cur == nil || s.cur.off == s.cur.n {
 			if s.cur != nil && s.cur.err != nil {
 				// the chunk's records are used up: its error is next
-				if s.cur.err == io.EOF {
-					s.err = io.EOF
-				} else {
-					s.err = errors.Wrap(s.cur.err, "datasets: Stream.Read")
-				}
+				s.err = s.cur.err // io.EOF, or an error naming the file
 				break
 			}
 			if err := s.nextChunk(); err != nil {
