@@ -37,12 +37,12 @@ import (
 // summary is the JSON the example prints.
 type summary struct {
 	Mode          string  `json:"mode"`
-	Examples      int     `json:"examples"`       // examples trained on (or read), all epochs
-	DataSet       int     `json:"data_set"`       // -n
-	Shards        int     `json:"shards"`         // shard files
-	BytesOnDisk   int64   `json:"bytes_on_disk"`  // size of the shards
-	WriteSeconds  float64 `json:"write_seconds"`  // time to write the shards (0 if reused)
-	Seconds       float64 `json:"seconds"`        // training (or reading) wall time
+	Examples      int     `json:"examples"`      // examples trained on (or read), all epochs
+	DataSet       int     `json:"data_set"`      // -n
+	Shards        int     `json:"shards"`        // shard files
+	BytesOnDisk   int64   `json:"bytes_on_disk"` // size of the shards
+	WriteSeconds  float64 `json:"write_seconds"` // time to write the shards (0 if reused)
+	Seconds       float64 `json:"seconds"`       // training (or reading) wall time
 	SamplesPerSec float64 `json:"samples_per_sec"`
 	PeakRSSMB     float64 `json:"peak_rss_mb"`
 	FirstLoss     float64 `json:"first_loss,omitempty"` // mean training loss of the first epoch
