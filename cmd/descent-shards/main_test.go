@@ -72,4 +72,3 @@ func TestConvertCSVAndVerify(t *testing.T) {
 		}
 	}
 }
-
