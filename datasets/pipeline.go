@@ -89,7 +89,8 @@ func (s streamShape) memoryBytes(o StreamOptions) int64 {
 		depth = (o.Prefetch + c - 1) / c
 	}
 	rec := int64(s.recBytes())
-	return rec*int64(o.ShuffleBuffer) + rec*int64(c)*int64(depth+2) + readBufSize
+	const small = 64 << 10 // a generator, scratch records, the structs
+	return rec*int64(o.ShuffleBuffer) + rec*int64(c)*int64(depth+2) + readBufSize + 2*rec + small
 }
 
 func checkStreamOptions(op string, o StreamOptions, sh streamShape) error {
