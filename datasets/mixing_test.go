@@ -85,6 +85,7 @@ func TestShuffleMixing(t *testing.T) {
 	// the in-memory full permutation: the reference
 	full := readPass(t, d, Pass{Epoch: 0, Seed: 1, Shuffle: true}, batch)
 	m := measureMixing(full, class, k, batch)
+	t.Logf("in-memory full permutation:  rho %+.4f  disp %.4f  chi/df %.2f", m.rho, m.disp, m.chi)
 	if math.Abs(m.rho) > 4/math.Sqrt(n-1) || math.Abs(m.chi-1) > chiTol || math.Abs(m.disp-1.0/3) > 0.01 {
 		t.Fatalf("full permutation: %+v, want rho within %.3f, chi/df within %.3f of 1, disp 1/3", m, 4/math.Sqrt(n-1), chiTol)
 	}
@@ -122,9 +123,43 @@ func TestShuffleMixing(t *testing.T) {
 	if _, err := WriteShards(context.Background(), dir, d, ShardWriteOptions{ExamplesPerShard: per, Shuffle: true, Seed: 7}); err != nil {
 		t.Fatal(err)
 	}
+	// what the buffer buys on shuffled shards: new neighbours every epoch.
+	// repeat is the fraction of pairs adjacent in epoch 0 that are
+	// adjacent again in epoch 1 (a full permutation: about 2/N)
+	prevRepeat := 2.0
+	for _, buf := range []int{0, 10, 100, 1000} {
+		ss := mustShards(t, dir, StreamOptions{ShuffleBuffer: buf})
+		r := repeatedNeighbours(readPass(t, ss, Pass{Epoch: 0, Seed: 1, Shuffle: true}, batch), readPass(t, ss, Pass{Epoch: 1, Seed: 1, Shuffle: true}, batch))
+		t.Logf("shuffled shards, buffer %4d: neighbours repeated in the next epoch %.4f", buf, r)
+		if r >= prevRepeat {
+			t.Errorf("buffer %d: repeated neighbours %.4f, no fewer than %.4f with a smaller buffer", buf, r, prevRepeat)
+		}
+		prevRepeat = r
+	}
+	if r := repeatedNeighbours(full, readPass(t, d, Pass{Epoch: 1, Seed: 1, Shuffle: true}, batch)); r > 10.0/n {
+		t.Errorf("full permutation: repeated neighbours %.5f, want about 2/N", r)
+	} else {
+		t.Logf("in-memory full permutation: neighbours repeated in the next epoch %.5f", r)
+	}
 	m = measureMixing(readPass(t, mustShards(t, dir, StreamOptions{ShuffleBuffer: 1000}), Pass{Seed: 1, Shuffle: true}, batch), class, k, batch)
 	t.Logf("shuffled shards, buffer 1000: rho %+.4f  disp %.4f  chi/df %.2f", m.rho, m.disp, m.chi)
 	if math.Abs(m.rho) > 4/math.Sqrt(n-1) || math.Abs(m.chi-1) > chiTol {
 		t.Errorf("shuffled shards: %+v, want rho within %.3f and chi/df within %.3f of 1", m, 4/math.Sqrt(n-1), chiTol)
 	}
+}
+
+// repeatedNeighbours is the fraction of the pairs adjacent in a that are
+// adjacent (in either order) in b.
+func repeatedNeighbours(a, b []int) float64 {
+	pos := make([]int, len(b))
+	for i, id := range b {
+		pos[id] = i
+	}
+	same := 0
+	for i := 1; i < len(a); i++ {
+		if d := pos[a[i]] - pos[a[i-1]]; d == 1 || d == -1 {
+			same++
+		}
+	}
+	return float64(same) / float64(len(a)-1)
 }
