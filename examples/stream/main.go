@@ -125,6 +125,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 // shards of the same size and shape.
 func ensureShards(ctx context.Context, dir string, src *synth, o options, s *summary) (*datasets.Shards, error) {
 	opt := datasets.StreamOptions{ShuffleBuffer: o.buffer, Prefetch: o.prefetch}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
 	sh, err := datasets.OpenShards(dir, opt)
 	if err != nil || sh.Len() != o.n || sh.Manifest().Shards[0].Examples != min(o.per, o.n) {
 		start := time.Now()
