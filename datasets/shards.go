@@ -436,7 +436,7 @@ type ShardWriteOptions struct {
 	// ExamplesPerShard is the number of examples per shard (the last one
 	// may hold fewer); it must be at least 1. Many shards of 64–256 MB
 	// let parts and shuffling work; MNIST-shaped float32 examples take
-	// 3140 bytes, so 32768 per shard make 100 MB shards.
+	// 3144 bytes on disk, so 32768 per shard make 100 MB shards.
 	ExamplesPerShard int
 	// Shuffle writes the examples in the order of the source's pass with
 	// Shuffle and Seed (a *Dataset: a full permutation), so that shards

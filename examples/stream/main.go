@@ -1,6 +1,6 @@
 // Command stream trains from a data set larger than memory: it writes a
 // synthetic MNIST-shaped data set of -n examples (784 float32 pixels and a
-// class, 3140 bytes a record: -n 2000000 is 6.3 GB) as shards with
+// class, 3144 bytes a record on disk: -n 2000000 is 6.3 GB) as shards with
 // datasets.WriteShards, then trains the MLP 784-128-10 (float32, batch 128,
 // mini-batch SGD) from the shards through datasets.OpenShards with a
 // shuffle buffer and a prefetching goroutine, and prints one JSON object:
@@ -60,7 +60,7 @@ type options struct {
 func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	fs := flag.NewFlagSet("stream", flag.ContinueOnError)
 	var o options
-	fs.IntVar(&o.n, "n", 200000, "examples in the synthetic data set (3140 bytes each on disk)")
+	fs.IntVar(&o.n, "n", 200000, "examples in the synthetic data set (3144 bytes each on disk)")
 	dir := fs.String("dir", "", "directory of the shards (default: a new temporary directory)")
 	keep := fs.Bool("keep", false, "keep the shards (a temporary -dir is removed otherwise)")
 	mode := fs.String("mode", "shards", "shards: train from shards; memory: train from the data in memory; read: only stream the shards")
