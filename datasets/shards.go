@@ -246,7 +246,10 @@ func (s *Shards) YShape() tensor.Shape {
 
 // PartLen is the number of examples in the shards i ≡ part (mod parts).
 func (s *Shards) PartLen(part, parts int) int {
-	if parts <= 0 || part < 0 || part >= parts {
+	if parts <= 0 {
+		parts = 1
+	}
+	if part < 0 || part >= parts {
 		return 0
 	}
 	n := 0

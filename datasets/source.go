@@ -78,9 +78,13 @@ func checkPass(op string, p Pass, partLen func(part, parts int) int) (int, error
 	return parts, nil
 }
 
-// interleavedLen is #{j < n : j mod parts = part}, or 0 for a bad part.
-func interleavedLen(n, part, parts int) int {
-	if parts <= 0 || part < 0 || part >= parts || part >= n {
+// StridedLen is #{j < n : j mod parts = part}: how many of n positions
+// fall to part `part` when positions are dealt out in turn.
+func StridedLen(n, part, parts int) int {
+	if parts <= 1 {
+		return n
+	}
+	if part < 0 || part >= parts || n <= part {
 		return 0
 	}
 	return (n-part-1)/parts + 1
@@ -88,7 +92,7 @@ func interleavedLen(n, part, parts int) int {
 
 // PartLen is the number of examples part of parts holds: the epoch
 // positions j = part, part+parts, part+2*parts, ... below Len().
-func (d *Dataset) PartLen(part, parts int) int { return interleavedLen(d.n, part, parts) }
+func (d *Dataset) PartLen(part, parts int) int { return StridedLen(d.n, part, parts) }
 
 // Open starts a pass over part Pass.Part of Pass.Parts: the positions
 // j ≡ Part (mod Parts) of the epoch's order, which is the order an Iterator

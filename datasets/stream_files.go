@@ -108,7 +108,7 @@ func (s *IDXStream) Len() int                    { return s.n }
 func (s *IDXStream) XShape() tensor.Shape        { return s.sh.xshape.Clone() }
 func (s *IDXStream) YShape() tensor.Shape        { return tensor.Shape{} }
 func (s *IDXStream) Dtype() tensor.Dtype         { return s.sh.dt }
-func (s *IDXStream) PartLen(part, parts int) int { return interleavedLen(s.n, part, parts) }
+func (s *IDXStream) PartLen(part, parts int) int { return StridedLen(s.n, part, parts) }
 
 // Open starts a pass over the examples i ≡ Part (mod Parts), in file
 // order, through the shuffle buffer when Shuffle.
@@ -250,7 +250,7 @@ func (s *CSVStream) Len() int                    { return s.n }
 func (s *CSVStream) XShape() tensor.Shape        { return s.sh.xshape.Clone() }
 func (s *CSVStream) YShape() tensor.Shape        { return s.sh.yshape.Clone() }
 func (s *CSVStream) Dtype() tensor.Dtype         { return s.sh.dt }
-func (s *CSVStream) PartLen(part, parts int) int { return interleavedLen(s.n, part, parts) }
+func (s *CSVStream) PartLen(part, parts int) int { return StridedLen(s.n, part, parts) }
 
 // Open starts a pass over the lines i ≡ Part (mod Parts).
 func (s *CSVStream) Open(ctx context.Context, p Pass) (Stream, error) {
