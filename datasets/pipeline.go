@@ -322,10 +322,10 @@ func (s *pipeStream) Read(x, y *tensor.Dense, n int) (int, error) {
 		s.cur.off += k
 		got += k
 	}
-	if got > 0 {
-		return got, nil
+	if s.err == io.EOF && got > 0 {
+		return got, nil // the end of the pass: io.EOF on the next call
 	}
-	return 0, s.err
+	return got, s.err // an error is returned at the read that meets it
 }
 
 // decode writes the records in b into rows row, row+1, ... of x and y.

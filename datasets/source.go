@@ -53,7 +53,9 @@ type Stream interface {
 	// Read copies the next n examples into rows [0, n) of x and y (x:
 	// (>=n, XShape...), y likewise, same dtype) and returns how many it
 	// copied: n, fewer only at the end of the pass, 0 and io.EOF after it.
-	// A bad record is an error naming the file and byte offset.
+	// A bad record is an error naming the file and byte offset, returned
+	// by the Read that meets it (with the count of the good examples
+	// copied before it); the pass cannot go on after an error.
 	Read(x, y *tensor.Dense, n int) (int, error)
 	// Close stops the pass and releases its files and goroutines.
 	Close() error

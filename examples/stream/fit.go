@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"gorgonia.org/tensor"
 
@@ -15,10 +14,6 @@ import (
 // fit trains the MLP 784-128-10 with mini-batch SGD on train and returns the
 // examples trained on and the first and last epochs' mean training loss.
 func fit(ctx context.Context, train datasets.Source, o options) (examples int, first, final float64, err error) {
-	d, ok := train.(*datasets.Dataset)
-	if !ok {
-		return 0, 0, 0, fmt.Errorf("training from %T needs the trainers' Source loop", train)
-	}
 	model := models.MLP{Hidden: []int{128}, Outputs: 10}
 	params := graph.NewParams(tensor.Float32, o.seed)
 	if err := models.Init(model, params, train.XShape()); err != nil {
@@ -33,9 +28,9 @@ func fit(ctx context.Context, train datasets.Source, o options) (examples int, f
 			Seed:      o.seed,
 		},
 	}
-	hist, err := tr.Fit(ctx, model, params, d)
+	hist, err := tr.Fit(ctx, model, params, train)
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	return o.epochs * train.Len(), hist.Epochs[0].TrainLoss, hist.Last().TrainLoss, nil
+	return int(hist.Last().Examples), hist.Epochs[0].TrainLoss, hist.Last().TrainLoss, nil
 }
