@@ -40,3 +40,18 @@ func TestBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestReducedTrain trains the MLP from 3 shards for 2 epochs, and from the
+// same data in memory.
+func TestReducedTrain(t *testing.T) {
+	dir := t.TempDir()
+	for _, mode := range []string{"shards", "memory"} {
+		s := streamJSON(t, "-n", "3000", "-per", "1000", "-dir", dir, "-mode", mode, "-epochs", "2", "-buffer", "500", "-prefetch", "256")
+		if s.Examples != 6000 || s.SamplesPerSec <= 0 || s.PeakRSSMB <= 0 {
+			t.Fatalf("%s: %+v", mode, s)
+		}
+		if !(s.FinalLoss < s.FirstLoss) || !(s.FirstLoss < 2.31) {
+			t.Errorf("%s: loss %v -> %v: want below ln 10 and decreasing", mode, s.FirstLoss, s.FinalLoss)
+		}
+	}
+}

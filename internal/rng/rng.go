@@ -35,9 +35,9 @@ func New(seed int64, label string, ks ...uint64) *rand.Rand {
 	return rand.New(rand.NewSource(Seed(seed, label, ks...)))
 }
 
-// Child returns a seed derived from seed and k like Seed(seed, label, k)
-// derives from its label, without hashing a label and without allocating:
-// for per-example seeds in a training step (Child(base, position)).
+// Child returns Seed(seed', label, ks..., k) given seed' = Seed(seed, label,
+// ks...), without hashing the label again and without allocating: for
+// per-example seeds in a training step (Child(base, position)).
 func Child(seed int64, k uint64) int64 {
 	return int64(mix(uint64(seed) ^ mix(k)))
 }
