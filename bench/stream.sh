@@ -20,8 +20,9 @@ DIR=${DIR:-$BIN/shards}
 trap 'rm -rf "$BIN"' EXIT
 go build -o "$BIN/stream" ./examples/stream
 echo "df: $(df -h "$(dirname "$DIR")" | tail -1)"
-# write the shards once, warm the page cache with a read pass
+# write the shards once (or reuse them), warm the page cache with a read pass
 "$BIN/stream" -n "$N" -dir "$DIR/n$N" -keep -mode read >"$BIN/warm.json"
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null) on $(nproc) cores"
 for r in $(seq "$ROUNDS"); do
 	for mode in memory shards; do
 		"$BIN/stream" -n "$N" -dir "$DIR/n$N" -keep -mode "$mode" | tee -a "$BIN/rounds.json"
@@ -33,8 +34,12 @@ rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 mem = [r["samples_per_sec"] for r in rows if r["mode"] == "memory"]
 sh = [r["samples_per_sec"] for r in rows if r["mode"] == "shards"]
 ratios = [s / m for m, s in zip(mem, sh)]
+cmem = [r["samples_per_cpu_second"] for r in rows if r["mode"] == "memory"]
+csh = [r["samples_per_cpu_second"] for r in rows if r["mode"] == "shards"]
+cratios = [s / m for m, s in zip(cmem, csh)]
 print(f"RESULT interleaved n={rows[0]['data_set']} memory_sps={statistics.median(mem):.0f} shards_sps={statistics.median(sh):.0f} "
       f"ratio_median={statistics.median(ratios):.3f} ratios={','.join(f'{x:.3f}' for x in ratios)} "
+      f"cpu_ratio_median={statistics.median(cratios):.3f} cpu_ratios={','.join(f'{x:.3f}' for x in cratios)} "
       f"rss_memory_mb={max(r['peak_rss_mb'] for r in rows if r['mode']=='memory'):.0f} rss_shards_mb={max(r['peak_rss_mb'] for r in rows if r['mode']=='shards'):.0f}")
 PY
 rm -rf "$DIR/n$N"

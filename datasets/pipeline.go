@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"math/rand"
+	"unsafe"
 
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
@@ -333,10 +334,20 @@ func (s *pipeStream) decode(x, y *tensor.Dense, row int, b []byte) {
 	xf, yf := s.sh.xf, s.sh.yf
 	if s.sh.dt == tensor.Float32 {
 		xd, yd := x.Float32s()[row*xf:], y.Float32s()[row*yf:]
+		if littleEndian {
+			// the records' bytes are the values' memory: copy them
+			xb, yb := bytesOf32(xd), bytesOf32(yd)
+			decodeLE(xb, yb, 4*xf, 4*yf, b)
+			return
+		}
 		decode32(xd, yd, xf, yf, b)
 		return
 	}
 	xd, yd := x.Float64s()[row*xf:], y.Float64s()[row*yf:]
+	if littleEndian {
+		decodeLE(bytesOf64(xd), bytesOf64(yd), 8*xf, 8*yf, b)
+		return
+	}
 	for k := 0; len(b) > 0; k++ {
 		for i := 0; i < xf; i++ {
 			xd[k*xf+i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
@@ -347,6 +358,36 @@ func (s *pipeStream) decode(x, y *tensor.Dense, row int, b []byte) {
 		}
 		b = b[8*yf:]
 	}
+}
+
+// decodeLE splits records of xb+yb bytes into the byte views of x and y.
+func decodeLE(xd, yd []byte, xb, yb int, b []byte) {
+	for k := 0; len(b) > 0; k++ {
+		copy(xd[k*xb:(k+1)*xb], b[:xb])
+		copy(yd[k*yb:(k+1)*yb], b[xb:xb+yb])
+		b = b[xb+yb:]
+	}
+}
+
+// littleEndian reports whether this machine stores values little-endian,
+// the order of the records: then decoding is a copy.
+var littleEndian = func() bool {
+	v := uint16(1)
+	return *(*byte)(unsafe.Pointer(&v)) == 1
+}()
+
+func bytesOf32(d []float32) []byte {
+	if len(d) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&d[0])), len(d)*4)
+}
+
+func bytesOf64(d []float64) []byte {
+	if len(d) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&d[0])), len(d)*8)
 }
 
 func decode32(xd, yd []float32, xf, yf int, b []byte) {
@@ -408,33 +449,25 @@ func putValue(rec []byte, dt tensor.Dtype, i int, v float64) {
 	binary.LittleEndian.PutUint64(rec[8*i:], math.Float64bits(v))
 }
 
-// checkRecord reports the first non-finite value of a record, or a class
-// index (the single y value when cls) that is not an integer in range, as
-// the value index and a description.
+// checkRecord reports the first non-finite target value of a record, or a
+// class index (the single y value when cls) that is not an integer in
+// range, as the value index and a description. Input values are not
+// scanned: the record's CRC already proves them the values WriteShards
+// wrote from a checked Source, and a non-finite input written by another
+// tool shows up as a non-finite loss, which the trainers report.
 func checkRecord(rec []byte, dt tensor.Dtype, xf, yf int, cls bool) (int, string, bool) {
-	n := xf + yf
-	if dt == tensor.Float32 {
-		for i := 0; i < n; i++ {
-			if binary.LittleEndian.Uint32(rec[4*i:])&0x7f800000 == 0x7f800000 {
-				return i, "not finite", true
-			}
-		}
-	} else {
-		for i := 0; i < n; i++ {
-			if binary.LittleEndian.Uint64(rec[8*i:])&0x7ff0000000000000 == 0x7ff0000000000000 {
-				return i, "not finite", true
-			}
-		}
-	}
-	if cls {
+	for i := xf; i < xf+yf; i++ {
 		var v float64
 		if dt == tensor.Float32 {
-			v = float64(math.Float32frombits(binary.LittleEndian.Uint32(rec[4*xf:])))
+			v = float64(math.Float32frombits(binary.LittleEndian.Uint32(rec[4*i:])))
 		} else {
-			v = math.Float64frombits(binary.LittleEndian.Uint64(rec[8*xf:]))
+			v = math.Float64frombits(binary.LittleEndian.Uint64(rec[8*i:]))
 		}
-		if v < 0 || v != math.Trunc(v) || v >= maxClasses {
-			return xf, "not a class index", true
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return i, "not finite", true
+		}
+		if cls && (v < 0 || v != math.Trunc(v) || v >= maxClasses) {
+			return i, "not a class index", true
 		}
 	}
 	return 0, "", false

@@ -381,17 +381,23 @@ func (it *shardIter) next(dst []byte) error {
 	}
 	si := it.order[it.k]
 	off := int64(shardHeaderSize) + int64(it.i)*int64(len(it.rec))
-	if k, err := io.ReadFull(it.br, it.rec); err != nil {
+	// the payload goes straight into dst, then its CRC
+	pay := dst[:len(it.rec)-4]
+	k, err := io.ReadFull(it.br, pay)
+	if err == nil {
+		var m int
+		m, err = io.ReadFull(it.br, it.rec[:4])
+		k += m
+	}
+	if err != nil {
 		return errors.Errorf("datasets: %s: offset %d: record %d: %d of %d bytes: %v", it.s.paths[si], off+int64(k), it.i, k, len(it.rec), err)
 	}
-	pay := it.rec[:len(it.rec)-4]
-	if crc32.Checksum(pay, castagnoli) != binary.LittleEndian.Uint32(it.rec[len(pay):]) {
+	if crc32.Checksum(pay, castagnoli) != binary.LittleEndian.Uint32(it.rec[:4]) {
 		return errors.Errorf("datasets: %s: offset %d: record %d: CRC mismatch (corrupt data)", it.s.paths[si], off, it.i)
 	}
 	if v, what, bad := checkRecord(pay, it.s.sh.dt, it.s.sh.xf, it.s.sh.yf, it.s.cls); bad {
 		return errors.Errorf("datasets: %s: offset %d: record %d: value %d is %s", it.s.paths[si], off+int64(v*it.s.sh.esize), it.i, v, what)
 	}
-	copy(dst, pay)
 	it.i++
 	return nil
 }

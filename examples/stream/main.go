@@ -24,6 +24,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +45,8 @@ type summary struct {
 	WriteSeconds  float64 `json:"write_seconds"` // time to write the shards (0 if reused)
 	Seconds       float64 `json:"seconds"`       // training (or reading) wall time
 	SamplesPerSec float64 `json:"samples_per_sec"`
+	CPUSeconds    float64 `json:"cpu_seconds"` // user+system CPU time of the training (or reading), all threads
+	SamplesPerCPU float64 `json:"samples_per_cpu_second"`
 	PeakRSSMB     float64 `json:"peak_rss_mb"`
 	FirstLoss     float64 `json:"first_loss,omitempty"` // mean training loss of the first epoch
 	FinalLoss     float64 `json:"final_loss,omitempty"` // mean training loss of the last epoch
@@ -71,6 +74,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	fs.IntVar(&o.per, "per", 32768, "examples per shard")
 	fs.Float64Var(&o.lr, "lr", 0.05, "learning rate")
 	fs.Int64Var(&o.seed, "seed", 1, "seed of the data, the initial weights and the shuffle")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the training (or reading) to this file")
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -105,7 +109,18 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	default:
 		return fmt.Errorf("-mode %q: want shards, memory or read", *mode)
 	}
-	start := time.Now()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	start, cpu0 := time.Now(), cpuSeconds()
 	if *mode == "read" {
 		s.Examples, err = readAll(ctx, train, o)
 	} else {
@@ -116,6 +131,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	}
 	s.Seconds = time.Since(start).Seconds()
 	s.SamplesPerSec = float64(s.Examples) / s.Seconds
+	if c := cpuSeconds(); c > 0 {
+		s.CPUSeconds = c - cpu0
+		s.SamplesPerCPU = float64(s.Examples) / s.CPUSeconds
+	}
 	s.PeakRSSMB = peakRSSMB()
 	r := cli.Report{JSON: true, Out: stdout}
 	return r.Summary(s)
@@ -202,4 +221,24 @@ func peakRSSMB() float64 {
 		}
 	}
 	return -1
+}
+
+// cpuSeconds is the process's user+system CPU time from /proc/self/stat
+// (clock ticks of 1/100 s), or -1 where there is no /proc.
+func cpuSeconds() float64 {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return -1
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return -1
+	}
+	u, err1 := strconv.ParseFloat(f[11], 64)
+	k, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		return -1
+	}
+	return (u + k) / 100
 }
