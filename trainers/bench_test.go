@@ -98,3 +98,21 @@ func BenchmarkReplicas(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHogwild is an epoch of online SGD on the MLP, serial and
+// Hogwild on two replicas: compare updates/s with -cpu 2.
+func BenchmarkHogwild(b *testing.B) {
+	ds := mnistLike(b, 2048)
+	for _, par := range []Parallel{{}, {Replicas: 2, Hogwild: true}} {
+		b.Run(fmt.Sprintf("replicas=%d/hogwild=%v", par.Replicas, par.Hogwild), func(b *testing.B) {
+			c := Config{Epochs: b.N, Loss: graph.SoftmaxCrossEntropy, Optimizer: SGD{LR: 0.01}, Seed: 1, Parallel: par}
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := time.Now()
+			if _, err := (OnlineSGD{Config: c}).Fit(bg, models.MLP{Hidden: []int{128}, Outputs: 10}, graph.NewParams(tensor.Float32, 1), ds); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(b.N*ds.Len())/time.Since(start).Seconds(), "updates/s")
+		})
+	}
+}

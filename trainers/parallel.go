@@ -32,6 +32,11 @@ type Parallel struct {
 	// Cluster joins the Fit to a job of several processes (a
 	// *cluster.Job, one per MPI rank); nil means this process alone.
 	Cluster Cluster
+	// Hogwild makes online SGD (OnlineSGD) asynchronous: each of the
+	// Replicas runs online SGD on its share of the examples, updating the
+	// shared weights without locks (see the Hogwild! note in hogwild.go).
+	// Faster per core, but not reproducible bit for bit.
+	Hogwild bool
 }
 
 // A Cluster is the communication between the processes of one

@@ -436,3 +436,55 @@ func TestReplicaStepsDoNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// Hogwild online SGD on two replicas makes as many updates as serial online
+// SGD and reaches about the same loss (it is not bit-reproducible, so the
+// test compares losses, not bits).
+func TestHogwildTrains(t *testing.T) {
+	if testing.Short() {
+		t.Skip("Hogwild races on the weights by design: the race detector (run with -short in CI) would report it")
+	}
+	ds := classes(t, 400, 4, 3, tensor.Float64)
+	fit := func(par Parallel) *History {
+		c := Config{Epochs: 4, Loss: graph.SoftmaxCrossEntropy, Optimizer: SGD{LR: 0.02}, Seed: 3, Parallel: par}
+		h, err := OnlineSGD{Config: c}.Fit(bg, models.MLP{Hidden: []int{8}, Outputs: 3}, graph.NewParams(tensor.Float64, 1), ds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	serial, hog := fit(Parallel{}), fit(Parallel{Replicas: 2, Hogwild: true})
+	s, h := serial.Last(), hog.Last()
+	if h.Updates != s.Updates || h.Examples != s.Examples {
+		t.Errorf("Hogwild made %d updates on %d examples, serial %d on %d", h.Updates, h.Examples, s.Updates, s.Examples)
+	}
+	first := hog.Epochs[0].TrainLoss
+	if !(h.TrainLoss < 0.8*first) || math.Abs(h.TrainLoss-s.TrainLoss) > 0.25*s.TrainLoss {
+		t.Errorf("Hogwild loss %.4f (first epoch %.4f), serial %.4f: want it to fall and land near serial", h.TrainLoss, first, s.TrainLoss)
+	}
+}
+
+func TestHogwildMisuse(t *testing.T) {
+	ds := classes(t, 20, 2, 2, tensor.Float64)
+	ok := Config{Epochs: 1, Loss: graph.SoftmaxCrossEntropy, Optimizer: SGD{LR: 0.1}, Parallel: Parallel{Replicas: 2, Hogwild: true}}
+	withLog := ok
+	withLog.LogEvery = 1
+	for _, tc := range []struct {
+		name  string
+		tr    Trainer
+		train datasets.Source
+		want  []string
+	}{
+		{"minibatch", MiniBatchSGD{Config: ok, BatchSize: 4}, ds, []string{"Hogwild", "online SGD"}},
+		{"gd", GD{Config: ok}, ds, []string{"Hogwild", "online SGD"}},
+		{"streamed", OnlineSGD{Config: ok}, streamed{ds}, []string{"Hogwild", "in memory"}},
+		{"logevery", OnlineSGD{Config: withLog}, ds, []string{"Hogwild", "LogEvery"}},
+	} {
+		p := graph.NewParams(tensor.Float64, 1)
+		_, err := tc.tr.Fit(bg, models.Softmax{Classes: 2}, p, tc.train)
+		mustContain(t, err, tc.want...)
+		if p.Len() != 0 {
+			t.Errorf("%s: a refused Fit filled the Params", tc.name)
+		}
+	}
+}

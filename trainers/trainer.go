@@ -69,8 +69,8 @@ type Config struct {
 	// accuracy for classification and r2 for regression. A metric the
 	// validation set cannot have is an error before the first step.
 	Metric string
-	// EvalChunk is the number of examples per evaluation graph run, and per
-	// accumulation chunk in GD (0: models.DefaultChunk).
+	// EvalChunk is the number of examples per evaluation graph run
+	// (validation; 0: models.DefaultChunk).
 	EvalChunk int
 
 	// Callbacks are called after every epoch, every LogEvery updates (if
@@ -116,8 +116,8 @@ type Loop struct {
 type GD struct {
 	Config
 	// Chunk is how many examples are differentiated at once while the full
-	// gradient accumulates (0: Config.EvalChunk or models.DefaultChunk). It
-	// changes memory and speed, not the result.
+	// gradient accumulates (0: models.DefaultChunk). It changes memory and
+	// speed, not the result beyond rounding.
 	Chunk int
 }
 
@@ -139,9 +139,6 @@ type MiniBatchSGD struct {
 // Fit implements Trainer.
 func (t GD) Fit(ctx context.Context, m models.Model, p *graph.Params, train datasets.Source) (*History, error) {
 	chunk := t.Chunk
-	if chunk == 0 {
-		chunk = t.EvalChunk
-	}
 	if chunk == 0 {
 		chunk = models.DefaultChunk
 	}
@@ -249,6 +246,9 @@ func newRun(l Loop, m models.Model, p *graph.Params, train datasets.Source) (r *
 	if err := checkSetup(cfg, pol, m, p, train); err != nil {
 		return nil, err
 	}
+	if err := checkHogwild(cfg, pol, train); err != nil {
+		return nil, err
+	}
 	built := &run{cfg: cfg, pol: pol, model: m, params: p, train: train, rank: 0, parts: 1}
 	defer func() {
 		if err != nil { // release what was built; r is nil by then
@@ -273,6 +273,7 @@ func newRun(l Loop, m models.Model, p *graph.Params, train datasets.Source) (r *
 				noiseB = 32
 			}
 		}
+		// Checked before anything is built, so that fresh Params stay empty.
 		if train.Len()/noiseB < 2 {
 			return nil, errors.Errorf("trainers: gradient noise at batch size %d needs at least %d training examples, have %d", noiseB, 2*noiseB, train.Len())
 		}
@@ -436,6 +437,9 @@ func (r *run) layout() error {
 		r.epochN = r.steps * size2
 	}
 	if r.mem != nil {
+		if par.Hogwild {
+			size2 = r.epochN // one batch: the epoch's order, shared out by the replicas
+		}
 		it, err := datasets.NewIterator(r.mem, datasets.Batches{
 			Size: size2, Shuffle: pol.Shuffle, Seed: rng.Seed(r.cfg.Seed, "shuffle"), DropLast: pol.DropLast,
 		})
@@ -560,6 +564,12 @@ func isNilDataset(s datasets.Source) bool {
 	return ok && d == nil
 }
 
+// isDataset reports a training set held in memory.
+func isDataset(s datasets.Source) bool {
+	_, ok := s.(*datasets.Dataset)
+	return ok
+}
+
 func (r *run) close() {
 	if r.pool != nil {
 		r.pool.close()
@@ -633,9 +643,12 @@ func (r *run) epoch(ctx context.Context, epoch int) (Epoch, error) {
 		seen    int64
 		err     error
 	)
-	if r.pol.FullBatch {
+	switch {
+	case r.pol.FullBatch:
 		lossSum, seen, err = r.fullBatch(ctx, epoch)
-	} else {
+	case r.cfg.Parallel.Hogwild:
+		lossSum, seen, err = r.hogwild(ctx, epoch)
+	default:
 		lossSum, seen, err = r.stochastic(ctx, epoch)
 	}
 	if err != nil || r.hist.Stopped != "" {
@@ -834,31 +847,12 @@ func (r *run) openStreams(ctx context.Context, epoch int, shuffle bool) error {
 
 // step turns r.grads into one update.
 func (r *run) step(epoch int, loss float64) error {
-	if wd := r.cfg.WeightDecay; wd > 0 {
-		for i, g := range r.grads {
-			axpy(wd, r.weights[i], g)
-		}
-	}
-	if c := r.cfg.ClipNorm; c > 0 {
-		var sq float64
-		for _, g := range r.grads {
-			sq += sumSquares(g)
-		}
-		if norm := math.Sqrt(sq); norm > c {
-			for _, g := range r.grads {
-				scaleBy(c/norm, g)
-			}
-		}
-	}
-	factor, base, err := r.rate()
+	regularize(r.cfg, r.weights, r.grads)
+	lr, err := r.learningRate(r.sched)
 	if err != nil {
 		return errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
 	}
-	lr := base * factor
-	if !(lr >= 0) || math.IsInf(lr, 0) {
-		return errors.Errorf("trainers: epoch %d step %d: learning rate %v (base %v × schedule factor %v) is not a finite value ≥ 0", epoch, r.sched.Step, lr, base, factor)
-	}
-	if err := r.apply(lr); err != nil {
+	if err := r.apply(lr, r.grads); err != nil {
 		return errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
 	}
 	r.sched.Step++
@@ -872,29 +866,55 @@ func (r *run) step(epoch int, loss float64) error {
 	return nil
 }
 
-// rate returns the schedule's factor and the optimizer's base rate now; a
-// panic in either is an error.
-func (r *run) rate() (factor, base float64, err error) {
+// regularize adds the weight decay to the gradients and clips their norm,
+// as the Config says.
+func regularize(cfg Config, weights, grads []*tensor.Dense) {
+	if wd := cfg.WeightDecay; wd > 0 {
+		for i, g := range grads {
+			axpy(wd, weights[i], g)
+		}
+	}
+	if c := cfg.ClipNorm; c > 0 {
+		var sq float64
+		for _, g := range grads {
+			sq += sumSquares(g)
+		}
+		if norm := math.Sqrt(sq); norm > c {
+			for _, g := range grads {
+				scaleBy(c/norm, g)
+			}
+		}
+	}
+}
+
+// learningRate is the optimizer's base rate times the schedule's factor at
+// time t; a panic in either, or a rate that is not a finite value ≥ 0, is
+// an error.
+func (r *run) learningRate(t Time) (lr float64, err error) {
 	defer func() {
 		if e := recover(); e != nil {
 			err = errors.Errorf("learning rate: panic: %v", e)
 		}
 	}()
-	factor = 1
+	factor := 1.0
 	if r.cfg.Schedule != nil {
-		factor = r.cfg.Schedule(r.sched)
+		factor = r.cfg.Schedule(t)
 	}
-	return factor, r.cfg.Optimizer.LearningRate(), nil
+	base := r.cfg.Optimizer.LearningRate()
+	if lr = base * factor; !(lr >= 0) || math.IsInf(lr, 0) {
+		return 0, errors.Errorf("learning rate %v (base %v × schedule factor %v) is not a finite value ≥ 0", lr, base, factor)
+	}
+	return lr, nil
 }
 
 // apply runs the optimizer's update; a panic in it is an error.
-func (r *run) apply(lr float64) (err error) {
+func (r *run) apply(lr float64, grads []*tensor.Dense) (err error) {
 	defer func() {
 		if e := recover(); e != nil {
 			err = errors.Errorf("optimizer %T: update panicked: %v", r.cfg.Optimizer, e)
 		}
 	}()
-	return r.update(lr, r.grads)
+	return r.update(lr, grads)
 }
 
 // callbacks calls every callback with e; the first error wins, but every
