@@ -6,7 +6,7 @@
 // shuffle buffer and a prefetching goroutine, and prints one JSON object:
 //
 //	go run ./examples/stream [-n 200000] [-dir DIR] [-keep] [-mode shards|memory|read]
-//	    [-epochs 1] [-batch 128] [-buffer 8192] [-prefetch 2048] [-per 32768]
+//	    [-epochs 1] [-batch 128] [-buffer 1024] [-prefetch 2048] [-per 32768]
 //
 // -mode memory trains from the same data built in memory (the fast path, for
 // comparison; it needs the memory), and -mode read only streams the shards
@@ -69,7 +69,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	mode := fs.String("mode", "shards", "shards: train from shards; memory: train from the data in memory; read: only stream the shards")
 	fs.IntVar(&o.epochs, "epochs", 1, "epochs")
 	fs.IntVar(&o.batch, "batch", 128, "mini-batch size")
-	fs.IntVar(&o.buffer, "buffer", 8192, "shuffle buffer, examples")
+	fs.IntVar(&o.buffer, "buffer", 1024, "shuffle buffer, examples (the data is written in random class order: 1024 mixes batches like a full permutation, docs/datasets.md)")
 	fs.IntVar(&o.prefetch, "prefetch", 2048, "examples read ahead on a goroutine")
 	fs.IntVar(&o.per, "per", 32768, "examples per shard")
 	fs.Float64Var(&o.lr, "lr", 0.05, "learning rate")
