@@ -95,6 +95,9 @@ func (s streamShape) memoryBytes(o StreamOptions) int64 {
 }
 
 func checkStreamOptions(op string, o StreamOptions, sh streamShape) error {
+	if sh.recBytes() > maxRecordBytes {
+		return errors.Errorf("datasets: %s: examples of %d values (%d bytes) exceed %d bytes", op, sh.xf+sh.yf, sh.recBytes(), maxRecordBytes)
+	}
 	if o.ShuffleBuffer < 0 || o.Prefetch < 0 || o.MaxBytes < 0 {
 		return errors.Errorf("datasets: %s: StreamOptions %+v: negative values", op, o)
 	}
@@ -106,6 +109,18 @@ func checkStreamOptions(op string, o StreamOptions, sh streamShape) error {
 		return errors.Errorf("datasets: %s: shuffle buffer %d and prefetch %d of %d-byte examples need %d bytes, over the budget MaxBytes = %d", op, o.ShuffleBuffer, o.Prefetch, sh.recBytes(), m, o.MaxBytes)
 	}
 	return nil
+}
+
+// forPart bounds the buffers of a pass by the n examples it holds, so that
+// no allocation exceeds what the data can fill.
+func (o StreamOptions) forPart(n int) StreamOptions {
+	if o.ShuffleBuffer > n {
+		o.ShuffleBuffer = n
+	}
+	if o.Prefetch > n {
+		o.Prefetch = n
+	}
+	return o
 }
 
 // pipe turns a recordIter into the pass's order: through the shuffle

@@ -213,7 +213,7 @@ func manifestDtype(s string) (tensor.Dtype, error) {
 func newShards(dir string, m ShardManifest, opt StreamOptions) (*Shards, error) {
 	dt, _ := manifestDtype(m.Dtype)
 	s := &Shards{dir: dir, man: m, sh: newStreamShape(dt, m.XShape, m.YShape), cls: len(m.YShape) == 0, opt: opt}
-	if err := checkStreamOptions("OpenShards", opt, s.sh); err != nil {
+	if err := checkStreamOptions("OpenShards "+dir, opt, s.sh); err != nil {
 		return nil, err
 	}
 	for _, si := range m.Shards {
@@ -344,7 +344,8 @@ func (s *Shards) Open(ctx context.Context, p Pass) (Stream, error) {
 		shuffle(order, rand.New(rand.NewSource(rng.Seed(p.Seed, "shard order", uint64(p.Epoch), uint64(p.Part)))))
 	}
 	it := &shardIter{s: s, order: order, rec: make([]byte, s.recordFileBytes())}
-	return newPipeStream(ctx, s.sh, newPipe(it, s.sh.recBytes(), p, p.Part, s.opt), s.opt), nil
+	o := s.opt.forPart(s.PartLen(p.Part, parts))
+	return newPipeStream(ctx, s.sh, newPipe(it, s.sh.recBytes(), p, p.Part, o), o), nil
 }
 
 // shardIter reads the records of a list of shards in turn.

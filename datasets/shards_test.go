@@ -337,6 +337,17 @@ func TestShardsOptionsAndWriteErrors(t *testing.T) {
 	wantErr(t, err, "negative")
 	_, err = OpenShards(dir, StreamOptions{ShuffleBuffer: 1000, MaxBytes: 1 << 20})
 	wantErr(t, err, "over the budget MaxBytes = 1048576")
+	// buffers are bounded by the data, whatever the options ask
+	big := mustShards(t, dir, StreamOptions{ShuffleBuffer: 1 << 24, Prefetch: 1 << 24})
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	if ids := readPass(t, big, Pass{Shuffle: true, Seed: 1}, 7); !isPerm(ids, identity(30)) {
+		t.Fatalf("huge buffers: %v", ids)
+	}
+	runtime.ReadMemStats(&m1)
+	if a := m1.TotalAlloc - m0.TotalAlloc; a > 8<<20 {
+		t.Fatalf("a pass over 30 examples allocated %d bytes", a)
+	}
 	_, err = WriteShards(context.Background(), t.TempDir(), d, ShardWriteOptions{})
 	wantErr(t, err, "ExamplesPerShard = 0")
 	_, err = WriteShards(context.Background(), filepath.Join(t.TempDir(), "missing"), d, ShardWriteOptions{ExamplesPerShard: 4})

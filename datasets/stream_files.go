@@ -75,7 +75,7 @@ func OpenIDXStream(images, labels string, opt IDXStreamOptions) (*IDXStream, err
 	}
 	s := &IDXStream{images: images, labels: labels, sh: newStreamShape(dt, xs, tensor.Shape{}), n: is[0], opt: opt.Stream,
 		hdr: [2]int{4 + 4*len(is), 4 + 4*len(ls)}}
-	if err := checkStreamOptions("OpenIDXStream", opt.Stream, s.sh); err != nil {
+	if err := checkStreamOptions("OpenIDXStream "+images, opt.Stream, s.sh); err != nil {
 		return nil, err
 	}
 	for i := range s.lut {
@@ -136,7 +136,8 @@ func (s *IDXStream) Open(ctx context.Context, p Pass) (Stream, error) {
 			return nil, err
 		}
 	}
-	return newPipeStream(ctx, s.sh, newPipe(it, s.sh.recBytes(), p, p.Part, s.opt), s.opt), nil
+	o := s.opt.forPart(s.PartLen(p.Part, parts))
+	return newPipeStream(ctx, s.sh, newPipe(it, s.sh.recBytes(), p, p.Part, o), o), nil
 }
 
 type idxIter struct {
@@ -240,7 +241,7 @@ func OpenCSVStream(path string, copt CSVOptions, opt StreamOptions) (*CSVStream,
 		ys = tensor.Shape{}
 	}
 	s.sh = newStreamShape(it.dt, tensor.Shape{it.rows.width - len(it.rows.targets)}, ys)
-	if err := checkStreamOptions("OpenCSVStream", opt, s.sh); err != nil {
+	if err := checkStreamOptions("OpenCSVStream "+path, opt, s.sh); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -262,7 +263,8 @@ func (s *CSVStream) Open(ctx context.Context, p Pass) (Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newPipeStream(ctx, s.sh, newPipe(it, s.sh.recBytes(), p, p.Part, s.opt), s.opt), nil
+	o := s.opt.forPart(s.PartLen(p.Part, parts))
+	return newPipeStream(ctx, s.sh, newPipe(it, s.sh.recBytes(), p, p.Part, o), o), nil
 }
 
 func (s *CSVStream) iter(part, parts int) (*csvIter, error) {
