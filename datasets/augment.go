@@ -63,7 +63,7 @@ func (s *augStream) Read(x, y *tensor.Dense, n int) (int, error) {
 		}
 		seeds := s.seeds[:got]
 		for i := range seeds {
-			seeds[i] = rng.Child(s.base, uint64(s.part+(s.k+i)*s.parts))
+			seeds[i] = rng.Mix(s.base, uint64(s.part+(s.k+i)*s.parts))
 		}
 		s.k += got
 		if ferr := s.fn(x, y, got, seeds); ferr != nil {

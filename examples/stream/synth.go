@@ -54,7 +54,7 @@ func (s *synth) Open(ctx context.Context, p datasets.Pass) (datasets.Stream, err
 
 // example writes example i into x (784 values) and returns its class.
 func (s *synth) example(i int, x []float32) float32 {
-	z := uint64(rng.Child(s.seed, uint64(i)))
+	z := uint64(rng.Mix(s.seed, uint64(i)))
 	c := int(z % 10)
 	p := &s.proto[c]
 	for j := range x {

@@ -35,9 +35,7 @@ func New(seed int64, label string, ks ...uint64) *rand.Rand {
 	return rand.New(rand.NewSource(Seed(seed, label, ks...)))
 }
 
-// Child returns Seed(seed', label, ks..., k) given seed' = Seed(seed, label,
-// ks...), without hashing the label again and without allocating: for
-// per-example seeds in a training step (Child(base, position)).
-func Child(seed int64, k uint64) int64 {
-	return int64(mix(uint64(seed) ^ mix(k)))
-}
+// Mix derives the seed of the k-th member of a family from the family's
+// seed: Mix(Seed(s, label, ks...), k) == Seed(s, label, append(ks, k)...),
+// without hashing the label again (no allocation, for per-step streams).
+func Mix(seed int64, k uint64) int64 { return int64(mix(uint64(seed) ^ mix(k))) }
