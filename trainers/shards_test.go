@@ -191,3 +191,35 @@ func TestTrainFromDataLargerThanItsMemory(t *testing.T) {
 		t.Fatalf("the heap grew by %d bytes, more than a quarter of the %d-byte data set", peak, disk)
 	}
 }
+
+// A run from shards resumed from its checkpoint after k epochs ends with
+// the uninterrupted run's parameters and History: the shard order and the
+// shuffle buffer are pure functions of (seed, epoch, part).
+func TestResumeFromShards(t *testing.T) {
+	train, val := resumeData(t)
+	sh := shardsOf(t, train, 16, datasets.StreamOptions{ShuffleBuffer: 20, Prefetch: 8})
+	dir := t.TempDir()
+	const epochs = 4
+	c := resumeConfig(dir, epochs, SGD{LR: 0.1, Momentum: 0.9}, nil, val)
+	c.Callbacks = c.Callbacks[:1] // the checkpoints
+	tr := MiniBatchSGD{Config: c, BatchSize: 10}
+	p := graph.NewParams(tensor.Float32, 3)
+	h, err := tr.Fit(bg, resumeModel, p, sh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := c
+	rc.Resume = checkpointName(filepath.Join(dir, "run.ckpt"), 2)
+	rc.Callbacks = []Callback{Checkpoint(filepath.Join(dir, "resumed.ckpt"), 1, epochs, "val_loss")}
+	q := graph.NewParams(tensor.Float32, 99)
+	h2, err := (MiniBatchSGD{Config: rc, BatchSize: 10}).Fit(bg, resumeModel, q, sh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameBits(p, q) {
+		t.Fatal("resumed from shards after 2 epochs: parameters differ from the uninterrupted run's")
+	}
+	if a, b := withoutTime(h), withoutTime(h2); !reflect.DeepEqual(a.Epochs, b.Epochs) {
+		t.Fatalf("resumed History differs:\n%+v\nwant\n%+v", b.Epochs, a.Epochs)
+	}
+}
