@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"github.com/descent-go/descent/internal/kernels"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -23,12 +24,12 @@ func ReLU(x *G.Node) (*G.Node, error) {
 
 // Sigmoid is 1/(1+e^−x).
 func Sigmoid(x *G.Node) (*G.Node, error) {
-	return activation("Sigmoid", x, G.Sigmoid)
+	return actLayer(actSigmoid, 0, G.Sigmoid)(x) // activation.go
 }
 
 // Tanh is the hyperbolic tangent.
 func Tanh(x *G.Node) (*G.Node, error) {
-	return activation("Tanh", x, G.Tanh)
+	return actLayer(actTanh, 0, G.Tanh)(x)
 }
 
 // activation applies f to x, reporting a nil x or a gorgonia panic as an
@@ -50,9 +51,7 @@ func Softmax(x *G.Node) (*G.Node, error) {
 
 // LeakyReLU returns the activation x for x > 0, alpha·x otherwise.
 func LeakyReLU(alpha float64) Activation {
-	return func(x *G.Node) (*G.Node, error) {
-		return activation("LeakyReLU", x, func(x *G.Node) (*G.Node, error) { return G.LeakyRelu(x, alpha) })
-	}
+	return actLayer(actLeaky, alpha, func(x *G.Node) (*G.Node, error) { return G.LeakyRelu(x, alpha) })
 }
 
 // Dense is a fully connected layer: x·W + b for x of shape (batch, in), with
@@ -208,13 +207,25 @@ func Conv2D(b *Builder, name string, x *G.Node, filters, kernel, stride, pad int
 		return nil, errors.Wrap(err, what)
 	}
 	return guard(what, func() (*G.Node, error) {
-		c, err := G.Conv2d(x, w, tensor.Shape{kernel, kernel}, []int{pad, pad}, []int{stride, stride}, []int{1, 1})
+		var c *G.Node
+		var err error
+		if dt := x.Dtype(); !gorgoniaConv && (dt == tensor.Float32 || dt == tensor.Float64) {
+			// One im2col and one product per pass (convop.go).
+			g := kernels.Conv{N: s[0], C: s[1], H: s[2], W: s[3], F: filters, K: kernel, S: stride, P: pad}
+			c, err = G.ApplyOp(convOp{g: g, st: new(convState)}, x, w)
+		} else {
+			c, err = G.Conv2d(x, w, tensor.Shape{kernel, kernel}, []int{pad, pad}, []int{stride, stride}, []int{1, 1})
+		}
 		if err != nil {
 			return nil, err
 		}
 		return addBias(c, bias, 1)
 	})
 }
+
+// gorgoniaConv makes Conv2D and MaxPool2D build gorgonia's own ops, which
+// tests compare this package's with.
+var gorgoniaConv = false
 
 // MaxPool2D takes the maximum over size×size windows of an NCHW input,
 // moving by stride.
@@ -230,6 +241,10 @@ func MaxPool2D(x *G.Node, size, stride int) (*G.Node, error) {
 		return nil, errors.Errorf("%s: window %d, stride %d do not fit", what, size, stride)
 	}
 	return guard(what, func() (*G.Node, error) {
+		if s, dt := x.Shape(), x.Dtype(); !gorgoniaConv && (dt == tensor.Float32 || dt == tensor.Float64) {
+			g := kernels.Pool{N: s[0], C: s[1], H: s[2], W: s[3], K: size, S: stride}
+			return G.ApplyOp(maxPoolOp{g: g, st: new(poolState)}, x)
+		}
 		return G.MaxPool2D(x, tensor.Shape{size, size}, []int{0, 0}, []int{stride, stride})
 	})
 }

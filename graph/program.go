@@ -4,6 +4,8 @@ import (
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/internal/rng"
 )
 
 // A Program is a compiled graph with the input tensors its graph owns. Fill
@@ -18,6 +20,8 @@ type Program struct {
 	m       *machine
 	vm      G.VM // nil unless the graph runs on the tape machine
 	feeds   []func() error
+	rands   []layerRand
+	runs    uint64 // Runs so far, which random layers' masks depend on
 	inputs  map[string]*tensor.Dense
 	loss    *G.Node
 	outputs G.Nodes
@@ -29,6 +33,18 @@ type Program struct {
 	gradCopy []*tensor.Dense
 	gradVal  []*tensor.Dense
 	outVal   []*tensor.Dense
+	// state lists the buffers the graph updates (Builder.UpdateBuffer);
+	// pending says that the last Run succeeded and computed their next
+	// values, which CommitState has not copied yet.
+	state   []stateCommit
+	pending bool
+}
+
+// stateCommit is a buffer's tensor in Params and the node of its next value.
+type stateCommit struct {
+	name string
+	next *G.Node
+	dst  *tensor.Dense
 }
 
 // Compile compiles the graph into a Program that computes loss (which may be
@@ -44,12 +60,15 @@ func (b *Builder) Compile(loss *G.Node, outputs ...*G.Node) (prog *Program, err 
 	if b.compiled {
 		return nil, errors.New("graph: builder already compiled")
 	}
+	if loss == nil && len(outputs) == 0 {
+		return nil, errors.New("graph: Compile: no loss and no outputs: nothing to compute")
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			prog, err = nil, errors.Errorf("graph: compile: %v", r)
 		}
 	}()
-	prog = &Program{feeds: b.feeds, inputs: b.inputs, loss: loss, outputs: outputs}
+	prog = &Program{feeds: b.feeds, rands: b.rands, inputs: b.inputs, loss: loss, outputs: outputs}
 	if loss != nil && !loss.IsScalar() {
 		return nil, errors.Errorf("graph: loss must be a scalar, got shape %v", loss.Shape())
 	}
@@ -72,6 +91,10 @@ func (b *Builder) Compile(loss *G.Node, outputs ...*G.Node) (prog *Program, err 
 	}
 	targets = append(targets, outputs...)
 	targets = append(targets, prog.grads...)
+	for _, u := range b.updates {
+		targets = append(targets, u.next)
+		prog.state = append(prog.state, stateCommit{name: u.name, next: u.next, dst: b.p.buffers[u.name]})
+	}
 	for _, n := range targets {
 		if n == nil {
 			return nil, errors.New("graph: compile: nil output")
@@ -108,6 +131,21 @@ func (b *Builder) Compile(loss *G.Node, outputs ...*G.Node) (prog *Program, err 
 // there is no such input.
 func (p *Program) Input(name string) *tensor.Dense { return p.inputs[name] }
 
+// reseed sets every random layer's generator to this run's stream.
+func (p *Program) reseed() {
+	for _, lr := range p.rands {
+		lr.r.Seed(rng.Mix(lr.base, p.runs))
+	}
+}
+
+// Runs is the number of runs so far (counted whether or not they succeeded):
+// the position of the random layers' streams.
+func (p *Program) Runs() uint64 { return p.runs }
+
+// SetRuns sets the run count, so that the next run draws the random masks
+// the (k+1)-th run would: how a resumed training run continues the streams.
+func (p *Program) SetRuns(k uint64) { p.runs = k }
+
 // Run executes the graph once: it refills per-run inputs (dropout masks),
 // then runs the forward and, with a loss, the backward pass.
 func (p *Program) Run() (err error) {
@@ -116,6 +154,9 @@ func (p *Program) Run() (err error) {
 			err = errors.Errorf("graph: run: %v", r)
 		}
 	}()
+	p.pending = false
+	p.reseed()
+	p.runs++
 	for _, f := range p.feeds {
 		if err := f(); err != nil {
 			return errors.Wrap(err, "graph: run")
@@ -142,8 +183,35 @@ func (p *Program) Run() (err error) {
 	for i, o := range p.outputs {
 		p.outVal[i] = asDense(p.value(o))
 	}
+	p.pending = len(p.state) > 0
 	return nil
 }
+
+// CommitState copies the buffer values the last Run computed (BatchNorm's
+// running statistics, see Builder.UpdateBuffer) into the Params buffers, so
+// that evaluation graphs and later runs see them. Runs only compute them;
+// the trainer calls CommitState after each training step, at a point where
+// no Program over the same Params is running. It does nothing for a Program
+// that updates no buffer, after a failed Run, or a second time after the
+// same Run; it allocates nothing.
+func (p *Program) CommitState() error {
+	if !p.pending {
+		return nil
+	}
+	p.pending = false
+	for _, s := range p.state {
+		if err := copyValue(s.dst, p.value(s.next)); err != nil {
+			return errors.Wrapf(err, "graph: commit buffer %q", s.name)
+		}
+	}
+	return nil
+}
+
+// NumState is the number of buffers the program updates.
+func (p *Program) NumState() int { return len(p.state) }
+
+// StateName is the name of the i-th buffer the program updates.
+func (p *Program) StateName(i int) string { return p.state[i].name }
 
 // value is n's value after a run.
 func (p *Program) value(n *G.Node) G.Value {

@@ -35,7 +35,11 @@ type SGD struct {
 func (o SGD) LearningRate() float64 { return o.LR }
 
 // Start implements Optimizer.
-func (o SGD) Start(params []*tensor.Dense) (Update, error) {
+func (o SGD) Start(params []*tensor.Dense) (Update, error) { return o.StartState(params, nil) }
+
+// StartState implements StatefulOptimizer: the momentum buffers are
+// "velocity/<parameter>".
+func (o SGD) StartState(params []*tensor.Dense, st *OptimizerState) (Update, error) {
 	if err := positive("SGD", "LR", o.LR); err != nil {
 		return nil, err
 	}
@@ -56,7 +60,7 @@ func (o SGD) Start(params []*tensor.Dense) (Update, error) {
 			return nil
 		}, nil
 	}
-	vel := zerosLike(params)
+	vel := st.Tensors("velocity", params)
 	mu, nesterov := o.Momentum, o.Nesterov
 	return func(lr float64, grads []*tensor.Dense) error {
 		if err := sameLen(params, grads); err != nil {
@@ -86,8 +90,9 @@ func momentumStep[T float](lr, mu float64, nesterov bool, w, g, v []T) {
 }
 
 // Adam adapts a step per parameter from running means of the gradient and
-// its square, with bias correction (Kingma & Ba, 2015). Zero fields take the
-// usual defaults: Beta1 0.9, Beta2 0.999, Eps 1e-8.
+// its square, with bias correction (Kingma & Ba, 2015). Every field means
+// what it says, zero included (Beta1 0 is Adam without momentum); Eps must
+// be > 0. NewAdam(lr) sets the usual Beta1 0.9, Beta2 0.999, Eps 1e-8.
 type Adam struct {
 	LR, Beta1, Beta2, Eps float64
 }
@@ -96,8 +101,12 @@ type Adam struct {
 func (o Adam) LearningRate() float64 { return o.LR }
 
 // Start implements Optimizer.
-func (o Adam) Start(params []*tensor.Dense) (Update, error) {
-	return AdamW{LR: o.LR, Beta1: o.Beta1, Beta2: o.Beta2, Eps: o.Eps}.start("Adam", params)
+func (o Adam) Start(params []*tensor.Dense) (Update, error) { return o.StartState(params, nil) }
+
+// StartState implements StatefulOptimizer: the moments are "m/<parameter>"
+// and "v/<parameter>", the step count "t".
+func (o Adam) StartState(params []*tensor.Dense, st *OptimizerState) (Update, error) {
+	return AdamW{LR: o.LR, Beta1: o.Beta1, Beta2: o.Beta2, Eps: o.Eps}.start("Adam", params, st)
 }
 
 // AdamW is Adam with decoupled weight decay (Loshchilov & Hutter, 2019):
@@ -112,10 +121,15 @@ type AdamW struct {
 func (o AdamW) LearningRate() float64 { return o.LR }
 
 // Start implements Optimizer.
-func (o AdamW) Start(params []*tensor.Dense) (Update, error) { return o.start("AdamW", params) }
+func (o AdamW) Start(params []*tensor.Dense) (Update, error) { return o.StartState(params, nil) }
 
-func (o AdamW) start(name string, params []*tensor.Dense) (Update, error) {
-	b1, b2, eps := orDefault(o.Beta1, 0.9), orDefault(o.Beta2, 0.999), orDefault(o.Eps, 1e-8)
+// StartState implements StatefulOptimizer, as Adam's.
+func (o AdamW) StartState(params []*tensor.Dense, st *OptimizerState) (Update, error) {
+	return o.start("AdamW", params, st)
+}
+
+func (o AdamW) start(name string, params []*tensor.Dense, st *OptimizerState) (Update, error) {
+	b1, b2, eps := o.Beta1, o.Beta2, o.Eps
 	if err := positive(name, "LR", o.LR); err != nil {
 		return nil, err
 	}
@@ -127,20 +141,20 @@ func (o AdamW) start(name string, params []*tensor.Dense) (Update, error) {
 			return nil, err
 		}
 	}
-	if err := positive(name, "Eps", eps); err != nil {
+	if err := positiveEps(name, eps); err != nil {
 		return nil, err
 	}
 	if o.WeightDecay < 0 || math.IsNaN(o.WeightDecay) {
 		return nil, errors.Errorf("trainers: %s: WeightDecay %v, want ≥ 0", name, o.WeightDecay)
 	}
-	m, v := zerosLike(params), zerosLike(params)
-	t := 0
+	m, v := st.Tensors("m", params), st.Tensors("v", params)
+	t := st.Counter("t")
 	return func(lr float64, grads []*tensor.Dense) error {
 		if err := sameLen(params, grads); err != nil {
 			return err
 		}
-		t++
-		c1, c2 := 1-math.Pow(b1, float64(t)), 1-math.Pow(b2, float64(t))
+		*t++
+		c1, c2 := 1-math.Pow(b1, float64(*t)), 1-math.Pow(b2, float64(*t))
 		for i, w := range params {
 			if o.WeightDecay > 0 {
 				scaleBy(1-lr*o.WeightDecay, w)
@@ -166,8 +180,8 @@ func adamStep[T float](lr, b1, b2, eps, c1, c2 float64, w, g, m, v []T) {
 }
 
 // RMSProp divides each step by a running root-mean-square of the gradient:
-// s ← ρs + (1−ρ)g²; w ← w − η·g/(√s + ε). Zero fields take the defaults
-// Rho 0.9, Eps 1e-8.
+// s ← ρs + (1−ρ)g²; w ← w − η·g/(√s + ε). Rho 0 means 0; Eps must be > 0.
+// NewRMSProp(lr) sets the usual Rho 0.9, Eps 1e-8.
 type RMSProp struct {
 	LR, Rho, Eps float64
 }
@@ -176,22 +190,27 @@ type RMSProp struct {
 func (o RMSProp) LearningRate() float64 { return o.LR }
 
 // Start implements Optimizer.
-func (o RMSProp) Start(params []*tensor.Dense) (Update, error) {
-	rho, eps := orDefault(o.Rho, 0.9), orDefault(o.Eps, 1e-8)
+func (o RMSProp) Start(params []*tensor.Dense) (Update, error) { return o.StartState(params, nil) }
+
+// StartState implements StatefulOptimizer: the running means are
+// "square_avg/<parameter>".
+func (o RMSProp) StartState(params []*tensor.Dense, st *OptimizerState) (Update, error) {
+	rho, eps := o.Rho, o.Eps
 	if err := positive("RMSProp", "LR", o.LR); err != nil {
 		return nil, err
 	}
 	if err := unit("RMSProp", "Rho", rho); err != nil {
 		return nil, err
 	}
-	if err := positive("RMSProp", "Eps", eps); err != nil {
+	if err := positiveEps("RMSProp", eps); err != nil {
 		return nil, err
 	}
-	return squaresUpdate(params, rho, 1-rho, eps), nil
+	return squaresUpdate(st.Tensors("square_avg", params), params, rho, 1-rho, eps), nil
 }
 
 // AdaGrad divides each step by the root of the summed squared gradients:
-// s ← s + g²; w ← w − η·g/(√s + ε). Eps defaults to 1e-10.
+// s ← s + g²; w ← w − η·g/(√s + ε). Eps must be > 0; NewAdaGrad(lr) sets
+// the usual 1e-10.
 type AdaGrad struct {
 	LR, Eps float64
 }
@@ -200,20 +219,22 @@ type AdaGrad struct {
 func (o AdaGrad) LearningRate() float64 { return o.LR }
 
 // Start implements Optimizer.
-func (o AdaGrad) Start(params []*tensor.Dense) (Update, error) {
-	eps := orDefault(o.Eps, 1e-10)
+func (o AdaGrad) Start(params []*tensor.Dense) (Update, error) { return o.StartState(params, nil) }
+
+// StartState implements StatefulOptimizer: the sums are "sum/<parameter>".
+func (o AdaGrad) StartState(params []*tensor.Dense, st *OptimizerState) (Update, error) {
+	eps := o.Eps
 	if err := positive("AdaGrad", "LR", o.LR); err != nil {
 		return nil, err
 	}
-	if err := positive("AdaGrad", "Eps", eps); err != nil {
+	if err := positiveEps("AdaGrad", eps); err != nil {
 		return nil, err
 	}
-	return squaresUpdate(params, 1, 1, eps), nil
+	return squaresUpdate(st.Tensors("sum", params), params, 1, 1, eps), nil
 }
 
 // squaresUpdate is RMSProp's and AdaGrad's step: s ← decay·s + gain·g².
-func squaresUpdate(params []*tensor.Dense, decay, gain, eps float64) Update {
-	s := zerosLike(params)
+func squaresUpdate(s, params []*tensor.Dense, decay, gain, eps float64) Update {
 	return func(lr float64, grads []*tensor.Dense) error {
 		if err := sameLen(params, grads); err != nil {
 			return err
@@ -251,13 +272,6 @@ func sameLen(params, grads []*tensor.Dense) error {
 		return errors.Errorf("trainers: %d gradients for %d parameters", len(grads), len(params))
 	}
 	return nil
-}
-
-func orDefault(v, def float64) float64 {
-	if v == 0 {
-		return def
-	}
-	return v
 }
 
 func positive(opt, field string, v float64) error {

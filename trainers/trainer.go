@@ -89,6 +89,15 @@ type Config struct {
 	// Parallel spreads each batch over replicas and processes; the zero
 	// value trains on one replica in this process.
 	Parallel Parallel
+
+	// Resume, if not "", is a training checkpoint (written by the
+	// Checkpoint callback) to continue from: the Fit restores the weights,
+	// the optimizer's and callbacks' state, the History and the position in
+	// the data and random streams, then runs the epochs left up to Epochs,
+	// as the uninterrupted run would have. The model, data, trainer,
+	// optimizer and parallel layout must be the ones the checkpoint was
+	// written with (every process of a job reads the file).
+	Resume string
 }
 
 // Policy is how the loop batches the data: the one thing the trainers
@@ -227,6 +236,7 @@ type run struct {
 	weights []*tensor.Dense // their tensors
 	grads   []*tensor.Dense // gradients of the current update
 	update  Update
+	guard   *guard // keeps the params finite
 	noise   *noiseState
 	sched   Time
 	start   time.Time
@@ -236,12 +246,22 @@ type run struct {
 	examples, gradEvals int64
 	lr                  float64 // the last update's learning rate
 	agreed              bool    // the Fit ended by a stop all processes agreed on
+
+	// Training state (state.go).
+	optState *OptimizerState
+	slots    []slot        // per callback
+	saves    []saveRequest // checkpoints to write after this epoch's callbacks
+	first    int           // the first epoch to run: > 0 when resumed
+	resumed  time.Duration // training time before the resume
 }
 
 func newRun(l Loop, m models.Model, p *graph.Params, train datasets.Source) (r *run, err error) {
 	cfg, pol := l.Config, l.Policy
 	if pol.Name == "" {
 		pol.Name = "Loop"
+	}
+	if err := checkInputs(p, train, cfg); err != nil {
+		return nil, err
 	}
 	if err := checkSetup(cfg, pol, m, p, train); err != nil {
 		return nil, err
@@ -290,7 +310,7 @@ func newRun(l Loop, m models.Model, p *graph.Params, train datasets.Source) (r *
 	}
 	r = built
 	spec := exec.Spec{Forward: m.Forward, Params: target, X: train.XShape(), Y: train.YShape(),
-		Loss: cfg.Loss, Training: true}
+		Loss: cfg.Loss, Training: true, Create: fresh}
 	local := len(r.reps)
 	for i := range r.reps {
 		q := r.rank*local + i
@@ -331,15 +351,13 @@ func newRun(l Loop, m models.Model, p *graph.Params, train datasets.Source) (r *
 	if len(r.weights) == 0 {
 		return nil, errors.New("trainers: the model has no parameters")
 	}
-	if r.update, err = startOptimizer(cfg.Optimizer, r.weights); err != nil {
+	if err := checkData(cfg, target, r.mem, first.Out); err != nil {
 		return nil, err
 	}
-	if fresh {
-		for _, name := range target.Names() {
-			if err := p.Add(name, target.Value(name)); err != nil {
-				return nil, errors.Wrap(err, "trainers")
-			}
-		}
+	r.guard = newGuard(r.weights)
+	r.optState = newOptimizerState(r.names)
+	if r.update, err = startOptimizer(cfg.Optimizer, r.weights, r.optState); err != nil {
+		return nil, err
 	}
 
 	r.grads = make([]*tensor.Dense, len(r.weights))
@@ -376,6 +394,27 @@ func newRun(l Loop, m models.Model, p *graph.Params, train datasets.Source) (r *
 		nspec.Seed = rng.Seed(cfg.Seed, "noise-layers")
 		if r.noise, err = newNoiseState(noiseB, r.weights, r.mem, cfg.Seed, exec.New(nspec)); err != nil {
 			return nil, err
+		}
+	}
+	r.slots = make([]slot, len(cfg.Callbacks))
+	if cfg.Resume != "" {
+		if err := r.resume(cfg.Resume, target); err != nil {
+			return nil, err
+		}
+	}
+	if err := r.begin(); err != nil {
+		return nil, err
+	}
+	if fresh {
+		for _, name := range target.Names() {
+			if err := p.Add(name, target.Value(name)); err != nil {
+				return nil, errors.Wrap(err, "trainers")
+			}
+		}
+		for _, name := range target.BufferNames() {
+			if err := p.AddBuffer(name, target.Buffer(name)); err != nil {
+				return nil, errors.Wrap(err, "trainers")
+			}
 		}
 	}
 	return r, nil
@@ -544,20 +583,6 @@ func validationMetric(cfg Config) (string, error) {
 	return "", errors.Errorf("trainers: Config.Metric %q is not available for a %s validation set (want %s)", name, kind, want)
 }
 
-// startOptimizer calls o.Start, turning a panic or a missing Update into an
-// error.
-func startOptimizer(o Optimizer, weights []*tensor.Dense) (u Update, err error) {
-	defer func() {
-		if e := recover(); e != nil {
-			u, err = nil, errors.Errorf("trainers: optimizer %T: Start panicked: %v", o, e)
-		}
-	}()
-	if u, err = o.Start(weights); err == nil && u == nil {
-		err = errors.Errorf("trainers: optimizer %T: Start returned no Update", o)
-	}
-	return u, err
-}
-
 // isNilDataset reports a nil *datasets.Dataset passed as a Source.
 func isNilDataset(s datasets.Source) bool {
 	d, ok := s.(*datasets.Dataset)
@@ -591,8 +616,8 @@ func (r *run) close() {
 }
 
 func (r *run) fit(ctx context.Context) error {
-	r.start = time.Now()
-	for epoch := 0; epoch < r.cfg.Epochs; epoch++ {
+	r.start = time.Now().Add(-r.resumed)
+	for epoch := r.first; epoch < r.cfg.Epochs && r.hist.Stopped == ""; epoch++ {
 		r.sched.Epoch = epoch
 		rec, err := r.epoch(ctx, epoch)
 		if isStop(err) {
@@ -624,6 +649,12 @@ func (r *run) fit(ctx context.Context) error {
 			if by != r.rank {
 				r.hist.Stopped += fmt.Sprintf(" on rank %d", by)
 			}
+		}
+		if err := r.flushSaves(epoch); err != nil {
+			r.callbacks(Event{Kind: FitEnd, Epoch: epoch, Step: r.sched.Step}, nil)
+			return err
+		}
+		if stopped {
 			break
 		}
 	}
@@ -652,7 +683,7 @@ func (r *run) epoch(ctx context.Context, epoch int) (Epoch, error) {
 		lossSum, seen, err = r.stochastic(ctx, epoch)
 	}
 	if err != nil || r.hist.Stopped != "" {
-		return Epoch{}, err
+		return Epoch{}, r.guard.explain(err, r.names, r.sched.Step, r.lr)
 	}
 	if seen == 0 {
 		return Epoch{}, errors.Errorf("trainers: epoch %d had no batch", epoch)
@@ -666,6 +697,9 @@ func (r *run) epoch(ctx context.Context, epoch int) (Epoch, error) {
 			return Epoch{}, err
 		}
 	}
+	if err := r.guard.restore(r.names, r.sched.Step, r.lr); err != nil {
+		return Epoch{}, errors.Wrapf(err, "trainers: end of epoch %d", epoch)
+	}
 	if err := r.checkInSync(epoch); err != nil {
 		return Epoch{}, err
 	}
@@ -675,7 +709,7 @@ func (r *run) epoch(ctx context.Context, epoch int) (Epoch, error) {
 	monitored := trainLoss
 	if r.eval != nil {
 		t0 := time.Now()
-		met, err := r.eval.Evaluate(r.cfg.Validation)
+		met, err := r.eval.EvaluateContext(ctx, r.cfg.Validation)
 		r.evalDur += time.Since(t0)
 		if err != nil {
 			return Epoch{}, errors.Wrapf(err, "trainers: epoch %d: validation", epoch)
@@ -735,6 +769,9 @@ func (r *run) stochastic(ctx context.Context, epoch int) (lossSum float64, seen 
 			return 0, 0, r.stopAgreed(ctx, stop, epoch)
 		}
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			if why := r.badData(); why != "" {
+				return 0, 0, errors.Errorf("trainers: epoch %d step %d: loss is %v: %s", epoch, r.sched.Step, loss, why)
+			}
 			return 0, 0, errors.Errorf("trainers: epoch %d step %d: loss is %v (diverged: lower the learning rate?)", epoch, r.sched.Step, loss)
 		}
 		if err := r.checkGrads(epoch); err != nil {
@@ -747,11 +784,25 @@ func (r *run) stochastic(ctx context.Context, epoch int) (lossSum float64, seen 
 		if err := r.step(epoch, loss); err != nil {
 			return 0, 0, err
 		}
+		if err := r.commitState(); err != nil {
+			return 0, 0, errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
+		}
 		if err := r.diagnose(ctx, epoch); err != nil {
 			return 0, 0, err
 		}
 	}
 	return lossSum, seen, nil
+}
+
+// commitState stores the buffers (BatchNorm's running statistics) that
+// replica 0's last training run computed, while no replica runs. With one
+// replica that is every training run's; with several, part 0's statistics
+// stand for the step's (graph.Program.CommitState).
+func (r *run) commitState() error {
+	if c := r.reps[0].c; c != nil {
+		return c.CommitState()
+	}
+	return nil
 }
 
 // fullBatch accumulates the exact mean gradient of one epoch into r.grads:
@@ -783,6 +834,9 @@ func (r *run) fullBatch(ctx context.Context, epoch int) (lossSum float64, seen i
 	}
 	if err := r.checkGrads(epoch); err != nil {
 		return 0, 0, err
+	}
+	if err := r.commitState(); err != nil { // several replicas: the last chunk of part 0
+		return 0, 0, errors.Wrapf(err, "trainers: epoch %d", epoch)
 	}
 	r.examples += int64(total)
 	r.gradEvals += int64(total)
@@ -852,6 +906,7 @@ func (r *run) step(epoch int, loss float64) error {
 	if err != nil {
 		return errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
 	}
+	r.guard.save()
 	if err := r.apply(lr, r.grads); err != nil {
 		return errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
 	}
@@ -925,11 +980,13 @@ func (r *run) callbacks(e Event, rec *Epoch) error {
 	if rec != nil {
 		e.Record = *rec
 	}
+	e.run = r
 	var first error
-	for _, cb := range r.cfg.Callbacks {
+	for i, cb := range r.cfg.Callbacks {
 		if cb == nil {
 			continue
 		}
+		e.slot = i
 		if err := callSafely(cb, e); err != nil && first == nil {
 			first = err
 			if e.Kind != FitEnd {
