@@ -188,9 +188,20 @@ def main(argv):
     if list_only:
         return 0
     failures = []
-    for p, safe in by_page:
-        print("%s: %d snippets" % (os.path.relpath(p, ROOT), len(safe)))
-        failures += run_page(p, safe)
+    # Kernels start in a scratch folder: snippets that write files (a plot's
+    # WriteFile, say) leave nothing in the checkout.
+    import shutil
+    import tempfile
+    scratch = tempfile.mkdtemp(prefix="descent-snippets.")
+    cwd = os.getcwd()
+    os.chdir(scratch)
+    try:
+        for p, safe in by_page:
+            print("%s: %d snippets" % (os.path.relpath(p, ROOT), len(safe)))
+            failures += run_page(p, safe)
+    finally:
+        os.chdir(cwd)
+        shutil.rmtree(scratch, ignore_errors=True)
     if failures:
         print("FAIL %d of %d notebook-safe snippets:" % (len(failures), nsafe))
         for f in failures:
