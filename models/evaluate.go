@@ -303,19 +303,10 @@ func (a *accumulator) classify(start, rows int, o []float64) {
 	a.grow(width)
 	for r := 0; r < rows; r++ {
 		row := o[r*width : (r+1)*width]
-		pred := 0
 		if width == 1 {
 			a.scores = append(a.scores, row[0])
-			if row[0] > 0 {
-				pred = 1
-			}
-		} else {
-			for j, v := range row {
-				if v > row[pred] {
-					pred = j
-				}
-			}
 		}
+		pred := argmax(row)
 		label := a.labels[start+r]
 		a.confusion[label][pred]++
 		if pred == label {
