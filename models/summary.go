@@ -84,7 +84,7 @@ func (s Summary) String() string {
 	for _, l := range s.Layers {
 		fmt.Fprintf(&b, "%-20s %-22s %12d\n", orStr(l.Name, "(top)"), "", l.Count)
 		for _, p := range l.Params {
-			fmt.Fprintf(&b, "  %-18s %-22v %12d\n", strings.TrimPrefix(p.Name, l.Name+"/"), p.Shape, p.Count)
+			fmt.Fprintf(&b, "  %-18s %-22s %12d\n", strings.TrimPrefix(p.Name, l.Name+"/"), fmt.Sprint(p.Shape), p.Count)
 		}
 	}
 	b.WriteString(line)
