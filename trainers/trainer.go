@@ -63,11 +63,23 @@ type Config struct {
 
 	// Validation, if set, is evaluated after every epoch.
 	Validation *datasets.Dataset
-	// Metric names the validation metric recorded in History: "accuracy"
-	// (classification), "mse", "mae", "r2" (regression) or "loss"; "" picks
-	// accuracy for classification and r2 for regression. A metric the
-	// validation set cannot have is an error before the first step.
+	// Metric names the validation metric recorded in History.Metric and
+	// Epoch.ValMetric, a name of the table of metrics (models.MetricTable:
+	// "accuracy", "auc", "f1", "mse", "r2", ...), with or without its
+	// "val_" prefix, or a Custom metric's; "" picks accuracy for
+	// classification and r2 for regression (see models.Classifies). A
+	// metric the validation set cannot have is an error before the first
+	// step, and so is a Metric without Validation.
 	Metric string
+	// Metrics are more metrics to record every epoch in Epoch.Values, by
+	// Keras' names: a bare name ("accuracy", "auc") is measured on the
+	// training data (an extra pass over it after each epoch) and, with a
+	// Validation set, on it too ("val_accuracy"); "val_f1" is measured on
+	// the validation set only, "train_mae" on the training data only.
+	Metrics []string
+	// Custom are user-defined metrics (each a models.Metric with a Func),
+	// recorded like Metrics under their names.
+	Custom []models.Metric
 	// EvalChunk is the number of examples per evaluation graph run, and per
 	// accumulation chunk in GD (0: models.DefaultChunk).
 	EvalChunk int
@@ -201,7 +213,6 @@ type run struct {
 	train  *datasets.Dataset
 	it     *datasets.Iterator
 	progs  *exec.Cache
-	eval   *models.Evaluator
 	hist   *History
 
 	names   []string        // parameter names, in gradient order
@@ -217,6 +228,7 @@ type run struct {
 
 	examples, gradEvals int64
 	lr                  float64 // the last update's learning rate
+	metrics             *metricRun
 }
 
 func newRun(l Loop, m models.Model, p *graph.Params, train *datasets.Dataset) (r *run, err error) {
@@ -273,8 +285,12 @@ func newRun(l Loop, m models.Model, p *graph.Params, train *datasets.Dataset) (r
 	// error before the first step.
 	first, err := r.progs.Get(it.BatchSize())
 	if err != nil {
-		return nil, errors.Wrapf(err, "trainers: model on batches of %d examples of shape %v with %s",
+		err = errors.Wrapf(err, "trainers: model on batches of %d examples of shape %v with %s",
 			it.BatchSize(), train.XShape(), describeTargets(train.YShape()))
+		if hint := models.TargetHint(train, cfg.Loss); hint != "" {
+			err = errors.Errorf("%v; %s", err, hint)
+		}
+		return nil, err
 	}
 	for i := 0; i < first.NumParams(); i++ {
 		r.names = append(r.names, first.ParamName(i))
@@ -305,9 +321,9 @@ func newRun(l Loop, m models.Model, p *graph.Params, train *datasets.Dataset) (r
 	}
 	r.sched = Time{StepsPerEpoch: steps, Epochs: cfg.Epochs}
 	r.hist = &History{Method: pol.Name, BatchSize: batch, N: train.Len(), Planned: cfg.Epochs, StepsPerEpoch: steps}
-	if cfg.Validation != nil {
-		r.hist.Metric = metric
-		r.eval = models.NewEvaluator(m, p, cfg.Loss, cfg.EvalChunk)
+	r.hist.Metric = metric
+	if err := r.setupMetrics(metric); err != nil {
+		return nil, err
 	}
 	if cfg.NoiseEvery > 0 {
 		// The diagnostic passes run their own graphs, whose random layers
@@ -375,35 +391,6 @@ func describeTargets(s tensor.Shape) string {
 	return fmt.Sprintf("targets of shape %v", s)
 }
 
-// validationMetric is the name of the validation metric to record: the
-// configured one if the validation set has it, else the default for its
-// kind; "" without a validation set.
-func validationMetric(cfg Config) (string, error) {
-	v := cfg.Validation
-	if v == nil {
-		return "", nil
-	}
-	classify := v.Labels() != nil
-	name := cfg.Metric
-	if name == "" {
-		name = "r2"
-		if classify {
-			name = "accuracy"
-		}
-	}
-	switch {
-	case name == "loss",
-		classify && name == "accuracy",
-		!classify && (name == "mse" || name == "mae" || name == "r2"):
-		return name, nil
-	}
-	kind, want := "regression", "mse, mae, r2 or loss"
-	if classify {
-		kind, want = "classification", "accuracy or loss"
-	}
-	return "", errors.Errorf("trainers: Config.Metric %q is not available for a %s validation set (want %s)", name, kind, want)
-}
-
 // startOptimizer calls o.Start, turning a panic or a missing Update into an
 // error.
 func startOptimizer(o Optimizer, weights []*tensor.Dense) (u Update, err error) {
@@ -422,9 +409,7 @@ func (r *run) close() {
 	if r.progs != nil {
 		r.progs.Close()
 	}
-	if r.eval != nil {
-		r.eval.Close()
-	}
+	r.metrics.close()
 	if r.noise != nil {
 		r.noise.progs.Close()
 	}
@@ -432,6 +417,9 @@ func (r *run) close() {
 
 func (r *run) fit(ctx context.Context) error {
 	r.start = time.Now()
+	if err := r.callbacks(Event{Kind: FitStart}, nil); err != nil {
+		return err
+	}
 	for epoch := 0; epoch < r.cfg.Epochs; epoch++ {
 		r.sched.Epoch = epoch
 		if epoch > 0 {
@@ -439,7 +427,7 @@ func (r *run) fit(ctx context.Context) error {
 		}
 		rec, err := r.epoch(ctx, epoch)
 		if isStop(err) {
-			r.hist.Stopped = fmt.Sprintf("stopped by a callback in epoch %d at step %d", epoch, r.sched.Step)
+			r.hist.Stopped = fmt.Sprintf("stopped by a callback in epoch %d at step %d", epoch+1, r.sched.Step)
 			break
 		}
 		if err != nil {
@@ -455,7 +443,7 @@ func (r *run) fit(ctx context.Context) error {
 				r.callbacks(Event{Kind: FitEnd, Epoch: epoch, Step: r.sched.Step}, nil)
 				return stop
 			}
-			r.hist.Stopped = fmt.Sprintf("stopped by a callback after epoch %d", epoch)
+			r.hist.Stopped = fmt.Sprintf("stopped by a callback after epoch %d", epoch+1)
 			break
 		}
 	}
@@ -538,20 +526,9 @@ func (r *run) epoch(ctx context.Context, epoch int) (Epoch, error) {
 	r.seconds = time.Since(r.start).Seconds() - r.evalDur.Seconds()
 	rec := Epoch{Epoch: epoch, TrainLoss: trainLoss, Updates: r.sched.Step, Examples: r.examples,
 		GradEvals: r.gradEvals, LearningRate: r.lr, Seconds: r.seconds}
-	monitored := trainLoss
-	if r.eval != nil {
-		t0 := time.Now()
-		met, err := r.eval.Evaluate(r.cfg.Validation)
-		r.evalDur += time.Since(t0)
-		if err != nil {
-			return Epoch{}, errors.Wrapf(err, "trainers: epoch %d: validation", epoch)
-		}
-		v, ok := met.Metric(r.hist.Metric)
-		if !ok {
-			return Epoch{}, errors.Errorf("trainers: metric %q is not available for this validation set", r.hist.Metric)
-		}
-		rec.HasVal, rec.ValLoss, rec.ValMetric = true, met.Loss, v
-		monitored = met.Loss
+	monitored, err := r.measure(epoch, &rec)
+	if err != nil {
+		return Epoch{}, err
 	}
 	r.sched.Monitored = append(r.sched.Monitored, monitored)
 	r.hist.Epochs = append(r.hist.Epochs, rec)
