@@ -13,6 +13,7 @@ import (
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
 	"github.com/descent-go/descent/models"
+	"github.com/descent-go/descent/plot"
 	"github.com/descent-go/descent/trainers"
 )
 
@@ -217,7 +218,7 @@ func ExampleChart() {
 		return
 	}
 	defer os.RemoveAll(dir)
-	chart := trainers.Chart{Title: "GD vs mini-batch SGD", X: "examples", Y: "train_loss", LogY: true, Histories: hists}
+	chart := plot.Chart{Title: "GD vs mini-batch SGD", X: "examples", Y: "train_loss", LogY: true, Histories: hists}
 	if err := chart.WriteFile(filepath.Join(dir, "compare.png")); err != nil {
 		fmt.Println(err)
 		return

@@ -1,6 +1,7 @@
-package trainers
+package plot
 
 import (
+	"context"
 	"bytes"
 	"encoding/xml"
 	"image/png"
@@ -13,26 +14,33 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
 	"github.com/descent-go/descent/models"
+	"github.com/descent-go/descent/trainers"
 )
+
+type Epoch = trainers.Epoch
 
 var pngMagic = []byte("\x89PNG\r\n\x1a\n")
 
 // threeHistories trains GD, online and mini-batch SGD on one problem, with
 // a validation set.
-func threeHistories(t *testing.T) []*History {
+func threeHistories(t *testing.T) []*trainers.History {
 	t.Helper()
-	lr := newLinReg(t, 90, 2, 0.3, 70, tensor.Float64)
-	parts, err := lr.ds.Split(1, false, 2.0/3, 1.0/3)
+	ds, _, _, err := datasets.LinearRegression(90, 2, 0.3, 70, tensor.Float64)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := cfg(4, SGD{LR: 0.05})
+	parts, err := ds.Split(1, false, 2.0/3, 1.0/3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := trainers.Config{Epochs: 4, Loss: graph.MSE, Optimizer: trainers.SGD{LR: 0.05}, Seed: 1}
 	c.Validation = parts[1]
-	var hs []*History
-	for _, tr := range []Trainer{GD{Config: c}, OnlineSGD{Config: c}, MiniBatchSGD{BatchSize: 10, Config: c}} {
-		h, err := tr.Fit(bg, models.Linear{}, graph.NewParams(tensor.Float64, 1), parts[0])
+	var hs []*trainers.History
+	for _, tr := range []trainers.Trainer{trainers.GD{Config: c}, trainers.OnlineSGD{Config: c}, trainers.MiniBatchSGD{BatchSize: 10, Config: c}} {
+		h, err := tr.Fit(context.Background(), models.Linear{}, graph.NewParams(tensor.Float64, 1), parts[0])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -89,21 +97,21 @@ func minInt(a, b int) int {
 func TestHistoryPNGAndSVG(t *testing.T) {
 	hs := threeHistories(t)
 	h := hs[2]
-	checkPNG(t, h.PNG(), 576, 384) // 6 × 4 inches at 96 dpi
-	text := svgText(t, h.SVG())
+	checkPNG(t, History(h).PNG(), 576, 384) // 6 × 4 inches at 96 dpi
+	text := svgText(t, History(h).SVG())
 	for _, want := range []string{"MiniBatchSGD(B=10)", "train", "validation", "epochs", "loss"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("History SVG text lacks %q: %q", want, text)
 		}
 	}
 	// No validation, no epochs, a diverged loss: still drawn.
-	bare := &History{Method: "GD", Epochs: []Epoch{{Epoch: 0, TrainLoss: 1}, {Epoch: 1, TrainLoss: math.Inf(1)}, {Epoch: 2, TrainLoss: math.NaN()}}}
-	if text := svgText(t, bare.SVG()); strings.Contains(text, "validation") || !strings.Contains(text, "train") {
+	bare := &trainers.History{Method: "GD", Epochs: []Epoch{{Epoch: 0, TrainLoss: 1}, {Epoch: 1, TrainLoss: math.Inf(1)}, {Epoch: 2, TrainLoss: math.NaN()}}}
+	if text := svgText(t, History(bare).SVG()); strings.Contains(text, "validation") || !strings.Contains(text, "train") {
 		t.Errorf("a History without validation: %q", text)
 	}
-	svgText(t, (&History{Method: "empty"}).SVG())
-	var nilHist *History
-	if nilHist.PNG() != nil || nilHist.SVG() != "" {
+	svgText(t, History(&trainers.History{Method: "empty"}).SVG())
+	var nilHist *trainers.History
+	if History(nilHist).PNG() != nil || History(nilHist).SVG() != "" {
 		t.Error("a nil History draws")
 	}
 }
@@ -144,10 +152,10 @@ func TestChartCompares(t *testing.T) {
 		}
 	}
 	// Log scale with non-positive values only: drawn on a linear scale.
-	zero := &History{Method: "zero", Epochs: []Epoch{{TrainLoss: 0}, {Epoch: 1, TrainLoss: -1}}}
-	svgText(t, Chart{LogY: true, Histories: []*History{zero}}.SVG())
-	one := &History{Method: "one", Epochs: []Epoch{{TrainLoss: 0.5}}}
-	svgText(t, Chart{LogY: true, Histories: []*History{one}}.SVG())
+	zero := &trainers.History{Method: "zero", Epochs: []Epoch{{TrainLoss: 0}, {Epoch: 1, TrainLoss: -1}}}
+	svgText(t, Chart{LogY: true, Histories: []*trainers.History{zero}}.SVG())
+	one := &trainers.History{Method: "one", Epochs: []Epoch{{TrainLoss: 0.5}}}
+	svgText(t, Chart{LogY: true, Histories: []*trainers.History{one}}.SVG())
 	svgText(t, Chart{Title: "nothing yet"}.SVG())
 }
 
@@ -159,7 +167,7 @@ func TestChartErrors(t *testing.T) {
 	}{
 		{Chart{X: "steps", Histories: hs}, `"steps"`},
 		{Chart{Y: "accuracy", Histories: hs}, `"accuracy"`},
-		{Chart{Histories: []*History{hs[0], nil}}, "Histories[1]"},
+		{Chart{Histories: []*trainers.History{hs[0], nil}}, "Histories[1]"},
 		{Chart{Histories: hs, Labels: []string{"a"}}, "Labels"},
 		{Chart{Histories: hs, Width: -1}, "size"},
 		{Chart{Histories: hs, Height: math.NaN()}, "size"},
@@ -216,7 +224,7 @@ func TestChartWriteFile(t *testing.T) {
 }
 
 func TestPlot(t *testing.T) {
-	p := Plot{Title: "throughput", XLabel: "batch size", YLabel: "examples/s", LogX: true, LogY: true,
+	p := Lines{Title: "throughput", XLabel: "batch size", YLabel: "examples/s", LogX: true, LogY: true,
 		Series: []Series{
 			{Label: "MLP", X: []float64{1, 2, 4, 8, 0}, Y: []float64{10, 20, 35, 50, 7}},
 			{Label: "softmax", X: []float64{1, 2, 4, 8}, Y: []float64{40, 70, math.NaN(), 120}, Dashed: true},
@@ -242,7 +250,7 @@ func TestPlot(t *testing.T) {
 	if err := p.WriteFile(path); err != nil {
 		t.Fatal(err)
 	}
-	bad := Plot{Series: []Series{{Label: "x", X: []float64{1, 2}, Y: []float64{1}}}}
+	bad := Lines{Series: []Series{{Label: "x", X: []float64{1, 2}, Y: []float64{1}}}}
 	if err := bad.Render(io.Discard, "png"); err == nil || !strings.Contains(err.Error(), "2 X and 1 Y") {
 		t.Errorf("mismatched series: error %v", err)
 	}
@@ -251,5 +259,17 @@ func TestPlot(t *testing.T) {
 	}
 	if err := p.Render(io.Discard, "gif"); err == nil {
 		t.Error("format gif accepted")
+	}
+}
+
+func mustContain(t testing.TB, err error, subs ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error; want one mentioning %q", subs)
+	}
+	for _, s := range subs {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q does not mention %q", err, s)
+		}
 	}
 }
