@@ -667,7 +667,7 @@ func (logTicks) Ticks(min, max float64) []gplot.Tick {
 			continue
 		}
 		label := ""
-		if k%every == 0 {
+		if (k-lo)%every == 0 {
 			label = powerOfTen(k)
 		}
 		ticks = append(ticks, gplot.Tick{Value: v, Label: label})

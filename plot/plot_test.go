@@ -1,9 +1,10 @@
 package plot
 
 import (
-	"context"
 	"bytes"
+	"context"
 	"encoding/xml"
+	"image/color"
 	"image/png"
 	"io"
 	"math"
@@ -12,6 +13,9 @@ import (
 	"strings"
 	"testing"
 
+	gplot "gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
 	"gorgonia.org/tensor"
 
 	"github.com/descent-go/descent/datasets"
@@ -272,4 +276,164 @@ func mustContain(t testing.TB, err error, subs ...string) {
 			t.Errorf("error %q does not mention %q", err, s)
 		}
 	}
+}
+
+// rightmostInk is the largest x of a pixel of the given colour in the PNG.
+func rightmostInk(t *testing.T, b []byte, want color.Color) int {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wr, wg, wb, _ := want.RGBA()
+	right := -1
+	bounds := img.Bounds()
+	for y := bounds.Min.Y; y < bounds.Max.Y; y++ {
+		for x := bounds.Min.X; x < bounds.Max.X; x++ {
+			r, g, b, _ := img.At(x, y).RGBA()
+			if absDiff(r, wr) < 0x1000 && absDiff(g, wg) < 0x1000 && absDiff(b, wb) < 0x1000 && x > right {
+				right = x
+			}
+		}
+	}
+	return right
+}
+
+func absDiff(a, b uint32) uint32 {
+	if a > b {
+		return a - b
+	}
+	return b - a
+}
+
+// TestLongCurvesReachTheEnd: the PNG of a long curve, solid or dashed, is
+// drawn to its last point (the raster back end dropped the end of long
+// dashed paths: an 11,624-point curve stopped near half-way).
+func TestLongCurvesReachTheEnd(t *testing.T) {
+	for _, n := range []int{4745, 11624} {
+		for _, dashed := range []bool{false, true} {
+			x, y := make([]float64, n), make([]float64, n)
+			for i := range x {
+				x[i] = float64(i + 1)
+				y[i] = math.Exp(-3 * float64(i) / float64(n))
+			}
+			// The curve alone, no legend, in the first palette colour.
+			l := Lines{Series: []Series{{X: x, Y: y, Dashed: dashed}}}
+			b := l.PNG()
+			right := rightmostInk(t, b, plotutil.Color(0))
+			// Where the last point is: the right end of the data area, the
+			// X axis ending at the last value. Find it from a curve that is
+			// short enough to draw whole.
+			short := Lines{Series: []Series{{X: []float64{1, float64(n)}, Y: []float64{y[0], y[n-1]}, Dashed: false}}}
+			end := rightmostInk(t, short.PNG(), plotutil.Color(0))
+			slack := 3
+			if dashed {
+				slack = 13 // a dash period, 6 + 3 points at 96 dpi
+			}
+			if right < end-slack {
+				t.Errorf("%d points, dashed %v: ink ends at x = %d px, the last point is at %d px", n, dashed, right, end)
+			}
+		}
+	}
+}
+
+func TestDecimateKeepsExtremes(t *testing.T) {
+	var xys plotter.XYs
+	for i := 0; i < 10000; i++ {
+		xys = append(xys, plotter.XY{X: float64(i), Y: math.Sin(float64(i))})
+	}
+	xys[5000].Y = 7 // a spike
+	d := decimate(xys, 100, false)
+	if len(d) > 4*100+4 || d[0] != xys[0] || d[len(d)-1] != xys[len(xys)-1] {
+		t.Fatalf("%d points, from %v to %v", len(d), d[0], d[len(d)-1])
+	}
+	found := false
+	for i, p := range d {
+		found = found || p.Y == 7
+		if i > 0 && p.X <= d[i-1].X {
+			t.Fatalf("not in order at %d: %v after %v", i, p, d[i-1])
+		}
+	}
+	if !found {
+		t.Error("the spike was dropped")
+	}
+	few := xys[:300]
+	if got := decimate(few, 100, false); len(got) != 300 {
+		t.Errorf("300 points over 100 columns decimated to %d", len(got))
+	}
+	unsorted := plotter.XYs{{X: 3, Y: 1}, {X: 1, Y: 2}}
+	if got := decimate(unsorted, 0, false); len(got) != 2 {
+		t.Error("unsorted points decimated")
+	}
+}
+
+func TestTicks(t *testing.T) {
+	labels := func(ts []gplot.Tick) []string {
+		var s []string
+		for _, t := range ts {
+			if t.Label != "" {
+				s = append(s, t.Label)
+			}
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		tk       gplot.Ticker
+		min, max float64
+		want     string
+	}{
+		{niceTicks{integer: true}, 1, 4745, "1000 2000 3000 4000"},
+		{niceTicks{integer: true}, 1, 3, "1 2 3"},
+		{niceTicks{integer: true}, 0, 30, "0 10 20 30"},
+		{niceTicks{}, 0.05, 0.32, "0.1 0.2 0.3"},
+		{niceTicks{}, 0, 2500, "0 500 1000 1500 2000 2500"},
+		{niceTicks{}, 0.9, 0.98, "0.90 0.92 0.94 0.96 0.98"},
+		{logTicks{}, 1e-7, 10, "1e-7 1e-5 0.001 0.1 10"},
+		{logTicks{}, 0.001, 100, "0.001 0.01 0.1 1 10 100"},
+	} {
+		if got := strings.Join(labels(tc.tk.Ticks(tc.min, tc.max)), " "); got != tc.want {
+			t.Errorf("%T%+v on [%v, %v]: %q, want %q", tc.tk, tc.tk, tc.min, tc.max, got, tc.want)
+		}
+	}
+	for _, tk := range (niceTicks{integer: true}).Ticks(1, 3) {
+		if tk.Value != math.Trunc(tk.Value) {
+			t.Errorf("a tick at %v on an axis of counts", tk.Value)
+		}
+	}
+}
+
+// TestBestEpochMarked: a History whose EarlyStopping restored an earlier
+// epoch's weights shows that epoch; log scales are available.
+func TestBestEpochMarked(t *testing.T) {
+	h := threeHistories(t)[2]
+	h.BestEpoch = 2
+	c := History(h)
+	if text := svgText(t, c.SVG()); !strings.Contains(text, "best: epoch 2") {
+		t.Errorf("no best-epoch marker: %q", text)
+	}
+	c.NoBest = true
+	if text := svgText(t, c.SVG()); strings.Contains(text, "best") {
+		t.Errorf("marker despite NoBest: %q", text)
+	}
+	c = History(h)
+	c.LogY, c.LogX = true, true
+	checkPNG(t, c.PNG(), 576, 384)
+	h.BestEpoch = 0
+	if text := svgText(t, History(h).SVG()); strings.Contains(text, "best") {
+		t.Errorf("marker without a restored epoch: %q", text)
+	}
+}
+
+// TestChartOfRecordedMetrics draws metrics by their Keras names.
+func TestChartOfRecordedMetrics(t *testing.T) {
+	h := &trainers.History{Method: "m", Metric: "accuracy", Epochs: []trainers.Epoch{{Epoch: 0, HasVal: true, ValMetric: 0.5}, {Epoch: 1, HasVal: true, ValMetric: 0.75}},
+		Metrics: map[string][]float64{"accuracy": {0.6, 0.8}, "val_accuracy": {0.5, 0.75}}}
+	for _, y := range []string{"accuracy", "val_accuracy", "val_metric"} {
+		text := svgText(t, Chart{Y: y, Histories: []*trainers.History{h}}.SVG())
+		if !strings.Contains(text, "accuracy") && !strings.Contains(text, "metric") {
+			t.Errorf("Y %q: %q", y, text)
+		}
+	}
+	var buf bytes.Buffer
+	mustContain(t, Chart{Y: "auc", Histories: []*trainers.History{h}}.Render(&buf, "svg"), `"auc"`, "val_accuracy")
 }
