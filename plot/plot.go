@@ -380,10 +380,14 @@ func (f figure) writeFile(path string) error {
 	return errors.Wrapf(err, "plot: writing %s", path)
 }
 
-// decades widens a positive range to whole powers of ten: a log axis is
-// labelled only at powers of ten, so data within one decade would otherwise
-// get an axis without numbers.
+// decades widens a positive range to whole powers of ten when it holds
+// fewer than two of them: a log axis is labelled only at powers of ten, so
+// data within one decade would otherwise get an axis without numbers. A
+// range that already holds two keeps its ends, without empty decades.
 func decades(lo, hi float64) (float64, float64) {
+	if math.Floor(math.Log10(hi)+1e-9)-math.Ceil(math.Log10(lo)-1e-9) >= 1 {
+		return lo, hi
+	}
 	return math.Pow(10, math.Floor(math.Log10(lo))), math.Pow(10, math.Ceil(math.Log10(hi)))
 }
 
@@ -649,9 +653,10 @@ func formatTick(v float64, decimals int) string {
 	return strconv.FormatFloat(v, 'f', decimals, 64)
 }
 
-// logTicks labels a log axis at powers of ten ("0.001", "100", "1e-7"),
-// every decade when there are few, else every second or third, with minor
-// ticks at the others.
+// logTicks labels a log axis at powers of ten, every decade when there are
+// few, else every second or third, with minor ticks at the others. The
+// labels are plain numbers ("0.001", "100") when all of them are short,
+// else all in one exponent form ("1e-7", "1e3").
 type logTicks struct{}
 
 func (logTicks) Ticks(min, max float64) []gplot.Tick {
@@ -660,6 +665,7 @@ func (logTicks) Ticks(min, max float64) []gplot.Tick {
 	for (hi-lo)/every > 6 {
 		every++
 	}
+	plain := lo >= -4 && hi <= 5
 	var ticks []gplot.Tick
 	for k := lo; k <= hi; k++ {
 		v := math.Pow(10, float64(k))
@@ -667,18 +673,14 @@ func (logTicks) Ticks(min, max float64) []gplot.Tick {
 			continue
 		}
 		label := ""
-		if (k-lo)%every == 0 {
-			label = powerOfTen(k)
+		switch {
+		case (k-lo)%every != 0:
+		case plain:
+			label = strconv.FormatFloat(v, 'f', -1, 64)
+		default:
+			label = fmt.Sprintf("1e%d", k)
 		}
 		ticks = append(ticks, gplot.Tick{Value: v, Label: label})
 	}
 	return ticks
-}
-
-// powerOfTen prints 10^k plainly: "0.001", "1000", "1e-7", "1e+8".
-func powerOfTen(k int) string {
-	if k >= -4 && k <= 6 {
-		return strconv.FormatFloat(math.Pow(10, float64(k)), 'f', -1, 64)
-	}
-	return fmt.Sprintf("1e%+d", k)
 }

@@ -388,7 +388,8 @@ func TestTicks(t *testing.T) {
 		{niceTicks{}, 0.05, 0.32, "0.1 0.2 0.3"},
 		{niceTicks{}, 0, 2500, "0 500 1000 1500 2000 2500"},
 		{niceTicks{}, 0.9, 0.98, "0.90 0.92 0.94 0.96 0.98"},
-		{logTicks{}, 1e-7, 10, "1e-7 1e-5 0.001 0.1 10"},
+		{logTicks{}, 1e-7, 10, "1e-7 1e-5 1e-3 1e-1 1e1"},
+		{logTicks{}, 1e-5, 1e10, "1e-5 1e-2 1e1 1e4 1e7 1e10"},
 		{logTicks{}, 0.001, 100, "0.001 0.01 0.1 1 10 100"},
 	} {
 		if got := strings.Join(labels(tc.tk.Ticks(tc.min, tc.max)), " "); got != tc.want {

@@ -32,6 +32,7 @@ type Console struct {
 	term  bool
 	bar   string // the bar on screen, "" if none
 	start time.Time
+	quiet bool // no epoch lines: the bar only
 }
 
 // NewConsole returns a Console writing to w (os.Stderr if nil).
@@ -40,6 +41,16 @@ func NewConsole(w io.Writer) *Console {
 		w = os.Stderr
 	}
 	return &Console{w: w, term: isTerminal(w)}
+}
+
+// NewBar returns a Console that draws the bar only, on a terminal, and
+// writes no epoch lines: for runs of thousands of short epochs, or
+// programs that print their own lines (through the Console's Printf).
+// Off a terminal it writes nothing but what is printed through it.
+func NewBar(w io.Writer) *Console {
+	c := NewConsole(w)
+	c.quiet = true
+	return c
 }
 
 // Progress returns the callback of a new Console on w: a progress bar on a
@@ -79,12 +90,13 @@ func (c *Console) Callback() Callback {
 				c.draw(c.barLine(e, e.Step))
 			}
 		case EpochEnd:
-			line := epochLine(e)
-			if c.term {
-				io.WriteString(c.w, "\r\x1b[K")
+			if !c.quiet {
+				if c.term {
+					io.WriteString(c.w, "\r\x1b[K")
+				}
+				io.WriteString(c.w, epochLine(e)+"\n")
+				c.bar = ""
 			}
-			io.WriteString(c.w, line+"\n")
-			c.bar = ""
 			if c.term && e.Epoch+1 < h.Planned {
 				c.draw(c.barLine(e, (e.Epoch+1)*h.StepsPerEpoch))
 			}
@@ -93,7 +105,7 @@ func (c *Console) Callback() Callback {
 				io.WriteString(c.w, "\r\x1b[K")
 				c.bar = ""
 			}
-			if h.Stopped != "" {
+			if h.Stopped != "" && !c.quiet {
 				io.WriteString(c.w, h.Method+": "+h.Stopped+"\n")
 			}
 		}

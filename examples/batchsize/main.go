@@ -212,7 +212,7 @@ func sweep(ctx context.Context, rep *cli.Report, model models.Model, train, test
 	}
 	callbacks := []trainers.Callback{check}
 	if !rep.JSON {
-		callbacks = append(callbacks, trainers.Progress(os.Stderr))
+		callbacks = append(callbacks, trainers.NewBar(os.Stderr).Callback())
 	}
 	cfg := trainers.Config{
 		Epochs:    budget,

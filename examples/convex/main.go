@@ -188,7 +188,7 @@ func progress(rep *cli.Report) []trainers.Callback {
 	if rep.JSON {
 		return nil
 	}
-	return []trainers.Callback{trainers.Progress(os.Stderr)}
+	return []trainers.Callback{trainers.NewBar(os.Stderr).Callback()}
 }
 
 // partA measures GD and heavy-ball momentum on least squares for each κ.
