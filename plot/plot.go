@@ -12,8 +12,8 @@ package plot
 
 import (
 	"bytes"
-	"image/color"
 	"fmt"
+	"image/color"
 	"io"
 	"math"
 	"os"
