@@ -39,6 +39,10 @@ type Event struct {
 	Record              Epoch // the epoch's record (EpochEnd)
 	History             *History
 	Params              *graph.Params
+	// Rank is this process's rank in a multi-process Fit (0 otherwise).
+	// Every rank sees the same global values; the built-in callbacks that
+	// write files or logs do so on rank 0 only.
+	Rank int
 }
 
 // A Callback is called by the training loop. Returning ErrStop ends the Fit
@@ -168,7 +172,7 @@ func Checkpoint(path string, every int, bestOnly bool, monitored string) Callbac
 		if e.Kind == FitStart && bestOnly && monitored != "" {
 			return checkMonitored("Checkpoint", monitored, e.History)
 		}
-		if e.Kind != EpochEnd {
+		if e.Kind != EpochEnd || e.Rank != 0 {
 			return nil
 		}
 		if !bestOnly && every < 1 {
@@ -198,7 +202,7 @@ func Checkpoint(path string, every int, bestOnly bool, monitored string) Callbac
 func LogCSV(w io.Writer) Callback {
 	cw := csv.NewWriter(w)
 	return func(e Event) error {
-		if e.Kind != EpochEnd {
+		if e.Kind != EpochEnd || e.Rank != 0 {
 			return nil
 		}
 		extra := e.History.extraColumns()
@@ -214,7 +218,7 @@ func LogCSV(w io.Writer) Callback {
 // LogJSON writes each epoch's record to w as one JSON object per line.
 func LogJSON(w io.Writer) Callback {
 	return func(e Event) error {
-		if e.Kind != EpochEnd {
+		if e.Kind != EpochEnd || e.Rank != 0 {
 			return nil
 		}
 		b, err := json.Marshal(e.Record.json())

@@ -105,9 +105,11 @@ func (r *run) setupMetrics(metric string) error {
 	r.metrics = mr
 	r.hist.higher = map[string]bool{"loss": false, "val_loss": false}
 	add := func(list *[]string, set, base string) error {
-		ds := r.train
+		ds := r.mem
 		if set == "val" {
 			ds = cfg.Validation
+		} else if ds == nil {
+			return errors.Errorf("trainers: Config.Metrics: %q on the training data needs it in memory (a *datasets.Dataset), not a %T; measure it on the validation set (\"val_%s\")", base, r.train, base)
 		}
 		if def, ok := models.LookupMetric(base); ok {
 			base = def.Name
@@ -224,7 +226,7 @@ func (r *run) measure(epoch int, rec *Epoch) (float64, error) {
 	t0 := time.Now()
 	defer func() { r.evalDur += time.Since(t0) }()
 	if mr.train != nil {
-		met, err := mr.train.Evaluate(r.train)
+		met, err := mr.train.Evaluate(r.mem)
 		if err != nil {
 			return 0, errors.Wrapf(err, "trainers: epoch %d: training metrics", epoch+1)
 		}

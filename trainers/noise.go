@@ -46,10 +46,6 @@ type noiseState struct {
 }
 
 func newNoiseState(b int, weights []*tensor.Dense, train *datasets.Dataset, seed int64, progs *exec.Cache) (*noiseState, error) {
-	if train.Len()/b < 2 {
-		progs.Close()
-		return nil, errors.Errorf("trainers: gradient noise at batch size %d needs at least %d training examples, have %d", b, 2*b, train.Len())
-	}
 	it, err := datasets.NewIterator(train, datasets.Batches{Size: b, Shuffle: true, DropLast: true, Seed: rng.Seed(seed, "noise")})
 	if err != nil {
 		progs.Close()
@@ -88,7 +84,7 @@ func (r *run) diagnose(ctx context.Context, epoch int) error {
 		idx := ns.it.Indices()
 		c, err := ns.progs.Get(len(idx))
 		if err == nil {
-			err = r.train.Gather(idx, c.X, c.Y)
+			err = r.mem.Gather(idx, c.X, c.Y)
 		}
 		if err == nil {
 			err = c.Run()

@@ -79,7 +79,7 @@ func (c *Console) Callback() Callback {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		h := e.History
-		if h == nil {
+		if h == nil || e.Rank != 0 {
 			return nil
 		}
 		switch e.Kind {
