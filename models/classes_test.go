@@ -211,3 +211,19 @@ func TestSummarize(t *testing.T) {
 		t.Error("no model summarized")
 	}
 }
+
+// TestEvaluateHintsTargetForm: class indices given to a single-logit
+// binary classifier fail with the fix named.
+func TestEvaluateHintsTargetForm(t *testing.T) {
+	ds, err := datasets.FromFloat64([]float64{1, -1, 2, -2}, []int{4, 1}, []float64{1, 0, 1, 0}, []int{4}, tensor.Float64)
+	must(t, err)
+	_, err = models.Evaluate(models.Logistic{}, graph.NewParams(tensor.Float64, 1), graph.BinaryCrossEntropy, ds)
+	wantErr(t, err, "hint", "BinaryTargets()")
+	bin, err := ds.BinaryTargets()
+	must(t, err)
+	met, err := models.Evaluate(models.Logistic{}, graph.NewParams(tensor.Float64, 1), graph.BinaryCrossEntropy, bin)
+	must(t, err)
+	if !met.Classify || met.N != 4 {
+		t.Errorf("after BinaryTargets: %+v", met)
+	}
+}

@@ -163,6 +163,9 @@ func (e *Evaluator) Evaluate(ds *datasets.Dataset) (Metrics, error) {
 		}
 		c, err := cache.Get(end - start)
 		if err != nil {
+			if hint := TargetHint(ds, e.loss); hint != "" {
+				return met, errors.Errorf("models: evaluate: %v; %s", err, hint)
+			}
 			return met, errors.Wrap(err, "models: evaluate")
 		}
 		if start == 0 {
