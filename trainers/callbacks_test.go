@@ -487,3 +487,15 @@ func TestConsoleOnTerminal(t *testing.T) {
 		t.Errorf("output does not end a line: %q", out)
 	}
 }
+
+// TestZeroConsole: the zero Console works (on os.Stderr).
+func TestZeroConsole(t *testing.T) {
+	var con Console
+	con.Printf("")
+	if err := con.Callback()(Event{Kind: FitEnd, History: &History{}}); err != nil {
+		t.Fatal(err)
+	}
+	if con.w != os.Stderr {
+		t.Errorf("zero Console writes to %v", con.w)
+	}
+}

@@ -35,7 +35,8 @@ type Console struct {
 	quiet bool // no epoch lines: the bar only
 }
 
-// NewConsole returns a Console writing to w (os.Stderr if nil).
+// NewConsole returns a Console writing to w (os.Stderr if nil). The zero
+// Console writes to os.Stderr too.
 func NewConsole(w io.Writer) *Console {
 	if w == nil {
 		w = os.Stderr
@@ -62,6 +63,7 @@ func Progress(w io.Writer) Callback { return NewConsole(w).Callback() }
 func (c *Console) Printf(format string, args ...interface{}) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.init()
 	text := fmt.Sprintf(format, args...)
 	if !c.term || c.bar == "" {
 		io.WriteString(c.w, text)
@@ -78,6 +80,7 @@ func (c *Console) Callback() Callback {
 	return func(e Event) error {
 		c.mu.Lock()
 		defer c.mu.Unlock()
+		c.init()
 		h := e.History
 		if h == nil || e.Rank != 0 {
 			return nil
@@ -110,6 +113,14 @@ func (c *Console) Callback() Callback {
 			}
 		}
 		return nil
+	}
+}
+
+// init makes the zero Console write to os.Stderr.
+func (c *Console) init() {
+	if c.w == nil {
+		c.w = os.Stderr
+		c.term = isTerminal(c.w)
 	}
 }
 
