@@ -149,7 +149,7 @@ func TestMonitoredNames(t *testing.T) {
 			return c
 		}, []string{"EarlyStopping", `"val_loss"`, "validation set"}},
 		{"checkpoint val_accuracy without validation", func(c Config) Config {
-			c.Callbacks = []Callback{Checkpoint(t.TempDir()+"/p", 0, true, "val_accuracy")}
+			c.Callbacks = []Callback{Checkpoint(t.TempDir()+"/p", 0, 1, "val_accuracy")}
 			return c
 		}, []string{"Checkpoint", "validation set"}},
 		{"unrecorded metric", func(c Config) Config {
