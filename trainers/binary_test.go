@@ -42,7 +42,7 @@ func breastCancer(t *testing.T) (train, val, test *datasets.Dataset) {
 // the evaluation reports classification only.
 func TestBinaryClassificationEndToEnd(t *testing.T) {
 	train, val, test := breastCancer(t)
-	c := Config{Epochs: 40, Loss: graph.BinaryCrossEntropy, Optimizer: Adam{LR: 0.01}, Seed: 1,
+	c := Config{Epochs: 40, Loss: graph.BinaryCrossEntropy, Optimizer: NewAdam(0.01), Seed: 1,
 		Validation: val, Metrics: []string{"accuracy", "val_auc"}}
 	c.Callbacks = []Callback{EarlyStopping("val_accuracy", 5, 0, true)}
 	p := graph.NewParams(tensor.Float64, 1)

@@ -21,10 +21,10 @@ const (
 	StepEnd  EventKind = iota // every Config.LogEvery updates
 	EpochEnd                  // after every epoch, with its Record
 	FitEnd                    // once, when the Fit ends for whatever reason
-	// FitStart is sent once before the first step, with the History
-	// (still without epochs) and the Params: a callback can check its
-	// settings against them, and an error ends the Fit before it starts.
-	FitStart
+	// FitBegin comes once, before the first step, with the History of no
+	// epoch yet: a callback's error then (a bad setting) stops the Fit
+	// before any update.
+	FitBegin
 )
 
 // An Event is what a callback is told.
@@ -129,10 +129,8 @@ func EarlyStopping(monitoredName string, patience int, minDelta float64, restore
 		}
 		st := s.(*earlyState)
 		switch e.Kind {
-		case FitStart:
-			if monitoredName != "" {
-				return checkMonitored("EarlyStopping", monitoredName, e.History)
-			}
+		case FitBegin:
+			return checkEarlyStopping(monitoredName, patience, minDelta, e.History)
 		case EpochEnd:
 			if e.Epoch == 0 {
 				*st = *newEarlyState()
@@ -206,14 +204,15 @@ func (s *earlyState) load(data []byte, weights *graph.Params) error {
 //
 // An older file is removed only after the new one is safely written.
 // LatestCheckpoint(path) finds the newest. every = 0 with monitored = ""
-// (nothing to write), every < 0, or keep < 1 with every ≥ 1 is an error at
-// the first epoch's end. Called outside a Fit, it writes the weights only.
+// (nothing to write), every < 0, keep < 1 with every ≥ 1, an empty path or an
+// unknown monitored quantity is an error before the first step (FitBegin).
+// Called outside a Fit, it writes the weights only.
 func Checkpoint(path string, every, keep int, monitored string) Callback {
 	own := &checkpointState{}
 	own.Im.reset()
 	return func(e Event) error {
-		if e.Kind == FitStart && monitored != "" {
-			return checkMonitored("Checkpoint", monitored, e.History)
+		if e.Kind == FitBegin {
+			return checkCheckpoint(path, every, keep, monitored, e.History)
 		}
 		if e.Kind != EpochEnd || e.Rank != 0 {
 			return nil

@@ -1,6 +1,7 @@
 package trainers
 
 import (
+	"context"
 	"sort"
 	"strings"
 	"time"
@@ -219,34 +220,34 @@ func (mr *metricRun) close() {
 
 // measure evaluates the epoch's metrics into rec and returns the quantity
 // the schedules monitor (the validation loss, else the training loss).
-func (r *run) measure(epoch int, rec *Epoch) (float64, error) {
+func (r *run) measure(ctx context.Context, epoch int, rec *Epoch) (float64, error) {
 	mr := r.metrics
 	monitored := rec.TrainLoss
 	h := r.hist
 	t0 := time.Now()
 	defer func() { r.evalDur += time.Since(t0) }()
 	if mr.train != nil {
-		met, err := mr.train.Evaluate(r.mem)
+		met, err := mr.train.EvaluateContext(ctx, r.mem)
 		if err != nil {
-			return 0, errors.Wrapf(err, "trainers: epoch %d: training metrics", epoch+1)
+			return 0, errors.Wrapf(err, "trainers: epoch %d: training metrics", epoch)
 		}
 		for _, name := range mr.trainMetrics {
 			v, ok := met.Metric(name)
 			if !ok {
-				return 0, errors.Errorf("trainers: epoch %d: metric %q is not available for the training set", epoch+1, name)
+				return 0, errors.Errorf("trainers: epoch %d: metric %q is not available for the training set", epoch, name)
 			}
 			h.Metrics[name] = append(h.Metrics[name], v)
 		}
 	}
 	if mr.val != nil {
-		met, err := mr.val.Evaluate(r.cfg.Validation)
+		met, err := mr.val.EvaluateContext(ctx, r.cfg.Validation)
 		if err != nil {
-			return 0, errors.Wrapf(err, "trainers: epoch %d: validation", epoch+1)
+			return 0, errors.Wrapf(err, "trainers: epoch %d: validation", epoch)
 		}
 		for _, name := range mr.valMetrics {
 			v, ok := met.Metric(name)
 			if !ok {
-				return 0, errors.Errorf("trainers: epoch %d: metric %q is not available for this validation set", epoch+1, name)
+				return 0, errors.Errorf("trainers: epoch %d: metric %q is not available for this validation set", epoch, name)
 			}
 			h.Metrics["val_"+name] = append(h.Metrics["val_"+name], v)
 		}
@@ -327,13 +328,17 @@ func (h *History) HigherIsBetter(name string) bool {
 }
 
 // checkMonitored says whether the named quantity will be recorded in every
-// epoch of h: a FitStart check, so that a callback monitoring a quantity the
+// epoch of h: a FitBegin check, so that a callback monitoring a quantity the
 // Fit does not have fails before the first step.
 func checkMonitored(who, name string, h *History) error {
+	asked := name
 	switch name {
 	case "loss", "train_loss":
 		return nil
 	case "val_metric":
+		if h.Metric == "" {
+			return errors.Errorf("trainers: %s monitors \"val_metric\", which needs a validation set (Config.Validation)", who)
+		}
 		name = "val_" + h.Metric
 	}
 	set, _ := models.SplitMetricName(name)
@@ -345,7 +350,7 @@ func checkMonitored(who, name string, h *History) error {
 		}
 	}
 	if set == "val" && !hasVal {
-		return errors.Errorf("trainers: %s monitors %q, which needs a validation set (Config.Validation); monitor \"loss\" to use the training loss", who, name)
+		return errors.Errorf("trainers: %s monitors %q, which needs a validation set (Config.Validation); monitor \"loss\" to use the training loss", who, asked)
 	}
-	return errors.Errorf("trainers: %s monitors %q, which this Fit does not record (it records %s; add the metric to Config.Metrics)", who, name, strings.Join(h.Names(), ", "))
+	return errors.Errorf("trainers: %s monitors %q, which this Fit does not record (it records %s; add the metric to Config.Metrics)", who, asked, strings.Join(h.Names(), ", "))
 }

@@ -86,7 +86,7 @@ func (c *Console) Callback() Callback {
 			return nil
 		}
 		switch e.Kind {
-		case FitStart:
+		case FitBegin:
 			c.start = time.Now()
 		case StepEnd:
 			if c.term {
