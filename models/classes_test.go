@@ -217,11 +217,13 @@ func TestSummarize(t *testing.T) {
 func TestEvaluateHintsTargetForm(t *testing.T) {
 	ds, err := datasets.FromFloat64([]float64{1, -1, 2, -2}, []int{4, 1}, []float64{1, 0, 1, 0}, []int{4}, tensor.Float64)
 	must(t, err)
-	_, err = models.Evaluate(models.Logistic{}, graph.NewParams(tensor.Float64, 1), graph.BinaryCrossEntropy, ds)
+	p := graph.NewParams(tensor.Float64, 1)
+	must(t, models.Init(models.Logistic{}, p, ds.XShape()))
+	_, err = models.Evaluate(models.Logistic{}, p, graph.BinaryCrossEntropy, ds)
 	wantErr(t, err, "hint", "BinaryTargets()")
 	bin, err := ds.BinaryTargets()
 	must(t, err)
-	met, err := models.Evaluate(models.Logistic{}, graph.NewParams(tensor.Float64, 1), graph.BinaryCrossEntropy, bin)
+	met, err := models.Evaluate(models.Logistic{}, p, graph.BinaryCrossEntropy, bin)
 	must(t, err)
 	if !met.Classify || met.N != 4 {
 		t.Errorf("after BinaryTargets: %+v", met)

@@ -46,7 +46,7 @@ func Summarize(m Model, xShape tensor.Shape, dt tensor.Dtype) (Summary, error) {
 		return Summary{}, errors.Errorf("models: Summarize: dtype %v, want float32 or float64", dt)
 	}
 	p := graph.NewParams(dt, 0)
-	c, err := exec.New(exec.Spec{Forward: m.Forward, Params: p, X: xShape}).Get(1)
+	c, err := exec.New(exec.Spec{Forward: m.Forward, Params: p, X: xShape, Create: true}).Get(1)
 	if err != nil {
 		return Summary{}, errors.Wrapf(err, "models: Summarize for example shape %v", xShape)
 	}
