@@ -208,10 +208,16 @@ func (rep *replica) accumulate(ctx context.Context, r *run, chunk, total int) {
 		if err == nil {
 			err = c.Run()
 		}
+		if err == nil && r.pool == nil {
+			// One replica: nothing else runs, so every chunk's buffers
+			// (BatchNorm statistics) are committed, as steps' are.
+			err = c.CommitState()
+		}
 		if err != nil {
 			rep.err = err
 			return
 		}
+		rep.c = c
 		loss := c.Loss()
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
 			rep.err = errors.Errorf("loss is %v (diverged: lower the learning rate?)", loss)
