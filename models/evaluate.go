@@ -184,6 +184,7 @@ func (e *Evaluator) EvaluateContext(ctx context.Context, ds *datasets.Dataset) (
 		labels, k = ds.Labels(), ds.NumClasses()
 	}
 	acc := newAccumulator(labels, k)
+	acc.keepScore = true
 	var out []float64 // the whole dataset's outputs, for custom metrics
 	n := ds.Len()
 	for start := 0; start < n; start += e.chunk {
@@ -260,6 +261,7 @@ type accumulator struct {
 	correct   int
 	confusion [][]int
 	scores    []float64 // a single-logit classifier's outputs, for the AUC
+	keepScore bool      // collect scores: labels cover the whole set (not a stream)
 	// regression sums over all output elements
 	count   int
 	sq, abs float64
@@ -339,7 +341,7 @@ func (a *accumulator) classify(start, rows int, o []float64) {
 	a.grow(width)
 	for r := 0; r < rows; r++ {
 		row := o[r*width : (r+1)*width]
-		if width == 1 {
+		if width == 1 && a.keepScore {
 			a.scores = append(a.scores, row[0])
 		}
 		pred := argmax(row)
@@ -386,7 +388,7 @@ func (a *accumulator) metrics() Metrics {
 		m.Classify = true
 		m.Accuracy = float64(a.correct) / float64(a.n)
 		m.Confusion = a.confusion
-		if len(a.scores) == a.n && len(a.confusion) == 2 {
+		if len(a.scores) == a.n && len(a.labels) == a.n && len(a.confusion) == 2 { // whole-set labels (not a stream's chunk)
 			m.AUC, m.HasAUC = rocAUC(a.scores, a.labels)
 		}
 	}

@@ -291,3 +291,6 @@ func rocAUC(scores []float64, labels []int) (float64, bool) {
 	u := rankSum - float64(pos)*float64(pos+1)/2
 	return u / (float64(pos) * float64(neg)), true
 }
+
+// isBinaryCrossEntropy is IsBinaryCrossEntropy, for the package's own use.
+func isBinaryCrossEntropy(l graph.Loss) bool { return IsBinaryCrossEntropy(l) }
