@@ -447,12 +447,20 @@ func (r *run) broadcastWeights() error {
 	return nil
 }
 
-// checkInSync compares a checksum of the weights across processes after
-// every epoch: replicas that drifted apart are an error, not a silent
+// checkInSync gives every process rank 0's buffers and compares a checksum
+// of the weights across processes after every epoch: replicas that drifted apart are an error, not a silent
 // average of different models.
 func (r *run) checkInSync(epoch int) error {
 	if r.cl == nil || r.cl.Size() == 1 {
 		return nil
+	}
+	// Non-trainable buffers (BatchNorm's running statistics) follow each
+	// process's part 0; rank 0's, part 0 of the whole job, are what an
+	// in-process run keeps, so every rank takes them.
+	for i := 0; i < r.params.NumBuffers(); i++ {
+		if err := r.cl.Broadcast(tensorBytes(r.params.BufferAt(i)), 0); err != nil {
+			return errors.Wrapf(err, "trainers: epoch %d: broadcasting buffer %q from rank 0", epoch, r.params.BufferName(i))
+		}
 	}
 	h := fnv.New64a()
 	for _, w := range r.weights {
