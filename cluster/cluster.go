@@ -60,9 +60,9 @@ type Job struct {
 
 // launcherSize reports how many ranks the environment says the launcher started, and which
 // variable said so (0, "" if none does). Open MPI's mpirun sets OMPI_COMM_WORLD_SIZE; MPICH's
-// Hydra, Intel MPI and Slurm's PMI-2 set PMI_SIZE.
+// Hydra, Intel MPI and Slurm's PMI-2 set PMI_SIZE; PMIx launchers may set PMIX_SIZE.
 func launcherSize() (int, string, error) {
-	for _, name := range []string{"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"} {
+	for _, name := range []string{"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"} {
 		s, ok := os.LookupEnv(name)
 		if !ok || s == "" {
 			continue

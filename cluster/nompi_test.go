@@ -19,10 +19,12 @@ func TestJoinWithoutMPI(t *testing.T) {
 		{map[string]string{"PMI_SIZE": "64"}, "started as one of 64 ranks (PMI_SIZE=64)"},
 		{map[string]string{"OMPI_COMM_WORLD_SIZE": "two"}, `OMPI_COMM_WORLD_SIZE="two" is not a positive rank count`},
 		{map[string]string{"PMI_SIZE": "0"}, `PMI_SIZE="0" is not a positive rank count`},
+		{map[string]string{"PMIX_SIZE": "4"}, "started as one of 4 ranks (PMIX_SIZE=4)"},
 	} {
 		t.Run(strings.Join(keys(c.env), ","), func(t *testing.T) {
 			t.Setenv("OMPI_COMM_WORLD_SIZE", "")
 			t.Setenv("PMI_SIZE", "")
+			t.Setenv("PMIX_SIZE", "")
 			for k, v := range c.env {
 				t.Setenv(k, v)
 			}
