@@ -5,6 +5,8 @@
 //	probe -mode panic         rank 1 panics (no recovery) while rank 0 waits in a collective
 //	probe -mode abort         rank 1 recovers its panic and calls Abort while rank 0 waits
 //	probe -mode error         rank 1 calls Abort with an error while rank 0 waits
+//	probe -mode fit...        train with trainers (see fit.go)
+//	probe -mode allgather     time -iters allgathers of -n float32 per rank and their rank-order sum
 package main
 
 import (
@@ -19,6 +21,10 @@ import (
 func main() {
 	mode := flag.String("mode", "collectives", "collectives, panic, abort or error")
 	n := flag.Int("n", 3, "values per rank in the allgathers")
+	iters := flag.Int("iters", 200, "allgather: timed repetitions")
+	replicas := flag.Int("replicas", 1, "fit: replicas per rank")
+	dir := flag.String("dir", os.TempDir(), "fit: directory of the checkpoints and logs")
+	trainer := flag.String("trainer", "minibatch", "fit: minibatch, gd or online")
 	flag.Parse()
 
 	job, err := cluster.Join()
@@ -42,6 +48,14 @@ func main() {
 		fail(job, func() { panic("probe: rank 1 panics on purpose") })
 	case "error":
 		fail(job, func() { job.Abort(fmt.Errorf("probe: rank 1 fails on purpose")) })
+	case "allgather":
+		if err := timeAllgather(job, *n, *iters); err != nil {
+			job.Abort(err)
+		}
+	case "fit", "fit-stop", "fit-cancel", "fit-error", "fit-panic":
+		if err := fitStub(*replicas, *dir, *trainer); err != nil {
+			job.Abort(err)
+		}
 	default:
 		job.Abort(fmt.Errorf("probe: unknown -mode %q", *mode))
 	}
