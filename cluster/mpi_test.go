@@ -52,6 +52,15 @@ func run(t *testing.T, hosts *mpirun.Hosts, timeout time.Duration, bin string, a
 	return string(out), err, d
 }
 
+// exec2 runs bin alone (no launcher) under a 2-minute limit.
+func exec2(t *testing.T, bin string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+	return string(out), err
+}
+
 var line = regexp.MustCompile(`(?m)^rank=(\d) size=(\d) (f64=.*) netns=(\S+)$`)
 
 // checkCollectives checks each rank's line against the values computed here: allgather in rank

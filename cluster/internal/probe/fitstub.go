@@ -2,4 +2,6 @@ package main
 
 import "errors"
 
-func fitStub(int, string, string) error { return errors.New("probe: fit modes need the parallel training loop") }
+func fitStub(int, string, string) error {
+	return errors.New("probe: fit modes need the parallel training loop")
+}
