@@ -13,7 +13,7 @@
 // a RESULT line per run and a table of medians: samples/s, time per step, the part of it spent in
 // MPI collectives (including waiting for the other rank), and the ratios the targets are about.
 //
-//	go run ./bench/cmd/scaling-bench [-rounds 3] [-batches 128,32,256] [-cases 1r,2r,...]
+//	go run ./bench/cmd/scaling-bench [-rounds 3] [-batches 128,32,256] [-cases 1r,2r,...] [-model lenet]
 //
 // It needs a C compiler and Open MPI (libopenmpi-dev, openmpi-bin) for the MPI cases, root and
 // iproute2 for mpi2-tcp; cases it cannot run are reported as skipped.
@@ -54,14 +54,15 @@ func main() {
 	batchList := flag.String("batches", "128,32,256", "global batch sizes")
 	caseList := flag.String("cases", "1r-1core,1r,2r,mpi2-shm,mpi2-tcp", "cases to run")
 	steps := flag.Int("steps", 300, "updates per run at batch 128 (scaled by 128/batch, at most 4×)")
+	model := flag.String("model", "mlp", "mlp or lenet (examples/scaling -model)")
 	flag.Parse()
-	if err := bench(*rounds, *batchList, *caseList, *steps); err != nil {
+	if err := bench(*rounds, *batchList, *caseList, *steps, *model); err != nil {
 		fmt.Fprintln(os.Stderr, "scaling-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func bench(rounds int, batchList, caseList string, steps128 int) error {
+func bench(rounds int, batchList, caseList string, steps128 int, model string) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "scaling-bench")
 	if err != nil {
@@ -131,7 +132,7 @@ func bench(rounds int, batchList, caseList string, steps128 int) error {
 			if steps > 4*steps128 {
 				steps = 4 * steps128
 			}
-			args := []string{"-json", "-batch", strconv.Itoa(b), "-steps", strconv.Itoa(steps)}
+			args := []string{"-json", "-model", model, "-batch", strconv.Itoa(b), "-steps", strconv.Itoa(steps)}
 			for _, c := range cases {
 				if contains(skipped, c) {
 					continue
@@ -185,7 +186,7 @@ func bench(rounds int, batchList, caseList string, steps128 int) error {
 		}
 	}
 
-	fmt.Printf("\nmedians over %d rounds (MLP 784-128-10, float32, SGD; steps after 20 warm-up steps)\n", rounds)
+	fmt.Printf("\nmedians over %d rounds (%s, float32, SGD; steps after 20 warm-up steps)\n", rounds, model)
 	fmt.Printf("%-9s %6s %12s %9s %9s %9s %7s %7s\n", "case", "batch", "samples/s", "step ms", "comm ms", "comp ms", "comm%", "spread")
 	for _, b := range batches {
 		for _, c := range cases {
