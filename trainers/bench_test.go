@@ -1,6 +1,7 @@
 package trainers
 
 import (
+	"fmt"
 	"math/rand"
 	"testing"
 	"time"
@@ -39,13 +40,18 @@ func mnistLike(b *testing.B, n int) *datasets.Dataset {
 // reports examples per second. n is a multiple of the batch size, so every
 // update sees perStep examples.
 func benchSteps(b *testing.B, n int, pol Policy, opt Optimizer, perStep int) {
+	benchParallel(b, n, pol, opt, perStep, Parallel{})
+}
+
+// benchParallel is benchSteps with the batches split as par says.
+func benchParallel(b *testing.B, n int, pol Policy, opt Optimizer, perStep int, par Parallel) {
 	ds := mnistLike(b, n)
 	perEpoch := n / pol.BatchSize
 	if pol.FullBatch {
 		perEpoch = 1
 	}
 	var start time.Time
-	c := Config{Epochs: (b.N+1)/perEpoch + 2, Loss: graph.SoftmaxCrossEntropy, Optimizer: opt, Seed: 1, LogEvery: 1}
+	c := Config{Epochs: (b.N+1)/perEpoch + 2, Loss: graph.SoftmaxCrossEntropy, Optimizer: opt, Seed: 1, LogEvery: 1, Parallel: par}
 	c.Callbacks = []Callback{func(e Event) error {
 		if e.Kind != StepEnd {
 			return nil
@@ -79,4 +85,34 @@ func BenchmarkOnlineStep(b *testing.B) {
 // chunks of 256.
 func BenchmarkGDEpoch(b *testing.B) {
 	benchSteps(b, 1024, Policy{Name: "GD", BatchSize: 256, FullBatch: true}, SGD{LR: 0.1}, 1024)
+}
+
+// BenchmarkReplicas is a step of the MLP at batch 128 and 32 on one and two
+// in-process replicas: run it with -cpu 1,2 to compare with one core.
+func BenchmarkReplicas(b *testing.B) {
+	for _, batch := range []int{128, 32} {
+		for _, reps := range []int{1, 2} {
+			b.Run(fmt.Sprintf("B=%d/replicas=%d", batch, reps), func(b *testing.B) {
+				benchParallel(b, 4096, Policy{Name: "MiniBatchSGD", BatchSize: batch, Shuffle: true}, SGD{LR: 0.01, Momentum: 0.9}, batch, Parallel{Replicas: reps})
+			})
+		}
+	}
+}
+
+// BenchmarkHogwild is an epoch of online SGD on the MLP, serial and
+// Hogwild on two replicas: compare updates/s with -cpu 2.
+func BenchmarkHogwild(b *testing.B) {
+	ds := mnistLike(b, 2048)
+	for _, par := range []Parallel{{}, {Replicas: 2, Hogwild: true}} {
+		b.Run(fmt.Sprintf("replicas=%d/hogwild=%v", par.Replicas, par.Hogwild), func(b *testing.B) {
+			c := Config{Epochs: b.N, Loss: graph.SoftmaxCrossEntropy, Optimizer: SGD{LR: 0.01}, Seed: 1, Parallel: par}
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := time.Now()
+			if _, err := (OnlineSGD{Config: c}).Fit(bg, models.MLP{Hidden: []int{128}, Outputs: 10}, graph.NewParams(tensor.Float32, 1), ds); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(b.N*ds.Len())/time.Since(start).Seconds(), "updates/s")
+		})
+	}
 }

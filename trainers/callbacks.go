@@ -37,6 +37,10 @@ type Event struct {
 	Record              Epoch // the epoch's record (EpochEnd)
 	History             *History
 	Params              *graph.Params
+	// Rank is this process's rank in a multi-process Fit (0 otherwise).
+	// Every rank sees the same global values; the built-in callbacks that
+	// write files or logs do so on rank 0 only.
+	Rank int
 }
 
 // A Callback is called by the training loop. Returning ErrStop ends the Fit
@@ -145,7 +149,7 @@ func EarlyStopping(monitored string, patience int, minDelta float64, restoreBest
 func Checkpoint(path string, every int, bestOnly bool, monitored string) Callback {
 	var im improvement
 	return func(e Event) error {
-		if e.Kind != EpochEnd {
+		if e.Kind != EpochEnd || e.Rank != 0 {
 			return nil
 		}
 		if !bestOnly && every < 1 {
@@ -175,7 +179,7 @@ func Checkpoint(path string, every int, bestOnly bool, monitored string) Callbac
 func LogCSV(w io.Writer) Callback {
 	cw := csv.NewWriter(w)
 	return func(e Event) error {
-		if e.Kind != EpochEnd {
+		if e.Kind != EpochEnd || e.Rank != 0 {
 			return nil
 		}
 		if e.Epoch == 0 {
@@ -190,7 +194,7 @@ func LogCSV(w io.Writer) Callback {
 // LogJSON writes each epoch's record to w as one JSON object per line.
 func LogJSON(w io.Writer) Callback {
 	return func(e Event) error {
-		if e.Kind != EpochEnd {
+		if e.Kind != EpochEnd || e.Rank != 0 {
 			return nil
 		}
 		b, err := json.Marshal(e.Record.json())
@@ -219,7 +223,7 @@ func progressBar(w io.Writer) Callback {
 	start := time.Now()
 	return func(e Event) error {
 		h := e.History
-		if h == nil {
+		if h == nil || e.Rank != 0 {
 			return nil
 		}
 		if e.Epoch == 0 && e.Step <= 1 && e.Kind != FitEnd {

@@ -18,8 +18,13 @@ import (
 type History struct {
 	Method    string // "GD", "OnlineSGD", "MiniBatchSGD(B=32)", ...
 	BatchSize int    // examples per update: B, 1 for OnlineSGD, N for GD
-	N         int    // training examples
-	Metric    string // name of Epoch.ValMetric ("accuracy", "r2"); "" without validation
+	N         int    // training examples per epoch
+	// Unused counts the examples of the training source that no epoch
+	// reads, because its parts were unequal and every part must serve
+	// every step (0 for in-memory data).
+	Unused   int
+	Replicas int    // parts each batch was split over, all processes together
+	Metric   string // name of Epoch.ValMetric ("accuracy", "r2"); "" without validation
 	// Planned is the number of epochs the Fit was asked for, StepsPerEpoch
 	// the updates in each.
 	Planned, StepsPerEpoch int

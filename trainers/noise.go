@@ -88,7 +88,7 @@ func (r *run) diagnose(ctx context.Context, epoch int) error {
 		idx := ns.it.Indices()
 		c, err := ns.progs.Get(len(idx))
 		if err == nil {
-			err = r.train.Gather(idx, c.X, c.Y)
+			err = r.mem.Gather(idx, c.X, c.Y)
 		}
 		if err == nil {
 			err = c.Run()

@@ -37,12 +37,13 @@ import (
 	"github.com/descent-go/descent/models"
 )
 
-// A Trainer fits a model's parameters to a training set. GD, OnlineSGD,
+// A Trainer fits a model's parameters to a training set, held in memory
+// (*datasets.Dataset) or streamed (any datasets.Source). GD, OnlineSGD,
 // MiniBatchSGD and Loop are Trainers; so is any type of yours with this Fit
 // method (a schedule of trainers, a wrapper that logs), which can then be
 // passed wherever a Trainer is expected.
 type Trainer interface {
-	Fit(ctx context.Context, m models.Model, p *graph.Params, train *datasets.Dataset) (*History, error)
+	Fit(ctx context.Context, m models.Model, p *graph.Params, train datasets.Source) (*History, error)
 }
 
 // Config is what every trainer shares. Epochs, Loss and Optimizer are
@@ -84,6 +85,10 @@ type Config struct {
 	// the training set.
 	NoiseEvery int
 	NoiseBatch int
+
+	// Parallel spreads each batch over replicas and processes; the zero
+	// value trains on one replica in this process.
+	Parallel Parallel
 }
 
 // Policy is how the loop batches the data: the one thing the trainers
@@ -132,7 +137,7 @@ type MiniBatchSGD struct {
 }
 
 // Fit implements Trainer.
-func (t GD) Fit(ctx context.Context, m models.Model, p *graph.Params, train *datasets.Dataset) (*History, error) {
+func (t GD) Fit(ctx context.Context, m models.Model, p *graph.Params, train datasets.Source) (*History, error) {
 	chunk := t.Chunk
 	if chunk == 0 {
 		chunk = t.EvalChunk
@@ -147,12 +152,12 @@ func (t GD) Fit(ctx context.Context, m models.Model, p *graph.Params, train *dat
 }
 
 // Fit implements Trainer.
-func (t OnlineSGD) Fit(ctx context.Context, m models.Model, p *graph.Params, train *datasets.Dataset) (*History, error) {
+func (t OnlineSGD) Fit(ctx context.Context, m models.Model, p *graph.Params, train datasets.Source) (*History, error) {
 	return Loop{Policy{Name: "OnlineSGD", BatchSize: 1, Shuffle: true}, t.Config}.Fit(ctx, m, p, train)
 }
 
 // Fit implements Trainer.
-func (t MiniBatchSGD) Fit(ctx context.Context, m models.Model, p *graph.Params, train *datasets.Dataset) (*History, error) {
+func (t MiniBatchSGD) Fit(ctx context.Context, m models.Model, p *graph.Params, train datasets.Source) (*History, error) {
 	if t.BatchSize < 1 {
 		return nil, errors.Errorf("trainers: MiniBatchSGD: BatchSize = %d, want ≥ 1", t.BatchSize)
 	}
@@ -166,7 +171,12 @@ func (t MiniBatchSGD) Fit(ctx context.Context, m models.Model, p *graph.Params, 
 // naming the epoch, the step and the parameter. Every check that does not
 // need a step (hyperparameters, shapes, dtypes) is made before the first
 // one, and an error then leaves p as it was: fresh Params stay empty.
-func (l Loop) Fit(ctx context.Context, m models.Model, p *graph.Params, train *datasets.Dataset) (hist *History, err error) {
+//
+// In a job of several processes (Config.Parallel.Cluster), an error on any
+// process that the others cannot know of ends the whole job through
+// Cluster.Abort, so that no process waits forever for the others; stops
+// (ErrStop from a callback, a cancelled context) are agreed by all.
+func (l Loop) Fit(ctx context.Context, m models.Model, p *graph.Params, train datasets.Source) (hist *History, err error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -183,6 +193,9 @@ func (l Loop) Fit(ctx context.Context, m models.Model, p *graph.Params, train *d
 		if r != nil {
 			r.close()
 		}
+		if cl := l.Config.Parallel.Cluster; err != nil && cl != nil && cl.Size() > 1 && (r == nil || !r.agreed) {
+			cl.Abort(errors.Wrapf(err, "trainers: rank %d of %d", cl.Rank(), cl.Size()))
+		}
 	}()
 	r, err = newRun(l, m, p, train)
 	if err != nil {
@@ -198,15 +211,23 @@ type run struct {
 	pol    Policy
 	model  models.Model
 	params *graph.Params
-	train  *datasets.Dataset
-	it     *datasets.Iterator
-	progs  *exec.Cache
+	train  datasets.Source
+	mem    *datasets.Dataset  // train, when it is held in memory
+	it     *datasets.Iterator // the epoch's order of mem, batch by batch (not FullBatch)
 	eval   *models.Evaluator
 	hist   *History
 
+	cl          Cluster // nil: this process alone
+	rank, parts int     // this process; parts of every batch, all processes together
+	reps        []*replica
+	pool        *pool
+	red         reducer
+
+	usable               int // examples of the source that every part can serve
+	epochN, batch, steps int // examples per epoch, global batch size, updates per epoch
+
 	names   []string        // parameter names, in gradient order
 	weights []*tensor.Dense // their tensors
-	acc     []*tensor.Dense // FullBatch gradient accumulators
 	grads   []*tensor.Dense // gradients of the current update
 	update  Update
 	noise   *noiseState
@@ -217,9 +238,10 @@ type run struct {
 
 	examples, gradEvals int64
 	lr                  float64 // the last update's learning rate
+	agreed              bool    // the Fit ended by a stop all processes agreed on
 }
 
-func newRun(l Loop, m models.Model, p *graph.Params, train *datasets.Dataset) (r *run, err error) {
+func newRun(l Loop, m models.Model, p *graph.Params, train datasets.Source) (r *run, err error) {
 	cfg, pol := l.Config, l.Policy
 	if pol.Name == "" {
 		pol.Name = "Loop"
@@ -227,11 +249,17 @@ func newRun(l Loop, m models.Model, p *graph.Params, train *datasets.Dataset) (r
 	if err := checkSetup(cfg, pol, m, p, train); err != nil {
 		return nil, err
 	}
-	it, err := datasets.NewIterator(train, datasets.Batches{
-		Size: pol.BatchSize, Shuffle: pol.Shuffle, Seed: rng.Seed(cfg.Seed, "shuffle"), DropLast: pol.DropLast,
-	})
-	if err != nil {
-		return nil, errors.Wrap(err, "trainers")
+	if err := checkHogwild(cfg, pol, train); err != nil {
+		return nil, err
+	}
+	built := &run{cfg: cfg, pol: pol, model: m, params: p, train: train, rank: 0, parts: 1}
+	defer func() {
+		if err != nil { // release what was built; r is nil by then
+			built.close()
+		}
+	}()
+	if err := built.layout(); err != nil {
+		return nil, err
 	}
 	metric, err := validationMetric(cfg)
 	if err != nil {
@@ -239,8 +267,11 @@ func newRun(l Loop, m models.Model, p *graph.Params, train *datasets.Dataset) (r
 	}
 	noiseB := 0
 	if cfg.NoiseEvery > 0 {
+		if built.mem == nil {
+			return nil, errors.New("trainers: Config.NoiseEvery needs a training set held in memory (*datasets.Dataset)")
+		}
 		if noiseB = cfg.NoiseBatch; noiseB == 0 {
-			noiseB = it.BatchSize()
+			noiseB = built.batch
 			if pol.FullBatch {
 				noiseB = 32
 			}
@@ -259,22 +290,41 @@ func newRun(l Loop, m models.Model, p *graph.Params, train *datasets.Dataset) (r
 	if fresh {
 		target = graph.NewParams(p.Dtype(), p.Seed())
 	}
-	built := &run{cfg: cfg, pol: pol, model: m, params: p, train: train, it: it}
-	defer func() {
-		if err != nil { // release what was built; r is nil by then
-			built.close()
-		}
-	}()
 	r = built
 	spec := exec.Spec{Forward: m.Forward, Params: target, X: train.XShape(), Y: train.YShape(),
-		Loss: cfg.Loss, Training: true, Seed: rng.Seed(cfg.Seed, "layers")}
-	r.progs = exec.New(spec)
+		Loss: cfg.Loss, Training: true}
+	local := len(r.reps)
+	for i := range r.reps {
+		q := r.rank*local + i
+		s := spec
+		// Part 0's random layers draw what a one-part run draws.
+		s.Seed = rng.Seed(cfg.Seed, "layers")
+		if q > 0 {
+			s.Seed = rng.Seed(cfg.Seed, "layers", uint64(q))
+		}
+		rows := r.batch
+		if pol.FullBatch {
+			rows = r.chunk()
+		}
+		r.reps[i] = &replica{part: q, parts: r.parts, mem: r.mem, progs: exec.New(s),
+			idx: make([]int, 0, rows/r.parts+1)}
+	}
 	// Compile the first graph now: a model/target shape mismatch is an
 	// error before the first step.
-	first, err := r.progs.Get(it.BatchSize())
+	firstN := partRows(0, r.batch, r.reps[0].part, r.parts)
+	if firstN == 0 || pol.FullBatch {
+		firstN = 1
+		if pol.FullBatch {
+			firstN = r.chunk()
+			if pl := train.PartLen(r.reps[0].part, r.parts); pl < firstN {
+				firstN = pl
+			}
+		}
+	}
+	first, err := r.reps[0].progs.Get(firstN)
 	if err != nil {
 		return nil, errors.Wrapf(err, "trainers: model on batches of %d examples of shape %v with %s",
-			it.BatchSize(), train.XShape(), describeTargets(train.YShape()))
+			firstN, train.XShape(), describeTargets(train.YShape()))
 	}
 	for i := 0; i < first.NumParams(); i++ {
 		r.names = append(r.names, first.ParamName(i))
@@ -295,16 +345,27 @@ func newRun(l Loop, m models.Model, p *graph.Params, train *datasets.Dataset) (r
 	}
 
 	r.grads = make([]*tensor.Dense, len(r.weights))
-	if pol.FullBatch {
-		r.acc = zerosLike(r.weights)
+	for _, rep := range r.reps {
+		rep.grads = make([]*tensor.Dense, len(r.weights))
 	}
-	steps := it.BatchesPerEpoch()
-	batch := it.BatchSize()
 	if pol.FullBatch {
-		steps, batch = 1, r.epochExamples()
+		for _, rep := range r.reps {
+			rep.acc = zerosLike(r.weights)
+		}
 	}
-	r.sched = Time{StepsPerEpoch: steps, Epochs: cfg.Epochs}
-	r.hist = &History{Method: pol.Name, BatchSize: batch, N: train.Len(), Planned: cfg.Epochs, StepsPerEpoch: steps}
+	if r.parts > 1 {
+		r.red = newReducer(r.cl, r.weights, local)
+		copy(r.grads, r.red.sum)
+	}
+	if len(r.reps) > 1 {
+		r.pool = newPool(r.reps)
+	}
+	if err := r.broadcastWeights(); err != nil {
+		return nil, err
+	}
+	r.sched = Time{StepsPerEpoch: r.steps, Epochs: cfg.Epochs}
+	r.hist = &History{Method: pol.Name, BatchSize: r.batch, N: r.usable, Planned: cfg.Epochs,
+		StepsPerEpoch: r.steps, Replicas: r.parts, Unused: train.Len() - r.usable}
 	if cfg.Validation != nil {
 		r.hist.Metric = metric
 		r.eval = models.NewEvaluator(m, p, cfg.Loss, cfg.EvalChunk)
@@ -315,21 +376,100 @@ func newRun(l Loop, m models.Model, p *graph.Params, train *datasets.Dataset) (r
 		// training trajectory.
 		nspec := spec
 		nspec.Seed = rng.Seed(cfg.Seed, "noise-layers")
-		if r.noise, err = newNoiseState(noiseB, r.weights, train, cfg.Seed, exec.New(nspec)); err != nil {
+		if r.noise, err = newNoiseState(noiseB, r.weights, r.mem, cfg.Seed, exec.New(nspec)); err != nil {
 			return nil, err
 		}
 	}
 	return r, nil
 }
 
+// layout decides who computes what: the processes and replicas, the
+// examples of an epoch, the batch size and the updates per epoch.
+func (r *run) layout() error {
+	par, pol := r.cfg.Parallel, r.pol
+	local := par.Replicas
+	if local < 0 {
+		return errors.Errorf("trainers: Config.Parallel.Replicas = %d, want ≥ 0", local)
+	}
+	if local == 0 {
+		local = 1
+	}
+	size := 1
+	if cl := par.Cluster; cl != nil {
+		size = cl.Size()
+		if size < 1 || cl.Rank() < 0 || cl.Rank() >= size {
+			return errors.Errorf("trainers: Config.Parallel.Cluster says rank %d of %d", cl.Rank(), size)
+		}
+		r.cl, r.rank = cl, cl.Rank()
+	}
+	if n := launchedRanks(); n > 1 && size == 1 {
+		return errors.Errorf("trainers: this process was started as one of %d MPI ranks, but the Fit has no Config.Parallel.Cluster: "+
+			"build with -tags mpi and pass cluster.Join's job, or every rank would train alone", n)
+	}
+	r.parts = size * local
+	r.reps = make([]*replica, local)
+	r.mem, _ = r.train.(*datasets.Dataset)
+
+	if pol.FullBatch {
+		// One update per epoch from all examples: parts need not be equal.
+		r.epochN = r.train.Len()
+		r.steps = 1
+	} else {
+		r.epochN = servable(r.train, r.parts)
+	}
+	if r.epochN < 1 {
+		return errors.Errorf("trainers: the training set has no examples for %d parts", r.parts)
+	}
+	r.usable = r.epochN
+	size2 := pol.BatchSize
+	if size2 == 0 || size2 > r.epochN {
+		if pol.DropLast && size2 > r.epochN {
+			return errors.Errorf("trainers: %s: batch size %d with DropLast leaves no batch of %d examples", pol.Name, size2, r.epochN)
+		}
+		size2 = r.epochN
+	}
+	r.batch = size2
+	if pol.FullBatch {
+		r.batch = r.epochN // History.BatchSize: examples per update
+		return nil
+	}
+	r.steps = (r.epochN + size2 - 1) / size2
+	if pol.DropLast {
+		r.steps = r.epochN / size2
+		r.epochN = r.steps * size2
+	}
+	if r.mem != nil {
+		if par.Hogwild {
+			size2 = r.epochN // one batch: the epoch's order, shared out by the replicas
+		}
+		it, err := datasets.NewIterator(r.mem, datasets.Batches{
+			Size: size2, Shuffle: pol.Shuffle, Seed: rng.Seed(r.cfg.Seed, "shuffle"), DropLast: pol.DropLast,
+		})
+		if err != nil {
+			return errors.Wrap(err, "trainers")
+		}
+		r.it = it
+	}
+	return nil
+}
+
+// chunk is the number of examples a FullBatch replica differentiates at
+// once.
+func (r *run) chunk() int {
+	if c := r.pol.BatchSize; c > 0 {
+		return c
+	}
+	return r.epochN
+}
+
 // checkSetup validates what Fit is given before anything is built.
-func checkSetup(cfg Config, pol Policy, m models.Model, p *graph.Params, train *datasets.Dataset) error {
+func checkSetup(cfg Config, pol Policy, m models.Model, p *graph.Params, train datasets.Source) error {
 	switch {
 	case m == nil:
 		return errors.New("trainers: no model")
 	case p == nil:
 		return errors.New("trainers: no params (make them with graph.NewParams)")
-	case train == nil:
+	case train == nil || isNilDataset(train):
 		return errors.New("trainers: no training set")
 	case cfg.Epochs < 1:
 		return errors.Errorf("trainers: Epochs = %d, want ≥ 1", cfg.Epochs)
@@ -339,6 +479,8 @@ func checkSetup(cfg Config, pol Policy, m models.Model, p *graph.Params, train *
 		return errors.New("trainers: Config.Optimizer is required (e.g. trainers.SGD{LR: 0.1})")
 	case pol.BatchSize < 0:
 		return errors.Errorf("trainers: %s: batch size %d, want ≥ 0", pol.Name, pol.BatchSize)
+	case pol.FullBatch && pol.DropLast:
+		return errors.Errorf("trainers: %s: FullBatch uses every example, DropLast drops some: choose one", pol.Name)
 	case train.Dtype() != p.Dtype():
 		return errors.Errorf("trainers: training set dtype %v differs from params dtype %v", train.Dtype(), p.Dtype())
 	}
@@ -418,9 +560,29 @@ func startOptimizer(o Optimizer, weights []*tensor.Dense) (u Update, err error) 
 	return u, err
 }
 
+// isNilDataset reports a nil *datasets.Dataset passed as a Source.
+func isNilDataset(s datasets.Source) bool {
+	d, ok := s.(*datasets.Dataset)
+	return ok && d == nil
+}
+
+// isDataset reports a training set held in memory.
+func isDataset(s datasets.Source) bool {
+	_, ok := s.(*datasets.Dataset)
+	return ok
+}
+
 func (r *run) close() {
-	if r.progs != nil {
-		r.progs.Close()
+	if r.pool != nil {
+		r.pool.close()
+		r.pool = nil
+	}
+	for _, rep := range r.reps {
+		if rep == nil {
+			continue
+		}
+		rep.closeStream()
+		rep.progs.Close()
 	}
 	if r.eval != nil {
 		r.eval.Close()
@@ -434,9 +596,6 @@ func (r *run) fit(ctx context.Context) error {
 	r.start = time.Now()
 	for epoch := 0; epoch < r.cfg.Epochs; epoch++ {
 		r.sched.Epoch = epoch
-		if epoch > 0 {
-			r.it.Reset()
-		}
 		rec, err := r.epoch(ctx, epoch)
 		if isStop(err) {
 			r.hist.Stopped = fmt.Sprintf("stopped by a callback in epoch %d at step %d", epoch, r.sched.Step)
@@ -449,13 +608,24 @@ func (r *run) fit(ctx context.Context) error {
 			r.callbacks(Event{Kind: FitEnd, Epoch: epoch, Step: r.sched.Step}, nil)
 			return err
 		}
-		if stop := r.callbacks(Event{Kind: EpochEnd, Epoch: epoch, Step: r.sched.Step, Loss: rec.TrainLoss}, &rec); stop != nil {
-			if !isStop(stop) {
-				// Every callback still sees the end of the Fit, once.
-				r.callbacks(Event{Kind: FitEnd, Epoch: epoch, Step: r.sched.Step}, nil)
-				return stop
-			}
+		if r.hist.Stopped != "" { // another process stopped the job
+			break
+		}
+		stop := r.callbacks(Event{Kind: EpochEnd, Epoch: epoch, Step: r.sched.Step, Loss: rec.TrainLoss}, &rec)
+		if stop != nil && !isStop(stop) {
+			// Every callback still sees the end of the Fit, once.
+			r.callbacks(Event{Kind: FitEnd, Epoch: epoch, Step: r.sched.Step}, nil)
+			return stop
+		}
+		stopped, by, err := r.agree(stop != nil)
+		if err != nil {
+			return errors.Wrapf(err, "trainers: epoch %d", epoch)
+		}
+		if stopped {
 			r.hist.Stopped = fmt.Sprintf("stopped by a callback after epoch %d", epoch)
+			if by != r.rank {
+				r.hist.Stopped += fmt.Sprintf(" on rank %d", by)
+			}
 			break
 		}
 	}
@@ -470,70 +640,36 @@ func isStop(err error) bool { return err != nil && errors.Is(err, ErrStop) }
 
 // epoch runs one epoch and appends its record to the History.
 func (r *run) epoch(ctx context.Context, epoch int) (Epoch, error) {
-	var lossSum float64
-	var seen int64
-	epochN := r.epochExamples()
-	for r.it.Next() {
-		if err := ctx.Err(); err != nil {
-			return Epoch{}, errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
-		}
-		idx := r.it.Indices()
-		n := len(idx)
-		c, err := r.progs.Get(n)
-		if err != nil {
-			return Epoch{}, errors.Wrapf(err, "trainers: epoch %d: batch of %d", epoch, n)
-		}
-		if err := r.train.Gather(idx, c.X, c.Y); err != nil {
-			return Epoch{}, errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
-		}
-		if err := c.Run(); err != nil {
-			return Epoch{}, errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
-		}
-		loss := c.Loss()
-		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return Epoch{}, errors.Errorf("trainers: epoch %d step %d: loss is %v (diverged: lower the learning rate?)", epoch, r.sched.Step, loss)
-		}
-		for i := range r.grads {
-			r.grads[i] = c.Grad(i)
-			if err := checkFinite(r.grads[i]); err != nil {
-				return Epoch{}, errors.Errorf("trainers: epoch %d step %d: gradient of %q is not finite: %v", epoch, r.sched.Step, r.names[i], err)
-			}
-		}
-		lossSum += loss * float64(n)
-		seen += int64(n)
-		r.examples += int64(n)
-		r.gradEvals += int64(n)
-		if r.pol.FullBatch {
-			for i, g := range r.grads {
-				axpy(float64(n)/float64(epochN), g, r.acc[i])
-			}
-			continue
-		}
-		if err := r.step(epoch, loss); err != nil {
-			return Epoch{}, err
-		}
-		if err := r.diagnose(ctx, epoch); err != nil {
-			return Epoch{}, err
-		}
+	var (
+		lossSum float64
+		seen    int64
+		err     error
+	)
+	switch {
+	case r.pol.FullBatch:
+		lossSum, seen, err = r.fullBatch(ctx, epoch)
+	case r.cfg.Parallel.Hogwild:
+		lossSum, seen, err = r.hogwild(ctx, epoch)
+	default:
+		lossSum, seen, err = r.stochastic(ctx, epoch)
 	}
-	if err := r.it.Err(); err != nil {
-		return Epoch{}, errors.Wrapf(err, "trainers: epoch %d", epoch)
+	if err != nil || r.hist.Stopped != "" {
+		return Epoch{}, err
 	}
 	if seen == 0 {
 		return Epoch{}, errors.Errorf("trainers: epoch %d had no batch", epoch)
 	}
 	trainLoss := lossSum / float64(seen)
 	if r.pol.FullBatch {
-		copy(r.grads, r.acc)
 		if err := r.step(epoch, trainLoss); err != nil {
 			return Epoch{}, err
-		}
-		for _, a := range r.acc {
-			zero(a)
 		}
 		if err := r.diagnose(ctx, epoch); err != nil {
 			return Epoch{}, err
 		}
+	}
+	if err := r.checkInSync(epoch); err != nil {
+		return Epoch{}, err
 	}
 	r.seconds = time.Since(r.start).Seconds() - r.evalDur.Seconds()
 	rec := Epoch{Epoch: epoch, TrainLoss: trainLoss, Updates: r.sched.Step, Examples: r.examples,
@@ -558,41 +694,167 @@ func (r *run) epoch(ctx context.Context, epoch int) (Epoch, error) {
 	return rec, nil
 }
 
-func (r *run) epochExamples() int {
-	n := r.train.Len()
-	if r.pol.DropLast {
-		return n - n%r.it.BatchSize()
+// stochastic runs the updates of one epoch of (mini-batch) SGD, returning
+// the sum of the batches' losses weighted by their examples, and the
+// examples.
+func (r *run) stochastic(ctx context.Context, epoch int) (lossSum float64, seen int64, err error) {
+	if r.it != nil {
+		r.it.SetEpoch(epoch)
+	} else if err := r.openStreams(ctx, epoch, true); err != nil {
+		return 0, 0, err
 	}
-	return n
+	for k := 0; k < r.steps; k++ {
+		start := k * r.batch
+		n := r.batch
+		if start+n > r.epochN {
+			n = r.epochN - start
+		}
+		if r.cl == nil {
+			if err := ctx.Err(); err != nil {
+				return 0, 0, errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
+			}
+		}
+		var batch []int
+		if r.it != nil {
+			if !r.it.Next() {
+				return 0, 0, errors.Wrapf(r.it.Err(), "trainers: epoch %d step %d: the data ended early", epoch, r.sched.Step)
+			}
+			batch = r.it.Indices()
+		}
+		for _, rep := range r.reps {
+			rep.start, rep.n, rep.batch = start, n, batch
+			rep.rows = partRows(start, n, rep.part, r.parts)
+		}
+		r.each((*replica).gradient)
+		if err := r.repErr(epoch); err != nil {
+			return 0, 0, err
+		}
+		loss, stop, err := r.reduceStep(ctx, n)
+		if err != nil {
+			return 0, 0, errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
+		}
+		if stop >= 0 {
+			return 0, 0, r.stopAgreed(ctx, stop, epoch)
+		}
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return 0, 0, errors.Errorf("trainers: epoch %d step %d: loss is %v (diverged: lower the learning rate?)", epoch, r.sched.Step, loss)
+		}
+		if err := r.checkGrads(epoch); err != nil {
+			return 0, 0, err
+		}
+		lossSum += loss * float64(n)
+		seen += int64(n)
+		r.examples += int64(n)
+		r.gradEvals += int64(n)
+		if err := r.step(epoch, loss); err != nil {
+			return 0, 0, err
+		}
+		if err := r.diagnose(ctx, epoch); err != nil {
+			return 0, 0, err
+		}
+	}
+	return lossSum, seen, nil
+}
+
+// fullBatch accumulates the exact mean gradient of one epoch into r.grads:
+// every replica differentiates its part in chunks, weighting each chunk's
+// mean gradient by its share of the epoch's examples.
+func (r *run) fullBatch(ctx context.Context, epoch int) (lossSum float64, seen int64, err error) {
+	if r.mem == nil {
+		if err := r.openStreams(ctx, epoch, false); err != nil {
+			return 0, 0, err
+		}
+	}
+	for _, rep := range r.reps {
+		for _, a := range rep.acc {
+			zero(a)
+		}
+		rep.seen, rep.loss = 0, 0
+	}
+	chunk, total := r.chunk(), r.epochN
+	r.each(func(rep *replica) { rep.accumulate(ctx, r, chunk, total) })
+	if err := r.repErr(epoch); err != nil {
+		return 0, 0, err
+	}
+	loss, stop, err := r.reduceEpoch(ctx)
+	if err != nil {
+		return 0, 0, errors.Wrapf(err, "trainers: epoch %d", epoch)
+	}
+	if stop >= 0 {
+		return 0, 0, r.stopAgreed(ctx, stop, epoch)
+	}
+	if err := r.checkGrads(epoch); err != nil {
+		return 0, 0, err
+	}
+	r.examples += int64(total)
+	r.gradEvals += int64(total)
+	return loss, int64(total), nil
+}
+
+// each runs f on every local replica, at once when there are several.
+func (r *run) each(f func(*replica)) {
+	if r.pool != nil {
+		r.pool.each(f)
+		return
+	}
+	f(r.reps[0])
+}
+
+// repErr is the first replica error, named with the epoch and step.
+func (r *run) repErr(epoch int) error {
+	for _, rep := range r.reps {
+		if err := rep.err; err != nil {
+			rep.err = nil
+			return errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
+		}
+	}
+	return nil
+}
+
+// checkGrads checks that the update's gradients are finite.
+func (r *run) checkGrads(epoch int) error {
+	for i, g := range r.grads {
+		if err := checkFinite(g); err != nil {
+			return errors.Errorf("trainers: epoch %d step %d: gradient of %q is not finite: %v", epoch, r.sched.Step, r.names[i], err)
+		}
+	}
+	return nil
+}
+
+// stopAgreed ends an epoch that some process stopped (a cancelled
+// context): the process whose context it was returns its error, the
+// others record who stopped them.
+func (r *run) stopAgreed(ctx context.Context, by, epoch int) error {
+	r.agreed = true
+	if err := ctx.Err(); err != nil {
+		return errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
+	}
+	r.hist.Stopped = fmt.Sprintf("canceled on rank %d in epoch %d at step %d", by, epoch, r.sched.Step)
+	return nil
+}
+
+// openStreams opens every local replica's part of epoch's pass.
+func (r *run) openStreams(ctx context.Context, epoch int, shuffle bool) error {
+	for _, rep := range r.reps {
+		rep.closeStream()
+		s, err := r.train.Open(ctx, datasets.Pass{Epoch: epoch, Seed: rng.Seed(r.cfg.Seed, "shuffle"),
+			Shuffle: shuffle && r.pol.Shuffle, Part: rep.part, Parts: r.parts})
+		if err != nil {
+			return errors.Wrapf(err, "trainers: epoch %d: opening part %d of %d of the training data", epoch, rep.part, r.parts)
+		}
+		rep.strm = s
+	}
+	return nil
 }
 
 // step turns r.grads into one update.
 func (r *run) step(epoch int, loss float64) error {
-	if wd := r.cfg.WeightDecay; wd > 0 {
-		for i, g := range r.grads {
-			axpy(wd, r.weights[i], g)
-		}
-	}
-	if c := r.cfg.ClipNorm; c > 0 {
-		var sq float64
-		for _, g := range r.grads {
-			sq += sumSquares(g)
-		}
-		if norm := math.Sqrt(sq); norm > c {
-			for _, g := range r.grads {
-				scaleBy(c/norm, g)
-			}
-		}
-	}
-	factor, base, err := r.rate()
+	regularize(r.cfg, r.weights, r.grads)
+	lr, err := r.learningRate(r.sched)
 	if err != nil {
 		return errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
 	}
-	lr := base * factor
-	if !(lr >= 0) || math.IsInf(lr, 0) {
-		return errors.Errorf("trainers: epoch %d step %d: learning rate %v (base %v × schedule factor %v) is not a finite value ≥ 0", epoch, r.sched.Step, lr, base, factor)
-	}
-	if err := r.apply(lr); err != nil {
+	if err := r.apply(lr, r.grads); err != nil {
 		return errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
 	}
 	r.sched.Step++
@@ -606,35 +868,61 @@ func (r *run) step(epoch int, loss float64) error {
 	return nil
 }
 
-// rate returns the schedule's factor and the optimizer's base rate now; a
-// panic in either is an error.
-func (r *run) rate() (factor, base float64, err error) {
+// regularize adds the weight decay to the gradients and clips their norm,
+// as the Config says.
+func regularize(cfg Config, weights, grads []*tensor.Dense) {
+	if wd := cfg.WeightDecay; wd > 0 {
+		for i, g := range grads {
+			axpy(wd, weights[i], g)
+		}
+	}
+	if c := cfg.ClipNorm; c > 0 {
+		var sq float64
+		for _, g := range grads {
+			sq += sumSquares(g)
+		}
+		if norm := math.Sqrt(sq); norm > c {
+			for _, g := range grads {
+				scaleBy(c/norm, g)
+			}
+		}
+	}
+}
+
+// learningRate is the optimizer's base rate times the schedule's factor at
+// time t; a panic in either, or a rate that is not a finite value ≥ 0, is
+// an error.
+func (r *run) learningRate(t Time) (lr float64, err error) {
 	defer func() {
 		if e := recover(); e != nil {
 			err = errors.Errorf("learning rate: panic: %v", e)
 		}
 	}()
-	factor = 1
+	factor := 1.0
 	if r.cfg.Schedule != nil {
-		factor = r.cfg.Schedule(r.sched)
+		factor = r.cfg.Schedule(t)
 	}
-	return factor, r.cfg.Optimizer.LearningRate(), nil
+	base := r.cfg.Optimizer.LearningRate()
+	if lr = base * factor; !(lr >= 0) || math.IsInf(lr, 0) {
+		return 0, errors.Errorf("learning rate %v (base %v × schedule factor %v) is not a finite value ≥ 0", lr, base, factor)
+	}
+	return lr, nil
 }
 
 // apply runs the optimizer's update; a panic in it is an error.
-func (r *run) apply(lr float64) (err error) {
+func (r *run) apply(lr float64, grads []*tensor.Dense) (err error) {
 	defer func() {
 		if e := recover(); e != nil {
 			err = errors.Errorf("optimizer %T: update panicked: %v", r.cfg.Optimizer, e)
 		}
 	}()
-	return r.update(lr, r.grads)
+	return r.update(lr, grads)
 }
 
 // callbacks calls every callback with e; the first error wins, but every
 // callback sees FitEnd.
 func (r *run) callbacks(e Event, rec *Epoch) error {
-	e.History, e.Params = r.hist, r.params
+	e.History, e.Params, e.Rank = r.hist, r.params, r.rank
 	e.Examples, e.GradEvals = r.examples, r.gradEvals
 	if rec != nil {
 		e.Record = *rec

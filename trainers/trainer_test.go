@@ -264,7 +264,7 @@ func TestLoopWithCustomPolicy(t *testing.T) {
 // chained is a user-defined Trainer: a few epochs of GD, then mini-batch SGD.
 type chained struct{ first, then Trainer }
 
-func (c chained) Fit(ctx context.Context, m models.Model, p *graph.Params, train *datasets.Dataset) (*History, error) {
+func (c chained) Fit(ctx context.Context, m models.Model, p *graph.Params, train datasets.Source) (*History, error) {
 	if _, err := c.first.Fit(ctx, m, p, train); err != nil {
 		return nil, err
 	}
