@@ -53,7 +53,7 @@ func main() {
 			job.Abort(err)
 		}
 	case "fit", "fit-stop", "fit-cancel", "fit-error", "fit-panic":
-		if err := fitStub(*replicas, *dir, *trainer); err != nil {
+		if err := fit(job, *mode, *replicas, *dir, *trainer); err != nil {
 			job.Abort(err)
 		}
 	default:
