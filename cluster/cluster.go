@@ -126,12 +126,10 @@ func (j *Job) Abort(err error) {
 	os.Exit(1)
 }
 
-// check validates a collective's arguments: the job is open and out holds Size()*len(local)
-// elements, addressable by MPI's int counts.
-func (j *Job) check(op string, nlocal, nout int) error {
-	if j != nil && j.closed {
-		return errors.Errorf("cluster: %s on rank %d after Close", op, j.rank)
-	}
+// collective runs one collective: it validates the arguments (the job is open; out holds
+// Size()*len(local) elements, addressable by MPI's int counts), runs alone for a job of one rank
+// (copying local to out), else calls MPI under the job's lock.
+func (j *Job) collective(op string, nlocal, nout int, alone func(), call func() error) error {
 	size := j.Size()
 	if nlocal > math.MaxInt32/size {
 		return errors.Errorf("cluster: %s of %d elements per rank × %d ranks exceeds MPI's int count", op, nlocal, size)
@@ -140,42 +138,36 @@ func (j *Job) check(op string, nlocal, nout int) error {
 		return errors.Errorf("cluster: %s: out has %d elements, want Size %d × len(local) %d = %d",
 			op, nout, size, nlocal, size*nlocal)
 	}
+	if j == nil {
+		alone()
+		return nil
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.closed {
+		return errors.Errorf("cluster: %s on rank %d after Close", op, j.rank)
+	}
+	if size == 1 {
+		alone()
+		return nil
+	}
+	if err := call(); err != nil {
+		return errors.Wrapf(err, "cluster: %s on rank %d", op, j.rank)
+	}
 	return nil
 }
 
 // AllgatherFloat64 gathers every rank's local into out, in rank order: out[r*len(local):] is rank
 // r's local. Every rank must pass the same len(local); out must hold Size()*len(local) values.
 func (j *Job) AllgatherFloat64(local, out []float64) error {
-	if err := j.check("AllgatherFloat64", len(local), len(out)); err != nil {
-		return err
-	}
-	if j.Size() == 1 {
-		copy(out, local)
-		return nil
-	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.closed {
-		return errors.Errorf("cluster: AllgatherFloat64 on rank %d after Close", j.rank)
-	}
-	return wrap(allgatherFloat64(local, out), "AllgatherFloat64", j.rank)
+	return j.collective("AllgatherFloat64", len(local), len(out),
+		func() { copy(out, local) }, func() error { return allgatherFloat64(local, out) })
 }
 
 // AllgatherFloat32 is AllgatherFloat64 for float32 values.
 func (j *Job) AllgatherFloat32(local, out []float32) error {
-	if err := j.check("AllgatherFloat32", len(local), len(out)); err != nil {
-		return err
-	}
-	if j.Size() == 1 {
-		copy(out, local)
-		return nil
-	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.closed {
-		return errors.Errorf("cluster: AllgatherFloat32 on rank %d after Close", j.rank)
-	}
-	return wrap(allgatherFloat32(local, out), "AllgatherFloat32", j.rank)
+	return j.collective("AllgatherFloat32", len(local), len(out),
+		func() { copy(out, local) }, func() error { return allgatherFloat32(local, out) })
 }
 
 // Broadcast copies root's buf into every other rank's buf. Every rank must pass the same len(buf).
@@ -183,39 +175,11 @@ func (j *Job) Broadcast(buf []byte, root int) error {
 	if root < 0 || root >= j.Size() {
 		return errors.Errorf("cluster: Broadcast from root %d, want 0 ≤ root < Size %d", root, j.Size())
 	}
-	if err := j.check("Broadcast", len(buf), len(buf)*j.Size()); err != nil {
-		return err
-	}
-	if j.Size() == 1 {
-		return nil
-	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.closed {
-		return errors.Errorf("cluster: Broadcast on rank %d after Close", j.rank)
-	}
-	return wrap(broadcast(buf, root), "Broadcast", j.rank)
+	return j.collective("Broadcast", len(buf), len(buf)*j.Size(),
+		func() {}, func() error { return broadcast(buf, root) })
 }
 
 // Barrier returns once every rank has called it.
 func (j *Job) Barrier() error {
-	if err := j.check("Barrier", 0, 0); err != nil {
-		return err
-	}
-	if j.Size() == 1 {
-		return nil
-	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.closed {
-		return errors.Errorf("cluster: Barrier on rank %d after Close", j.rank)
-	}
-	return wrap(barrier(), "Barrier", j.rank)
-}
-
-func wrap(err error, op string, rank int) error {
-	if err == nil {
-		return nil
-	}
-	return errors.Wrapf(err, "cluster: %s on rank %d", op, rank)
+	return j.collective("Barrier", 0, 0, func() {}, barrier)
 }

@@ -44,6 +44,21 @@ func TestNilJob(t *testing.T) {
 	}
 }
 
+// The collectives run every training step: they must not allocate.
+func TestCollectivesDoNotAllocate(t *testing.T) {
+	for _, j := range []*Job{nil, {rank: 0, size: 1}} {
+		local, out := make([]float32, 100), make([]float32, 100)
+		buf := make([]byte, 8)
+		if a := testing.AllocsPerRun(100, func() {
+			j.AllgatherFloat32(local, out)
+			j.Broadcast(buf, 0)
+			j.Barrier()
+		}); a != 0 {
+			t.Errorf("job %v: %v allocations per round of collectives", j, a)
+		}
+	}
+}
+
 func TestMisuse(t *testing.T) {
 	for _, j := range []*Job{nil, {rank: 0, size: 1}} {
 		for _, c := range []struct {

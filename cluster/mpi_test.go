@@ -104,6 +104,14 @@ func TestMPISharedMemory(t *testing.T) {
 	if ns := checkCollectives(t, out); ns[0] != ns[1] {
 		t.Errorf("shared memory ranks in different network namespaces %v", ns)
 	}
+	// The collectives run every training step: through cgo and MPI they must not allocate.
+	out, err, _ = run(t, nil, 2*time.Minute, bin, "-mode", "allgather", "-n", "1000", "-iters", "100")
+	if err != nil {
+		t.Fatalf("mpirun: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "allocs_per_iter=0.00") {
+		t.Errorf("allgather allocates:\n%s", out)
+	}
 }
 
 // Two hosts: two network namespaces joined by a veth pair, TCP between them.

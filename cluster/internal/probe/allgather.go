@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"runtime"
 	"sort"
 	"time"
 
@@ -21,7 +22,11 @@ func timeAllgather(job *cluster.Job, n, iters int) error {
 	sum := make([]float32, n)
 	gather := make([]time.Duration, 0, iters)
 	add := make([]time.Duration, 0, iters)
+	var m0, m1 runtime.MemStats
 	for k := -10; k < iters; k++ {
+		if k == 0 {
+			runtime.ReadMemStats(&m0)
+		}
 		if err := job.Barrier(); err != nil {
 			return err
 		}
@@ -46,9 +51,10 @@ func timeAllgather(job *cluster.Job, n, iters int) error {
 			add = append(add, t2.Sub(t1))
 		}
 	}
+	runtime.ReadMemStats(&m1)
 	if job.Rank() == 0 {
-		fmt.Printf("allgather ranks=%d floats=%d iters=%d gather_us_median=%.1f gather_us_min=%.1f sum_us_median=%.1f\n",
-			p, n, iters, us(median(gather)), us(minDur(gather)), us(median(add)))
+		fmt.Printf("allgather ranks=%d floats=%d iters=%d gather_us_median=%.1f gather_us_min=%.1f sum_us_median=%.1f allocs_per_iter=%.2f\n",
+			p, n, iters, us(median(gather)), us(minDur(gather)), us(median(add)), float64(m1.Mallocs-m0.Mallocs)/float64(iters))
 	}
 	return nil
 }
