@@ -203,14 +203,20 @@ func bench(rounds int, batchList, caseList string, steps128 int, model string) e
 	}
 	// On a shared machine load only ever slows a run down, so the best round estimates what the
 	// case does on a quiet machine; the median what it did here.
-	fmt.Println("\nratios of samples/s, medians / best rounds (target):")
+	// The paired ratio is the median over rounds of the round's own ratio (runs a few seconds
+	// apart), steadier than a ratio of medians when the load drifts.
+	fmt.Println("\nratios of samples/s, paired median / of best rounds (target):")
 	ratio := func(a, bb string, b int) string {
 		x, y := runs[key{a, b}], runs[key{bb, b}]
-		if len(x) == 0 || len(y) == 0 {
+		if len(x) == 0 || len(y) == 0 || len(x) != len(y) {
 			return "n/a"
 		}
 		f := func(r result) float64 { return r.SamplesPerSec }
-		return fmt.Sprintf("%.2f/%.2f", med(pick(x, f))/med(pick(y, f)), best(pick(x, f))/best(pick(y, f)))
+		paired := make([]float64, len(x))
+		for i := range x {
+			paired[i] = x[i].SamplesPerSec / y[i].SamplesPerSec
+		}
+		return fmt.Sprintf("%.2f/%.2f", med(paired), best(pick(x, f))/best(pick(y, f)))
 	}
 	for _, b := range batches {
 		fmt.Printf("  batch %3d: 2r/1r-1core %s (≥ 1.6)   2r/1r %s (≥ 1.15)   mpi2-shm/1r %s   mpi2-tcp/1r %s\n",
