@@ -3,6 +3,7 @@ package graph
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
@@ -64,6 +65,9 @@ const (
 	kc = 512 // depth of one packed block
 )
 
+// inFlight counts the sgemm calls in progress.
+var inFlight int32
+
 // haveKernel reports an AVX2+FMA CPU (set in gemm_amd64.go).
 var haveKernel bool
 
@@ -101,9 +105,13 @@ func sgemm(tA, tB blas.Transpose, m, n, k int, a []float32, lda int, b []float32
 	if parts > tiles {
 		parts = tiles
 	}
-	if m*n*k < 1<<18 {
+	// When another product runs at the same time (data-parallel replicas
+	// on the other cores), the cores are busy already: splitting rows would
+	// only make each product wait for the other's share.
+	if atomic.AddInt32(&inFlight, 1) > 1 || m*n*k < 1<<18 {
 		parts = 1
 	}
+	defer atomic.AddInt32(&inFlight, -1)
 	for l0 := 0; l0 < k; l0 += kc {
 		d := k - l0
 		if d > kc {

@@ -46,10 +46,6 @@ type noiseState struct {
 }
 
 func newNoiseState(b int, weights []*tensor.Dense, train *datasets.Dataset, seed int64, progs *exec.Cache) (*noiseState, error) {
-	if train.Len()/b < 2 {
-		progs.Close()
-		return nil, errors.Errorf("trainers: gradient noise at batch size %d needs at least %d training examples, have %d", b, 2*b, train.Len())
-	}
 	it, err := datasets.NewIterator(train, datasets.Batches{Size: b, Shuffle: true, DropLast: true, Seed: rng.Seed(seed, "noise")})
 	if err != nil {
 		progs.Close()

@@ -69,8 +69,8 @@ type Config struct {
 	// accuracy for classification and r2 for regression. A metric the
 	// validation set cannot have is an error before the first step.
 	Metric string
-	// EvalChunk is the number of examples per evaluation graph run, and per
-	// accumulation chunk in GD (0: models.DefaultChunk).
+	// EvalChunk is the number of examples per evaluation graph run
+	// (validation; 0: models.DefaultChunk).
 	EvalChunk int
 
 	// Callbacks are called after every epoch, every LogEvery updates (if
@@ -116,8 +116,8 @@ type Loop struct {
 type GD struct {
 	Config
 	// Chunk is how many examples are differentiated at once while the full
-	// gradient accumulates (0: Config.EvalChunk or models.DefaultChunk). It
-	// changes memory and speed, not the result.
+	// gradient accumulates (0: models.DefaultChunk). It changes memory and
+	// speed, not the result beyond rounding.
 	Chunk int
 }
 
@@ -139,9 +139,6 @@ type MiniBatchSGD struct {
 // Fit implements Trainer.
 func (t GD) Fit(ctx context.Context, m models.Model, p *graph.Params, train datasets.Source) (*History, error) {
 	chunk := t.Chunk
-	if chunk == 0 {
-		chunk = t.EvalChunk
-	}
 	if chunk == 0 {
 		chunk = models.DefaultChunk
 	}
@@ -276,6 +273,7 @@ func newRun(l Loop, m models.Model, p *graph.Params, train datasets.Source) (r *
 				noiseB = 32
 			}
 		}
+		// Checked before anything is built, so that fresh Params stay empty.
 		if train.Len()/noiseB < 2 {
 			return nil, errors.Errorf("trainers: gradient noise at batch size %d needs at least %d training examples, have %d", noiseB, 2*noiseB, train.Len())
 		}
