@@ -36,6 +36,8 @@ static int dc_max_error_string(void) { return MPI_MAX_ERROR_STRING; }
 import "C"
 
 import (
+	"fmt"
+	"os"
 	"sync"
 	"unsafe"
 
@@ -71,8 +73,11 @@ func Join() (*Job, error) {
 		return nil, errors.Wrap(err, "cluster: MPI_Init_thread")
 	}
 	if provided < C.dc_thread_serialized() {
+		// Every rank gets the same answer: end them all, saying why.
+		err := errors.Errorf("cluster: MPI grants thread level %d, below MPI_THREAD_SERIALIZED", int(provided))
+		fmt.Fprintln(os.Stderr, err)
 		C.dc_abort(1)
-		return nil, errors.Errorf("cluster: MPI grants thread level %d, below MPI_THREAD_SERIALIZED", int(provided))
+		return nil, err
 	}
 	// Errors come back as return codes, not as MPI's default "abort the job".
 	if err := mpiErr(C.dc_errors_return()); err != nil {
@@ -87,7 +92,8 @@ func Join() (*Job, error) {
 	}
 	// A launcher of another MPI (MPICH's mpirun starting this Open MPI binary) gives N singletons.
 	if n, name, err := launcherSize(); err == nil && n > 1 && int(size) != n {
-		C.dc_abort(1)
+		// Each process is a job of its own here, so finalizing waits for no one.
+		C.dc_finalize()
 		return nil, errors.Errorf("cluster: the launcher started %d ranks (%s) but MPI sees %d: "+
 			"launcher and library differ (use Open MPI's mpirun with this binary)", n, name, int(size))
 	}

@@ -5,6 +5,7 @@ package cluster_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -59,6 +60,23 @@ func exec2(t *testing.T, bin string, args ...string) (string, error) {
 	defer cancel()
 	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
 	return string(out), err
+}
+
+// A process the environment calls one of several ranks but that MPI sees alone (another MPI's
+// launcher, here imitated by PMI_SIZE without a launcher) fails in Join instead of training alone.
+func TestMPILauncherMismatchFails(t *testing.T) {
+	bin := buildProbe(t, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = append(os.Environ(), "PMI_SIZE=2")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("probe exited 0:\n%s", out)
+	}
+	if want := "the launcher started 2 ranks (PMI_SIZE) but MPI sees 1"; !strings.Contains(string(out), want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
+	}
 }
 
 var line = regexp.MustCompile(`(?m)^rank=(\d) size=(\d) (f64=.*) netns=(\S+)$`)
