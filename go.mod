@@ -4,6 +4,7 @@ go 1.21
 
 require (
 	github.com/chewxy/hm v1.0.0
+	github.com/nlpodyssey/safetensors v0.0.0-20250209183917-bfb01cc25f7c
 	github.com/pkg/errors v0.9.1
 	gonum.org/v1/gonum v0.14.0
 	gonum.org/v1/netlib v0.0.0-20230729102104-8b8060e7531f

@@ -25,6 +25,7 @@ type Builder struct {
 	params   map[string]*G.Node
 	inputs   map[string]*tensor.Dense
 	feeds    []func() error // refill derived inputs (dropout masks) before each run
+	rands    []layerRand    // generators of random layers, reseeded before each run
 	compiled bool
 }
 
@@ -65,11 +66,23 @@ func (b *Builder) Training() bool { return b.training }
 // SetSeed sets the seed random layers (Dropout) draw their masks from.
 func (b *Builder) SetSeed(seed int64) { b.seed = seed }
 
-// Rand returns a generator for a random layer called name, seeded from the
-// builder's seed, the name and the batch size n, so that masks are
-// reproducible and graphs of different batch sizes draw different streams.
+// Rand returns a generator for a random layer called name. Before each run
+// of the compiled program it is reseeded from the builder's seed, the name,
+// the batch size n and the number of runs so far (Program.Runs), so that the
+// masks of a run depend on nothing else: they are reproducible, graphs of
+// different batch sizes draw different streams, and a resumed training run
+// (Program.SetRuns) draws what an uninterrupted one would.
 func (b *Builder) Rand(name string, n int) *rand.Rand {
-	return rng.New(b.seed, "layer/"+name, uint64(n))
+	base := rng.Seed(b.seed, "layer/"+name, uint64(n))
+	r := rand.New(rand.NewSource(base))
+	b.rands = append(b.rands, layerRand{r, base})
+	return r
+}
+
+// layerRand is a random layer's generator and the seed it is derived from.
+type layerRand struct {
+	r    *rand.Rand
+	base int64
 }
 
 // Param returns the node of the named parameter, bound to its tensor in

@@ -4,6 +4,8 @@ import (
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/internal/rng"
 )
 
 // A Program is a compiled graph with the input tensors its graph owns. Fill
@@ -18,6 +20,8 @@ type Program struct {
 	m       *machine
 	vm      G.VM // nil unless the graph runs on the tape machine
 	feeds   []func() error
+	rands   []layerRand
+	runs    uint64 // Runs so far, which random layers' masks depend on
 	inputs  map[string]*tensor.Dense
 	loss    *G.Node
 	outputs G.Nodes
@@ -49,7 +53,7 @@ func (b *Builder) Compile(loss *G.Node, outputs ...*G.Node) (prog *Program, err 
 			prog, err = nil, errors.Errorf("graph: compile: %v", r)
 		}
 	}()
-	prog = &Program{feeds: b.feeds, inputs: b.inputs, loss: loss, outputs: outputs}
+	prog = &Program{feeds: b.feeds, rands: b.rands, inputs: b.inputs, loss: loss, outputs: outputs}
 	if loss != nil && !loss.IsScalar() {
 		return nil, errors.Errorf("graph: loss must be a scalar, got shape %v", loss.Shape())
 	}
@@ -108,6 +112,21 @@ func (b *Builder) Compile(loss *G.Node, outputs ...*G.Node) (prog *Program, err 
 // there is no such input.
 func (p *Program) Input(name string) *tensor.Dense { return p.inputs[name] }
 
+// reseed sets every random layer's generator to this run's stream.
+func (p *Program) reseed() {
+	for _, lr := range p.rands {
+		lr.r.Seed(rng.Mix(lr.base, p.runs))
+	}
+}
+
+// Runs is the number of runs so far (counted whether or not they succeeded):
+// the position of the random layers' streams.
+func (p *Program) Runs() uint64 { return p.runs }
+
+// SetRuns sets the run count, so that the next run draws the random masks
+// the (k+1)-th run would: how a resumed training run continues the streams.
+func (p *Program) SetRuns(k uint64) { p.runs = k }
+
 // Run executes the graph once: it refills per-run inputs (dropout masks),
 // then runs the forward and, with a loss, the backward pass.
 func (p *Program) Run() (err error) {
@@ -116,6 +135,8 @@ func (p *Program) Run() (err error) {
 			err = errors.Errorf("graph: run: %v", r)
 		}
 	}()
+	p.reseed()
+	p.runs++
 	for _, f := range p.feeds {
 		if err := f(); err != nil {
 			return errors.Wrap(err, "graph: run")

@@ -15,6 +15,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/internal/ckpt"
 	"github.com/descent-go/descent/models"
 )
 
@@ -115,19 +116,22 @@ func TestCheckpointLayout(t *testing.T) {
 	var want []byte
 	le := binary.LittleEndian
 	want = append(want, "DSCNTPRM"...)
-	want = le.AppendUint32(want, 1)               // version
+	want = le.AppendUint32(want, 2)               // version
 	want = append(want, 1)                        // dtype float32
 	want = le.AppendUint64(want, uint64(1<<64-2)) // seed −2
 	want = le.AppendUint32(want, 2)               // count
+	want = append(want, 1)                        // role: parameter
 	want = le.AppendUint16(want, 1)
 	want = append(want, 'w', 2)
 	want = le.AppendUint32(le.AppendUint32(want, 2), 1)
 	want = le.AppendUint32(le.AppendUint32(want, math.Float32bits(1.5)), 0x80000000)
+	want = append(want, 1)
 	want = le.AppendUint16(want, 4)
 	want = append(want, "bias"...)
 	want = append(want, 1)
 	want = le.AppendUint32(want, 1)
 	want = le.AppendUint32(want, 0x7f800000)
+	want = le.AppendUint32(want, 0) // no metadata
 	sum := sha256.Sum256(want)
 	want = append(want, sum[:]...)
 	if got := saveBytes(t, p); !bytes.Equal(got, want) {
@@ -243,7 +247,8 @@ func resum(data []byte) []byte {
 }
 
 // smallCheckpoint is a float64 checkpoint of two small tensors: 8+4+1+8+4
-// header bytes, then "w" (2, 3) from byte 25 and "b" (3) from byte 85.
+// header bytes, then "w" (2, 3) from byte 25 and "b" (3) from byte 86, each
+// starting with its role byte.
 func smallCheckpoint(t testing.TB) []byte {
 	p := graph.NewParams(tensor.Float64, 7)
 	must(t, p.Add("w", tensor.New(tensor.WithShape(2, 3), tensor.WithBacking([]float64{1, 2, 3, 4, 5, 6}))))
@@ -261,8 +266,9 @@ func TestLoadCorrupt(t *testing.T) {
 	mod := func(f func(b []byte) []byte) []byte { return f(append([]byte(nil), good...)) }
 	const (
 		offCount = 21 // the tensor count
-		offRank  = 28 // "w"'s rank: 25 + 2 (name length) + 1 (name)
-		offDim0  = 29 // its first dimension
+		offRank  = 29 // "w"'s rank: 25 + 1 (role) + 2 (name length) + 1 (name)
+		offDim0  = 30 // its first dimension
+		offB     = 86 // "b"'s role
 	)
 	if good[offRank] != 2 || good[offDim0] != 2 || good[offCount] != 2 {
 		t.Fatalf("layout moved: % x", good[:40])
@@ -275,7 +281,13 @@ func TestLoadCorrupt(t *testing.T) {
 		{"empty", nil, []string{"models: Load", "truncated at byte 0", "magic"}},
 		{"bad magic", mod(func(b []byte) []byte { b[0] = 'X'; return b }), []string{"not a descent checkpoint", "XSCNTPRM"}},
 		{"other file", []byte("PK\x03\x04 a zip file, not a checkpoint"), []string{"not a descent checkpoint"}},
-		{"unknown version", mod(func(b []byte) []byte { b[8] = 2; return resum(b) }), []string{"unknown checkpoint version 2"}},
+		{"unknown version", mod(func(b []byte) []byte { b[8] = 3; return resum(b) }), []string{"unknown checkpoint version 3", "knows versions 1 to 2"}},
+		{"version 0", mod(func(b []byte) []byte { b[8] = 0; return resum(b) }), []string{"unknown checkpoint version 0"}},
+		{"unknown role", mod(func(b []byte) []byte { b[25] = 9; return resum(b) }), []string{"tensor 0", "unknown role 9"}},
+		{"metadata past the end", mod(func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[len(b)-36:], 1<<31)
+			return resum(b)
+		}), []string{"truncated", "metadata"}},
 		{"unknown dtype", mod(func(b []byte) []byte { b[12] = 3; return resum(b) }), []string{"unknown dtype code 3"}},
 		{"trailing byte", append(append([]byte(nil), good...), 0), []string{"1 unexpected bytes after the checksum"}},
 		{"trailing garbage", append(append([]byte(nil), good...), bytes.Repeat([]byte("garbage!"), 5)...), []string{"40 unexpected bytes after the checksum"}},
@@ -284,7 +296,7 @@ func TestLoadCorrupt(t *testing.T) {
 		// Structural damage with a checksum that holds (a broken writer):
 		// the structural error itself.
 		{"implausible count", mod(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[offCount:], 1<<21); return resum(b) }), []string{"implausible tensor count 2097152"}},
-		{"count too large", mod(func(b []byte) []byte { b[offCount] = 3; return resum(b) }), []string{"tensor 2", "truncated", "name"}},
+		{"count too large", mod(func(b []byte) []byte { b[offCount] = 3; return resum(b) }), []string{"tensor 2", "unknown role 0"}},
 		{"rank 0", mod(func(b []byte) []byte { b[offRank] = 0; return resum(b) }), []string{`parameter "w"`, "rank 0"}},
 		{"rank 9", mod(func(b []byte) []byte { b[offRank] = 9; return resum(b) }), []string{`parameter "w"`, "rank 9"}},
 		{"zero dimension", mod(func(b []byte) []byte { b[offDim0] = 0; return resum(b) }), []string{`parameter "w"`, "implausible dimension 0"}},
@@ -295,11 +307,11 @@ func TestLoadCorrupt(t *testing.T) {
 			return resum(b)
 		}), []string{`parameter "w"`, "implausible dimension 65536"}},
 		{"tensor past the end", mod(func(b []byte) []byte { b[offDim0] = 200; return resum(b) }), []string{`parameter "w" (200, 3)`, "truncated", "data"}},
-		{"duplicate name", mod(func(b []byte) []byte { b[85+2] = 'w'; return resum(b) }), []string{`"w" already exists`}},
+		{"duplicate name", mod(func(b []byte) []byte { b[offB+3] = 'w'; return resum(b) }), []string{`parameter "w" appears twice`}},
 		{"empty name", mod(func(b []byte) []byte {
 			// "b" → "" by dropping its name byte and length.
-			rest := append([]byte{0, 0}, b[85+3:]...)
-			return resum(append(b[:85], rest...))
+			rest := append([]byte{1, 0, 0}, b[offB+4:]...)
+			return resum(append(b[:offB], rest...))
 		}), []string{"name is empty"}},
 		// The same damage without a matching checksum is a damaged file.
 		{"damaged dimension", mod(func(b []byte) []byte { b[offDim0] = 200; return b }), []string{"checksum mismatch", "truncated"}},
@@ -481,11 +493,12 @@ func FuzzLoad(f *testing.F) {
 	flipped[30] ^= 0x80
 	f.Add(flipped)
 	huge := append([]byte(nil), small...)
-	binary.LittleEndian.PutUint32(huge[29:], math.MaxInt32)
+	binary.LittleEndian.PutUint32(huge[30:], math.MaxInt32)
 	f.Add(resum(huge))
 	count := append([]byte(nil), small...)
 	binary.LittleEndian.PutUint32(count[21:], 1<<20)
 	f.Add(resum(count))
+	f.Add(v1Checkpoint(f))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := models.Load(bytes.NewReader(data))
 		if err != nil {
@@ -501,8 +514,61 @@ func FuzzLoad(f *testing.F) {
 		if err := models.Save(&buf, p); err != nil {
 			t.Fatalf("Save of loaded params: %v", err)
 		}
+		q, err := models.Load(bytes.NewReader(buf.Bytes()))
+		if err != nil || !sameBits(bits(p), bits(q)) {
+			t.Fatalf("Load(Save(Load(x))) differs from Load(x): %v", err)
+		}
+		// A weights-only file of the current version is canonical (a
+		// version-1 file, or one with more than weights, is re-encoded).
+		if !weightsOnly(data) {
+			return
+		}
 		if !bytes.Equal(buf.Bytes(), data) {
 			t.Fatalf("Save(Load(x)) != x:\n%x\n%x", buf.Bytes(), data)
 		}
 	})
+}
+
+// weightsOnly reports whether a checkpoint that loads is of the current
+// version and holds parameters only, which Save writes back byte for byte.
+func weightsOnly(data []byte) bool {
+	f, err := ckpt.Decode(bytes.NewReader(data))
+	if err != nil || f.Version != ckpt.Version || len(f.Meta) > 0 {
+		return false
+	}
+	for _, e := range f.Tensors {
+		if e.Role != ckpt.Param {
+			return false
+		}
+	}
+	return true
+}
+
+// v1Checkpoint is a version-1 checkpoint, written by the code of main at
+// 0fef5eb (before roles and metadata): MLP{Hidden: [3], Outputs: 2}
+// initialized for 4 inputs, float32, seed 7.
+func v1Checkpoint(t testing.TB) []byte {
+	data, err := os.ReadFile(filepath.Join("testdata", "mlp-v1.ckpt"))
+	must(t, err)
+	return data
+}
+
+// A checkpoint from before roles and metadata still loads its weights: the
+// very values Init makes today.
+func TestLoadVersion1(t *testing.T) {
+	data := v1Checkpoint(t)
+	if data[8] != 1 {
+		t.Fatalf("testdata/mlp-v1.ckpt is version %d", data[8])
+	}
+	p, err := models.Load(bytes.NewReader(data))
+	must(t, err)
+	want := graph.NewParams(tensor.Float32, 7)
+	must(t, models.Init(newTestMLP(), want, tensor.Shape{4}))
+	if p.Seed() != 7 || !sameBits(bits(p), bits(want)) {
+		t.Fatalf("version-1 checkpoint loads seed %d %v; want Init's values", p.Seed(), p.Names())
+	}
+	// And a newer version than this reader knows is an error naming it.
+	newer := append([]byte(nil), data...)
+	newer[8] = 9
+	wantErr(t, loadErr(resum(newer)), "models: Load", "unknown checkpoint version 9", "knows versions 1 to 2")
 }

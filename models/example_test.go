@@ -141,7 +141,7 @@ func ExampleLoad() {
 	err = models.LoadInto(wider, bytes.NewReader(buf.Bytes()))
 	fmt.Println("a model for 5 inputs refuses it:", err != nil)
 	// Output:
-	// checkpoint bytes: 657
+	// checkpoint bytes: 665
 	// [hidden1/w hidden1/b out/w out/b] float64 seed 7
 	// same values: true
 	// a model for 5 inputs refuses it: true

@@ -13,7 +13,6 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/descent-go/descent/graph"
-	"github.com/descent-go/descent/models"
 )
 
 // EventKind says when a callback is called.
@@ -41,6 +40,9 @@ type Event struct {
 	// Every rank sees the same global values; the built-in callbacks that
 	// write files or logs do so on rank 0 only.
 	Rank int
+
+	run  *run // the Fit calling, which keeps built-in callbacks' state
+	slot int  // the callback's index in Config.Callbacks
 }
 
 // A Callback is called by the training loop. Returning ErrStop ends the Fit
@@ -75,22 +77,22 @@ func monitor(name string, h *History, rec Epoch) (v float64, higherBetter bool, 
 
 // improvement tracks the best value of a monitored quantity.
 type improvement struct {
-	best float64
-	wait int
+	Best float64
+	Wait int
 }
 
-func (im *improvement) reset() { im.best, im.wait = math.NaN(), 0 }
+func (im *improvement) reset() { im.Best, im.Wait = math.NaN(), 0 }
 
 // observe reports whether v beats the best by more than minDelta.
 func (im *improvement) observe(v float64, higherBetter bool, minDelta float64) bool {
 	if higherBetter {
 		v = -v
 	}
-	if math.IsNaN(im.best) || v < im.best-minDelta {
-		im.best, im.wait = v, 0
+	if math.IsNaN(im.Best) || v < im.Best-minDelta {
+		im.Best, im.Wait = v, 0
 		return true
 	}
-	im.wait++
+	im.Wait++
 	return false
 }
 
@@ -98,81 +100,199 @@ func (im *improvement) observe(v float64, higherBetter bool, minDelta float64) b
 // the training loss without a validation set —, "val_metric" or
 // "train_loss") has not improved by more than minDelta for patience epochs.
 // With restoreBest, the Params are set back to their values at the best
-// epoch when the Fit ends. The returned callback keeps state for one Fit at a
-// time and starts afresh at epoch 0.
+// epoch when the Fit ends. Its state (best value, epochs waited, best
+// weights) is kept by the Fit, so training checkpoints hold it and a resumed
+// Fit continues it; one callback can serve several Fits.
 func EarlyStopping(monitored string, patience int, minDelta float64, restoreBest bool) Callback {
-	var im improvement
-	var best *graph.Params
-	bestEpoch := -1
+	own := newEarlyState()
 	return func(e Event) error {
+		s, err := e.keep(own, func() cbState { return newEarlyState() })
+		if err != nil {
+			return err
+		}
+		st := s.(*earlyState)
 		switch e.Kind {
 		case EpochEnd:
 			if e.Epoch == 0 {
-				im.reset()
-				best, bestEpoch = nil, -1
+				*st = *newEarlyState()
 			}
 			v, hi, err := monitor(monitored, e.History, e.Record)
 			if err != nil {
 				return err
 			}
-			if im.observe(v, hi, minDelta) {
-				bestEpoch = e.Epoch
+			if st.Im.observe(v, hi, minDelta) {
+				st.BestEpoch = e.Epoch
 				if restoreBest {
-					if best == nil {
-						best = e.Params.Clone()
-					} else if err := best.CopyFrom(e.Params); err != nil {
+					if st.best == nil {
+						st.best = e.Params.Clone()
+					} else if err := st.best.CopyFrom(e.Params); err != nil {
 						return err
 					}
 				}
 				return nil
 			}
-			if im.wait >= patience {
+			if st.Im.Wait >= patience {
 				return ErrStop
 			}
 		case FitEnd:
-			if restoreBest && best != nil && bestEpoch < len(e.History.Epochs)-1 {
-				if err := e.Params.CopyFrom(best); err != nil {
+			if restoreBest && st.best != nil && st.BestEpoch < len(e.History.Epochs)-1 {
+				if err := e.Params.CopyFrom(st.best); err != nil {
 					return errors.Wrap(err, "trainers: EarlyStopping: restoring the best weights")
 				}
-				e.History.Stopped = strings.TrimSpace(e.History.Stopped + fmt.Sprintf(" (weights restored from epoch %d)", bestEpoch))
+				e.History.Stopped = strings.TrimSpace(e.History.Stopped + fmt.Sprintf(" (weights restored from epoch %d)", st.BestEpoch))
 			}
 		}
 		return nil
 	}
 }
 
-// Checkpoint saves the Params to path (atomically, in the models checkpoint
-// format: load it with models.LoadFile or models.LoadInto) after every
-// `every` epochs, or, with bestOnly, after each epoch whose monitored
-// quantity (as in EarlyStopping) is the best so far. every < 1 without
-// bestOnly is an error at the first epoch's end.
-func Checkpoint(path string, every int, bestOnly bool, monitored string) Callback {
-	var im improvement
+// earlyState is EarlyStopping's state.
+type earlyState struct {
+	Im        improvement
+	BestEpoch int
+	best      *graph.Params // the best epoch's weights, with restoreBest
+}
+
+func newEarlyState() *earlyState {
+	s := &earlyState{BestEpoch: -1}
+	s.Im.reset()
+	return s
+}
+
+func (s *earlyState) kind() string { return "EarlyStopping" }
+
+func (s *earlyState) save() ([]byte, *graph.Params, error) {
+	b, err := gobBytes(s)
+	return b, s.best, err
+}
+
+func (s *earlyState) load(data []byte, weights *graph.Params) error {
+	*s = earlyState{best: weights}
+	return gobLoad(data, s)
+}
+
+// Checkpoint writes training checkpoints — the weights, the optimizer's
+// state, the History and everything else a Fit with Config.Resume needs to
+// continue exactly (models.LoadFile also reads their weights) — atomically,
+// once every callback has seen the epoch:
+//
+//   - every `every` epochs (every ≥ 1) to path with the number of finished
+//     epochs before its extension ("run.ckpt" → "run-epoch0004.ckpt"),
+//     keeping the last `keep` (≥ 1) of those files;
+//   - with monitored not "" (as in EarlyStopping), after each epoch whose
+//     monitored quantity is the best so far, to "run-best.ckpt".
+//
+// An older file is removed only after the new one is safely written.
+// LatestCheckpoint(path) finds the newest. every = 0 with monitored = ""
+// (nothing to write), every < 0, or keep < 1 with every ≥ 1 is an error at
+// the first epoch's end. Called outside a Fit, it writes the weights only.
+func Checkpoint(path string, every, keep int, monitored string) Callback {
+	own := &checkpointState{}
+	own.Im.reset()
 	return func(e Event) error {
 		if e.Kind != EpochEnd || e.Rank != 0 {
 			return nil
 		}
-		if !bestOnly && every < 1 {
-			return errors.Errorf("trainers: Checkpoint %s: every = %d, want ≥ 1 (or bestOnly)", path, every)
+		switch {
+		case every < 0 || (every == 0 && monitored == ""):
+			return errors.Errorf("trainers: Checkpoint %s: every = %d, want ≥ 1 (or a monitored quantity for the best)", path, every)
+		case every > 0 && keep < 1:
+			return errors.Errorf("trainers: Checkpoint %s: keep = %d, want ≥ 1", path, keep)
 		}
+		s, err := e.keep(own, func() cbState {
+			st := &checkpointState{}
+			st.Im.reset()
+			return st
+		})
+		if err != nil {
+			return err
+		}
+		st := s.(*checkpointState)
 		if e.Epoch == 0 {
-			im.reset()
+			st.Im.reset()
+			st.Kept = nil
 		}
-		save := false
-		if bestOnly {
+		if st.Path != path { // resumed with another path: not its files
+			st.Path, st.Kept = path, nil
+		}
+		var files []string
+		var done func() error
+		if every > 0 && (e.Epoch+1)%every == 0 {
+			name := checkpointName(path, e.Epoch+1)
+			st.Kept = append(st.Kept, name)
+			var old []string
+			if n := len(st.Kept) - keep; n > 0 {
+				old = append(old, st.Kept[:n]...)
+				st.Kept = append([]string(nil), st.Kept[n:]...)
+			}
+			files = append(files, name)
+			done = func() error { return removeAll(old, st.Kept) }
+		}
+		if monitored != "" {
 			v, hi, err := monitor(monitored, e.History, e.Record)
 			if err != nil {
 				return err
 			}
-			save = im.observe(v, hi, 0)
-		} else {
-			save = every > 0 && (e.Epoch+1)%every == 0
+			if st.Im.observe(v, hi, 0) {
+				files = append(files, bestName(path))
+			}
 		}
-		if !save {
-			return nil
+		for i, f := range files {
+			if e.run == nil {
+				if err := saveWeights(f, e.Params); err != nil {
+					return errors.Wrapf(err, "trainers: checkpoint after epoch %d", e.Epoch)
+				}
+				continue
+			}
+			if i == 0 {
+				e.run.requestSave(f, done)
+			} else {
+				e.run.requestSave(f, nil)
+			}
 		}
-		return errors.Wrapf(models.SaveFile(path, e.Params), "trainers: checkpoint after epoch %d", e.Epoch)
+		if e.run == nil && done != nil && len(files) > 0 {
+			return done()
+		}
+		return nil
 	}
+}
+
+// checkpointState is Checkpoint's state: the best monitored value and the
+// periodic files it keeps.
+type checkpointState struct {
+	Im   improvement
+	Path string   // the path the files are named after
+	Kept []string // the periodic files it keeps, oldest first
+}
+
+func (s *checkpointState) kind() string { return "Checkpoint" }
+
+func (s *checkpointState) save() ([]byte, *graph.Params, error) {
+	b, err := gobBytes(s)
+	return b, nil, err
+}
+
+func (s *checkpointState) load(data []byte, _ *graph.Params) error {
+	*s = checkpointState{}
+	return gobLoad(data, s)
+}
+
+// removeAll removes the files of old that are not in keep; a file already
+// gone is not an error.
+func removeAll(old, keep []string) error {
+	for _, f := range old {
+		kept := false
+		for _, k := range keep {
+			kept = kept || k == f
+		}
+		if kept {
+			continue
+		}
+		if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
+			return errors.Wrap(err, "trainers: Checkpoint: removing an old checkpoint")
+		}
+	}
+	return nil
 }
 
 // LogCSV writes each epoch's record to w as a CSV row, after a header.

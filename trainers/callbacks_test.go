@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -123,90 +125,130 @@ func TestCheckpointPeriodic(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "params.ckpt")
 	var rec recorder
-	var checked []int
-	verify := func(e Event) error { // runs after Checkpoint: the file is this epoch's params
-		if e.Kind == EpochEnd && (e.Epoch+1)%2 == 0 {
-			q, err := models.LoadFile(path)
-			if err != nil {
-				return err
-			}
-			if !sameBits(q, e.Params) {
-				return errors.Errorf("epoch %d: checkpoint differs from the params", e.Epoch)
-			}
-			checked = append(checked, e.Epoch)
+	var seen [][]string
+	list := func(e Event) error { // the files as each epoch ends (before its own save)
+		if e.Kind == EpochEnd {
+			seen = append(seen, listNames(t, dir))
 		}
 		return nil
 	}
-	c := cfg(5, SGD{LR: 0.05})
-	c.Callbacks = []Callback{rec.callback, Checkpoint(path, 2, false, ""), verify}
+	c := cfg(7, SGD{LR: 0.05})
+	c.Callbacks = []Callback{rec.callback, Checkpoint(path, 2, 2, ""), list}
 	p := graph.NewParams(tensor.Float64, 1)
 	if _, err := (MiniBatchSGD{BatchSize: 10, Config: c}).Fit(bg, models.Linear{}, p, lr.ds); err != nil {
 		t.Fatal(err)
 	}
-	if len(checked) != 2 || checked[0] != 1 || checked[1] != 3 {
-		t.Errorf("checkpoints after epochs %v, want [1 3]", checked)
+	// After epochs 2, 4 and 6 (1-based), keeping the last 2, the older one
+	// removed only once the new one is there.
+	want := [][]string{{}, {}, {"params-epoch0002.ckpt"}, {"params-epoch0002.ckpt"},
+		{"params-epoch0002.ckpt", "params-epoch0004.ckpt"}, {"params-epoch0002.ckpt", "params-epoch0004.ckpt"},
+		{"params-epoch0004.ckpt", "params-epoch0006.ckpt"}}
+	if fmt.Sprint(seen) != fmt.Sprint(want) {
+		t.Errorf("files as the epochs end:\n%v\nwant\n%v", seen, want)
 	}
-	q, err := models.LoadFile(path)
-	if err != nil {
-		t.Fatal(err)
+	if got := listNames(t, dir); fmt.Sprint(got) != fmt.Sprint(want[6]) {
+		t.Errorf("files after the Fit %v, want %v (temporary files left?)", got, want[6])
 	}
-	if !sameBits(q, rec.params[3]) || sameBits(q, p) {
-		t.Error("the checkpoint on disk is not epoch 3's params")
+	for _, k := range []int{4, 6} {
+		q, err := models.LoadFile(checkpointName(path, k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sameBits(q, rec.params[k-1]) {
+			t.Errorf("the checkpoint after %d epochs does not hold that epoch's params", k)
+		}
 	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
-		t.Errorf("directory holds %d files (temporary files left?)", len(entries))
+	if latest, err := LatestCheckpoint(path); err != nil || latest != checkpointName(path, 6) {
+		t.Errorf("LatestCheckpoint = %q, %v; want %s", latest, err, checkpointName(path, 6))
 	}
-	c.Callbacks = []Callback{Checkpoint(path, 0, false, "")}
-	_, err = MiniBatchSGD{BatchSize: 10, Config: c}.Fit(bg, models.Linear{}, graph.NewParams(tensor.Float64, 1), lr.ds)
-	mustContain(t, err, "every")
-	c.Callbacks = []Callback{Checkpoint(filepath.Join(dir, "no", "such", "dir", "p.ckpt"), 1, false, "")}
-	_, err = MiniBatchSGD{BatchSize: 10, Config: c}.Fit(bg, models.Linear{}, graph.NewParams(tensor.Float64, 1), lr.ds)
-	mustContain(t, err, "checkpoint after epoch 0")
+	if latest, err := LatestCheckpoint(filepath.Join(dir, "none.ckpt")); err != nil || latest != "" {
+		t.Errorf("LatestCheckpoint of a run not started = %q, %v; want \"\", nil", latest, err)
+	}
+
+	// A write that fails leaves the older checkpoints in place.
+	must(t, os.Mkdir(checkpointName(path, 2), 0o755)) // a directory where the new file goes
+	c.Epochs = 3
+	c.Callbacks = []Callback{Checkpoint(path, 1, 1, "")}
+	_, err := MiniBatchSGD{BatchSize: 10, Config: c}.Fit(bg, models.Linear{}, graph.NewParams(tensor.Float64, 1), lr.ds)
+	mustContain(t, err, "checkpoint after epoch 1", "params-epoch0002.ckpt")
+	if got := listNames(t, dir); fmt.Sprint(got) != "[params-epoch0001.ckpt params-epoch0002.ckpt params-epoch0004.ckpt params-epoch0006.ckpt]" {
+		t.Errorf("after a failed write the directory holds %v", got)
+	}
+
+	for _, bad := range []struct {
+		cb   Callback
+		want string
+	}{
+		{Checkpoint(path, 0, 1, ""), "every = 0"},
+		{Checkpoint(path, -1, 1, "val_loss"), "every = -1"},
+		{Checkpoint(path, 1, 0, ""), "keep = 0"},
+		{Checkpoint(filepath.Join(dir, "no", "such", "dir", "p.ckpt"), 1, 1, ""), "checkpoint after epoch 0"},
+	} {
+		c.Callbacks = []Callback{bad.cb}
+		_, err = MiniBatchSGD{BatchSize: 10, Config: c}.Fit(bg, models.Linear{}, graph.NewParams(tensor.Float64, 1), lr.ds)
+		mustContain(t, err, bad.want)
+	}
 }
 
-func TestCheckpointBestOnly(t *testing.T) {
+// listNames lists dir's file names, sorted.
+func listNames(t *testing.T, dir string) []string {
+	entries, err := os.ReadDir(dir)
+	must(t, err)
+	names := []string{}
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	return names
+}
+
+func TestCheckpointBest(t *testing.T) {
 	train, val := overfit(t)
-	path := filepath.Join(t.TempDir(), "best.ckpt")
+	path := filepath.Join(t.TempDir(), "run.ckpt")
+	best := bestName(path)
 	var rec recorder
 	var saves []int
 	var last []byte
-	watch := func(e Event) error {
-		if e.Kind == EpochEnd {
-			b, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			if !bytes.Equal(b, last) {
-				saves = append(saves, e.Epoch)
-				last = b
-			}
+	changed := func() bool {
+		b, err := os.ReadFile(best)
+		if err != nil || bytes.Equal(b, last) {
+			return false
+		}
+		last = b
+		return true
+	}
+	watch := func(e Event) error { // sees the previous epoch's save
+		if e.Kind == EpochEnd && changed() {
+			saves = append(saves, e.Epoch-1)
 		}
 		return nil
 	}
 	c := cfg(40, SGD{LR: 0.1})
 	c.Validation = val
-	c.Callbacks = []Callback{rec.callback, Checkpoint(path, 0, true, "val_loss"), watch}
+	c.Callbacks = []Callback{rec.callback, Checkpoint(path, 0, 0, "val_loss"), watch}
 	h, err := GD{Config: c}.Fit(bg, models.Linear{}, graph.NewParams(tensor.Float64, 1), train)
 	if err != nil {
 		t.Fatal(err)
 	}
-	best := 0
+	if changed() {
+		saves = append(saves, len(h.Epochs)-1)
+	}
+	bestEpoch := 0
 	for e, r := range h.Epochs {
-		if r.ValLoss < h.Epochs[best].ValLoss {
-			best = e
+		if r.ValLoss < h.Epochs[bestEpoch].ValLoss {
+			bestEpoch = e
 		}
 	}
 	// Saved at every new best: epochs 0..best, never after.
-	if len(saves) != best+1 || saves[len(saves)-1] != best {
-		t.Errorf("saved after epochs %v, want 0..%d", saves, best)
+	if len(saves) != bestEpoch+1 || saves[len(saves)-1] != bestEpoch {
+		t.Errorf("saved after epochs %v, want 0..%d", saves, bestEpoch)
 	}
-	q, err := models.LoadFile(path)
+	q, err := models.LoadFile(best)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sameBits(q, rec.params[best]) {
-		t.Errorf("best checkpoint is not epoch %d's params", best)
+	if !sameBits(q, rec.params[bestEpoch]) {
+		t.Errorf("best checkpoint is not epoch %d's params", bestEpoch)
 	}
 }
 

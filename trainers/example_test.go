@@ -226,3 +226,74 @@ func ExampleChart() {
 	// Output:
 	// wrote compare.png; in a notebook the chart shows itself
 }
+
+// A run writes a training checkpoint after every epoch (keeping the last
+// 2) and stops after 3; another Fit with Config.Resume set to a checkpoint
+// continues the run and ends exactly where an uninterrupted run ends.
+func ExampleLatestCheckpoint() {
+	train, test, err := digits()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	dir, err := os.MkdirTemp("", "descent-resume")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	model := models.MLP{Hidden: []int{32}, Outputs: 10, Dropout: 0.1}
+	fit := func(stopAfter3 bool, path, resume string) (*graph.Params, *trainers.History, error) {
+		params := graph.NewParams(tensor.Float32, 1)
+		hist, err := trainers.MiniBatchSGD{BatchSize: 64, Config: trainers.Config{
+			Epochs: 6, Loss: graph.SoftmaxCrossEntropy, Optimizer: trainers.Adam{LR: 0.01}, Seed: 1,
+			Validation: test, Schedule: trainers.ReduceOnPlateau(0.5, 1, 0),
+			Callbacks: []trainers.Callback{trainers.Checkpoint(path, 1, 2, "val_loss"), func(e trainers.Event) error {
+				if e.Kind == trainers.EpochEnd && e.Epoch == 2 && stopAfter3 {
+					return trainers.ErrStop
+				}
+				return nil
+			}},
+			Resume: resume,
+		}}.Fit(context.Background(), model, params, train)
+		return params, hist, err
+	}
+	path := filepath.Join(dir, "digits.ckpt")
+	if _, _, err := fit(true, path, ""); err != nil {
+		fmt.Println(err)
+		return
+	}
+	latest, err := trainers.LatestCheckpoint(path)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("latest:", filepath.Base(latest))
+	// The run was stopped after epoch 3, and a stopped run stays stopped:
+	// continue from the checkpoint before (as after a kill between them).
+	resumed, h1, err := fit(false, filepath.Join(dir, "again.ckpt"), filepath.Join(dir, "digits-epoch0002.ckpt"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	whole, h2, err := fit(false, filepath.Join(dir, "whole.ckpt"), "")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	same := true
+	for i := 0; i < whole.Len(); i++ {
+		a, b := whole.Float64s(whole.Name(i)), resumed.Float64s(resumed.Name(i))
+		for j := range a {
+			same = same && a[j] == b[j]
+		}
+	}
+	fmt.Println("epochs:", len(h1.Epochs), "first resumed epoch:", h1.Epochs[2].Epoch)
+	fmt.Println("same weights as the uninterrupted run:", same)
+	fmt.Println("same final validation loss:", h1.Last().ValLoss == h2.Last().ValLoss)
+	// Output:
+	// latest: digits-epoch0003.ckpt
+	// epochs: 6 first resumed epoch: 2
+	// same weights as the uninterrupted run: true
+	// same final validation loss: true
+}

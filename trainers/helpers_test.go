@@ -190,3 +190,10 @@ func mustContain(t testing.TB, err error, subs ...string) {
 func cfg(epochs int, opt Optimizer) Config {
 	return Config{Epochs: epochs, Loss: graph.MSE, Optimizer: opt, Seed: 1}
 }
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -35,7 +35,11 @@ type SGD struct {
 func (o SGD) LearningRate() float64 { return o.LR }
 
 // Start implements Optimizer.
-func (o SGD) Start(params []*tensor.Dense) (Update, error) {
+func (o SGD) Start(params []*tensor.Dense) (Update, error) { return o.StartState(params, nil) }
+
+// StartState implements StatefulOptimizer: the momentum buffers are
+// "velocity/<parameter>".
+func (o SGD) StartState(params []*tensor.Dense, st *OptimizerState) (Update, error) {
 	if err := positive("SGD", "LR", o.LR); err != nil {
 		return nil, err
 	}
@@ -56,7 +60,7 @@ func (o SGD) Start(params []*tensor.Dense) (Update, error) {
 			return nil
 		}, nil
 	}
-	vel := zerosLike(params)
+	vel := st.Tensors("velocity", params)
 	mu, nesterov := o.Momentum, o.Nesterov
 	return func(lr float64, grads []*tensor.Dense) error {
 		if err := sameLen(params, grads); err != nil {
@@ -96,8 +100,12 @@ type Adam struct {
 func (o Adam) LearningRate() float64 { return o.LR }
 
 // Start implements Optimizer.
-func (o Adam) Start(params []*tensor.Dense) (Update, error) {
-	return AdamW{LR: o.LR, Beta1: o.Beta1, Beta2: o.Beta2, Eps: o.Eps}.start("Adam", params)
+func (o Adam) Start(params []*tensor.Dense) (Update, error) { return o.StartState(params, nil) }
+
+// StartState implements StatefulOptimizer: the moments are "m/<parameter>"
+// and "v/<parameter>", the step count "t".
+func (o Adam) StartState(params []*tensor.Dense, st *OptimizerState) (Update, error) {
+	return AdamW{LR: o.LR, Beta1: o.Beta1, Beta2: o.Beta2, Eps: o.Eps}.start("Adam", params, st)
 }
 
 // AdamW is Adam with decoupled weight decay (Loshchilov & Hutter, 2019):
@@ -112,9 +120,14 @@ type AdamW struct {
 func (o AdamW) LearningRate() float64 { return o.LR }
 
 // Start implements Optimizer.
-func (o AdamW) Start(params []*tensor.Dense) (Update, error) { return o.start("AdamW", params) }
+func (o AdamW) Start(params []*tensor.Dense) (Update, error) { return o.StartState(params, nil) }
 
-func (o AdamW) start(name string, params []*tensor.Dense) (Update, error) {
+// StartState implements StatefulOptimizer, as Adam's.
+func (o AdamW) StartState(params []*tensor.Dense, st *OptimizerState) (Update, error) {
+	return o.start("AdamW", params, st)
+}
+
+func (o AdamW) start(name string, params []*tensor.Dense, st *OptimizerState) (Update, error) {
 	b1, b2, eps := orDefault(o.Beta1, 0.9), orDefault(o.Beta2, 0.999), orDefault(o.Eps, 1e-8)
 	if err := positive(name, "LR", o.LR); err != nil {
 		return nil, err
@@ -133,14 +146,14 @@ func (o AdamW) start(name string, params []*tensor.Dense) (Update, error) {
 	if o.WeightDecay < 0 || math.IsNaN(o.WeightDecay) {
 		return nil, errors.Errorf("trainers: %s: WeightDecay %v, want ≥ 0", name, o.WeightDecay)
 	}
-	m, v := zerosLike(params), zerosLike(params)
-	t := 0
+	m, v := st.Tensors("m", params), st.Tensors("v", params)
+	t := st.Counter("t")
 	return func(lr float64, grads []*tensor.Dense) error {
 		if err := sameLen(params, grads); err != nil {
 			return err
 		}
-		t++
-		c1, c2 := 1-math.Pow(b1, float64(t)), 1-math.Pow(b2, float64(t))
+		*t++
+		c1, c2 := 1-math.Pow(b1, float64(*t)), 1-math.Pow(b2, float64(*t))
 		for i, w := range params {
 			if o.WeightDecay > 0 {
 				scaleBy(1-lr*o.WeightDecay, w)
@@ -176,7 +189,11 @@ type RMSProp struct {
 func (o RMSProp) LearningRate() float64 { return o.LR }
 
 // Start implements Optimizer.
-func (o RMSProp) Start(params []*tensor.Dense) (Update, error) {
+func (o RMSProp) Start(params []*tensor.Dense) (Update, error) { return o.StartState(params, nil) }
+
+// StartState implements StatefulOptimizer: the running means are
+// "square_avg/<parameter>".
+func (o RMSProp) StartState(params []*tensor.Dense, st *OptimizerState) (Update, error) {
 	rho, eps := orDefault(o.Rho, 0.9), orDefault(o.Eps, 1e-8)
 	if err := positive("RMSProp", "LR", o.LR); err != nil {
 		return nil, err
@@ -187,7 +204,7 @@ func (o RMSProp) Start(params []*tensor.Dense) (Update, error) {
 	if err := positive("RMSProp", "Eps", eps); err != nil {
 		return nil, err
 	}
-	return squaresUpdate(params, rho, 1-rho, eps), nil
+	return squaresUpdate(st.Tensors("square_avg", params), params, rho, 1-rho, eps), nil
 }
 
 // AdaGrad divides each step by the root of the summed squared gradients:
@@ -200,7 +217,10 @@ type AdaGrad struct {
 func (o AdaGrad) LearningRate() float64 { return o.LR }
 
 // Start implements Optimizer.
-func (o AdaGrad) Start(params []*tensor.Dense) (Update, error) {
+func (o AdaGrad) Start(params []*tensor.Dense) (Update, error) { return o.StartState(params, nil) }
+
+// StartState implements StatefulOptimizer: the sums are "sum/<parameter>".
+func (o AdaGrad) StartState(params []*tensor.Dense, st *OptimizerState) (Update, error) {
 	eps := orDefault(o.Eps, 1e-10)
 	if err := positive("AdaGrad", "LR", o.LR); err != nil {
 		return nil, err
@@ -208,12 +228,11 @@ func (o AdaGrad) Start(params []*tensor.Dense) (Update, error) {
 	if err := positive("AdaGrad", "Eps", eps); err != nil {
 		return nil, err
 	}
-	return squaresUpdate(params, 1, 1, eps), nil
+	return squaresUpdate(st.Tensors("sum", params), params, 1, 1, eps), nil
 }
 
 // squaresUpdate is RMSProp's and AdaGrad's step: s ← decay·s + gain·g².
-func squaresUpdate(params []*tensor.Dense, decay, gain, eps float64) Update {
-	s := zerosLike(params)
+func squaresUpdate(s, params []*tensor.Dense, decay, gain, eps float64) Update {
 	return func(lr float64, grads []*tensor.Dense) error {
 		if err := sameLen(params, grads); err != nil {
 			return err

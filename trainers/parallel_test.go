@@ -439,8 +439,8 @@ func TestReplicaStepsDoNotAllocate(t *testing.T) {
 			t.Fatal(err)
 		}
 		// A per-step allocation would show 160 times; the runtime's own
-		// bookkeeping (goroutine wake-ups) shows a few times at most.
-		if n := after.Mallocs - before.Mallocs; n >= 16 {
+		// bookkeeping (goroutine wake-ups under load) a few dozen times at most.
+		if n := after.Mallocs - before.Mallocs; n >= 80 {
 			t.Errorf("%d replicas: 160 steps allocated %d times, want none per step", reps, n)
 		}
 	}

@@ -89,6 +89,15 @@ type Config struct {
 	// Parallel spreads each batch over replicas and processes; the zero
 	// value trains on one replica in this process.
 	Parallel Parallel
+
+	// Resume, if not "", is a training checkpoint (written by the
+	// Checkpoint callback) to continue from: the Fit restores the weights,
+	// the optimizer's and callbacks' state, the History and the position in
+	// the data and random streams, then runs the epochs left up to Epochs,
+	// as the uninterrupted run would have. The model, data, trainer,
+	// optimizer and parallel layout must be the ones the checkpoint was
+	// written with (every process of a job reads the file).
+	Resume string
 }
 
 // Policy is how the loop batches the data: the one thing the trainers
@@ -236,6 +245,13 @@ type run struct {
 	examples, gradEvals int64
 	lr                  float64 // the last update's learning rate
 	agreed              bool    // the Fit ended by a stop all processes agreed on
+
+	// Training state (state.go).
+	optState *OptimizerState
+	slots    []slot        // per callback
+	saves    []saveRequest // checkpoints to write after this epoch's callbacks
+	first    int           // the first epoch to run: > 0 when resumed
+	resumed  time.Duration // training time before the resume
 }
 
 func newRun(l Loop, m models.Model, p *graph.Params, train datasets.Source) (r *run, err error) {
@@ -331,15 +347,9 @@ func newRun(l Loop, m models.Model, p *graph.Params, train datasets.Source) (r *
 	if len(r.weights) == 0 {
 		return nil, errors.New("trainers: the model has no parameters")
 	}
-	if r.update, err = startOptimizer(cfg.Optimizer, r.weights); err != nil {
+	r.optState = newOptimizerState(r.names)
+	if r.update, err = startOptimizer(cfg.Optimizer, r.weights, r.optState); err != nil {
 		return nil, err
-	}
-	if fresh {
-		for _, name := range target.Names() {
-			if err := p.Add(name, target.Value(name)); err != nil {
-				return nil, errors.Wrap(err, "trainers")
-			}
-		}
 	}
 
 	r.grads = make([]*tensor.Dense, len(r.weights))
@@ -376,6 +386,19 @@ func newRun(l Loop, m models.Model, p *graph.Params, train datasets.Source) (r *
 		nspec.Seed = rng.Seed(cfg.Seed, "noise-layers")
 		if r.noise, err = newNoiseState(noiseB, r.weights, r.mem, cfg.Seed, exec.New(nspec)); err != nil {
 			return nil, err
+		}
+	}
+	r.slots = make([]slot, len(cfg.Callbacks))
+	if cfg.Resume != "" {
+		if err := r.resume(cfg.Resume, target); err != nil {
+			return nil, err
+		}
+	}
+	if fresh {
+		for _, name := range target.Names() {
+			if err := p.Add(name, target.Value(name)); err != nil {
+				return nil, errors.Wrap(err, "trainers")
+			}
 		}
 	}
 	return r, nil
@@ -544,20 +567,6 @@ func validationMetric(cfg Config) (string, error) {
 	return "", errors.Errorf("trainers: Config.Metric %q is not available for a %s validation set (want %s)", name, kind, want)
 }
 
-// startOptimizer calls o.Start, turning a panic or a missing Update into an
-// error.
-func startOptimizer(o Optimizer, weights []*tensor.Dense) (u Update, err error) {
-	defer func() {
-		if e := recover(); e != nil {
-			u, err = nil, errors.Errorf("trainers: optimizer %T: Start panicked: %v", o, e)
-		}
-	}()
-	if u, err = o.Start(weights); err == nil && u == nil {
-		err = errors.Errorf("trainers: optimizer %T: Start returned no Update", o)
-	}
-	return u, err
-}
-
 // isNilDataset reports a nil *datasets.Dataset passed as a Source.
 func isNilDataset(s datasets.Source) bool {
 	d, ok := s.(*datasets.Dataset)
@@ -591,8 +600,8 @@ func (r *run) close() {
 }
 
 func (r *run) fit(ctx context.Context) error {
-	r.start = time.Now()
-	for epoch := 0; epoch < r.cfg.Epochs; epoch++ {
+	r.start = time.Now().Add(-r.resumed)
+	for epoch := r.first; epoch < r.cfg.Epochs && r.hist.Stopped == ""; epoch++ {
 		r.sched.Epoch = epoch
 		rec, err := r.epoch(ctx, epoch)
 		if isStop(err) {
@@ -624,6 +633,12 @@ func (r *run) fit(ctx context.Context) error {
 			if by != r.rank {
 				r.hist.Stopped += fmt.Sprintf(" on rank %d", by)
 			}
+		}
+		if err := r.flushSaves(epoch); err != nil {
+			r.callbacks(Event{Kind: FitEnd, Epoch: epoch, Step: r.sched.Step}, nil)
+			return err
+		}
+		if stopped {
 			break
 		}
 	}
@@ -936,11 +951,13 @@ func (r *run) callbacks(e Event, rec *Epoch) error {
 	if rec != nil {
 		e.Record = *rec
 	}
+	e.run = r
 	var first error
-	for _, cb := range r.cfg.Callbacks {
+	for i, cb := range r.cfg.Callbacks {
 		if cb == nil {
 			continue
 		}
+		e.slot = i
 		if err := callSafely(cb, e); err != nil && first == nil {
 			first = err
 			if e.Kind != FitEnd {

@@ -128,7 +128,7 @@ func run(ctx context.Context, job *cluster.Job, args []string, stdout io.Writer)
 	warm := fs.Int("warm", 20, "first updates not timed (compiling, first touches)")
 	lr := fs.Float64("lr", 0.05, "SGD learning rate")
 	seed := fs.Int64("seed", 1, "seed of the data, the initial weights and the shuffles")
-	save := fs.String("save", "", "write the trained parameters to this checkpoint file (rank 0 only)")
+	save := fs.String("save", "", "write the trained parameters to this file with models.SaveFile (rank 0 only)")
 	model := fs.String("model", "mlp", "mlp (784-128-10) or lenet (LeNet-5 on 1×28×28 images)")
 	jsonOut := fs.Bool("json", false, "print one JSON object")
 	if err := fs.Parse(args); err != nil {
@@ -192,9 +192,6 @@ func run(ctx context.Context, job *cluster.Job, args []string, stdout io.Writer)
 	if job.Size() > 1 {
 		cfg.Parallel.Cluster = cl
 	}
-	if *save != "" {
-		cfg.Callbacks = append(cfg.Callbacks, trainers.Checkpoint(*save, 1, false, ""))
-	}
 	rep.Printf("training %s on %d examples: %d steps of batch %d over %d ranks × %d replicas\n",
 		*model, *n, *steps, *batch, job.Size(), *replicas)
 	p := graph.NewParams(graph.Float32, *seed)
@@ -228,6 +225,11 @@ func run(ctx context.Context, job *cluster.Job, args []string, stdout io.Writer)
 		return errors.Errorf("rank %d: parameters differ from rank 0's after training", job.Rank())
 	}
 	s.ParamsSHA256 = hex.EncodeToString(sum[:])
+	if *save != "" && job.Rank() == 0 { // rank 0 alone writes files
+		if err := models.SaveFile(*save, p); err != nil {
+			return err
+		}
+	}
 	if math.IsNaN(s.FinalLoss) {
 		return errors.Errorf("final loss is NaN: lower -lr")
 	}

@@ -37,6 +37,7 @@ type Compiled struct {
 type Cache struct {
 	spec  Spec
 	progs map[int]*Compiled
+	runs  map[int]uint64 // run counts to give programs when they are compiled
 }
 
 // New returns an empty cache for spec.
@@ -51,8 +52,34 @@ func (c *Cache) Get(n int) (*Compiled, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.SetRuns(c.runs[n])
 	c.progs[n] = p
 	return p, nil
+}
+
+// Runs returns the run count of every program, by batch size: where the
+// random layers' streams stand.
+func (c *Cache) Runs() map[int]uint64 {
+	out := map[int]uint64{}
+	for n, p := range c.progs {
+		if k := p.Runs(); k > 0 {
+			out[n] = k
+		}
+	}
+	return out
+}
+
+// SetRuns sets the run counts, by batch size, of the programs compiled now
+// and later (missing sizes count from 0): how a resumed run continues the
+// random layers' streams.
+func (c *Cache) SetRuns(runs map[int]uint64) {
+	c.runs = map[int]uint64{}
+	for n, k := range runs {
+		c.runs[n] = k
+	}
+	for n, p := range c.progs {
+		p.SetRuns(c.runs[n])
+	}
 }
 
 // Len is the number of compiled programs (one per batch size seen).

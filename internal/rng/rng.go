@@ -34,3 +34,8 @@ func Seed(seed int64, label string, ks ...uint64) int64 {
 func New(seed int64, label string, ks ...uint64) *rand.Rand {
 	return rand.New(rand.NewSource(Seed(seed, label, ks...)))
 }
+
+// Mix derives the seed of the k-th member of a family from the family's
+// seed: Mix(Seed(s, label, ks...), k) == Seed(s, label, append(ks, k)...),
+// without hashing the label again (no allocation, for per-step streams).
+func Mix(seed int64, k uint64) int64 { return int64(mix(uint64(seed) ^ mix(k))) }

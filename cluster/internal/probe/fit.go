@@ -47,7 +47,7 @@ func fit(job *cluster.Job, mode string, replicas int, dir string, trainer string
 		Epochs: 3, Loss: graph.SoftmaxCrossEntropy, Optimizer: trainers.Adam{LR: 0.01}, Seed: 3, LogEvery: 1,
 		Parallel: trainers.Parallel{Replicas: replicas},
 		Callbacks: []trainers.Callback{
-			trainers.Checkpoint(base+".ckpt", 1, false, ""),
+			trainers.Checkpoint(base+".ckpt", 1, 1, ""),
 			trainers.LogCSV(csv),
 			func(e trainers.Event) error {
 				if e.Kind != trainers.StepEnd {
