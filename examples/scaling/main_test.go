@@ -3,7 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -36,7 +40,15 @@ var short = []string{"-steps", "30", "-warm", "5", "-n", "2048"}
 func TestScalingInProcess(t *testing.T) {
 	one := runJSON(t, append(short, "-replicas", "1")...)
 	two := runJSON(t, append(short, "-replicas", "2")...)
-	again := runJSON(t, append(short, "-replicas", "2")...)
+	saved := filepath.Join(t.TempDir(), "two.ckpt")
+	again := runJSON(t, append(short, "-replicas", "2", "-save", saved)...)
+	b, err := os.ReadFile(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != again.ParamsSHA256 {
+		t.Errorf("params_sha256 %s is not the SHA-256 of the -save file's bytes %x", again.ParamsSHA256, sum)
+	}
 	for _, s := range []summary{one, two} {
 		t.Logf("%d replicas: %.0f samples/s, loss %.4f → %.4f, params %.12s", s.Replicas, s.SamplesPerSec, s.FirstLoss, s.FinalLoss, s.ParamsSHA256)
 		if s.Steps != 30 || s.Batch != 128 || s.Params != 101770 || !(s.SamplesPerSec > 0) {
