@@ -44,7 +44,7 @@ func fit(job *cluster.Job, mode string, replicas int, dir string, trainer string
 	defer csv.Close()
 	last := 0
 	cfg := trainers.Config{
-		Epochs: 3, Loss: graph.SoftmaxCrossEntropy, Optimizer: trainers.Adam{LR: 0.01}, Seed: 3, LogEvery: 1,
+		Epochs: 3, Loss: graph.SoftmaxCrossEntropy, Optimizer: trainers.NewAdam(0.01), Seed: 3, LogEvery: 1,
 		Parallel: trainers.Parallel{Replicas: replicas},
 		Callbacks: []trainers.Callback{
 			trainers.Checkpoint(base+".ckpt", 1, 1, ""),
