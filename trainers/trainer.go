@@ -625,7 +625,7 @@ func (r *run) fit(ctx context.Context) error {
 			r.callbacks(Event{Kind: FitEnd, Epoch: epoch, Step: r.sched.Step}, nil)
 			return stop
 		}
-		stopped, by, err := r.agree(stop != nil)
+		stopped, by, err := r.agree(stop != nil || r.red.stopAsked)
 		if err != nil {
 			return errors.Wrapf(err, "trainers: epoch %d", epoch)
 		}
@@ -855,7 +855,11 @@ func (r *run) stopAgreed(ctx context.Context, by, epoch int) error {
 	if err := ctx.Err(); err != nil {
 		return errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
 	}
-	r.hist.Stopped = fmt.Sprintf("canceled on rank %d in epoch %d at step %d", by, epoch, r.sched.Step)
+	if r.red.stopAsked && by == r.rank {
+		r.hist.Stopped = fmt.Sprintf("stopped by a callback in epoch %d at step %d", epoch, r.sched.Step)
+		return nil
+	}
+	r.hist.Stopped = fmt.Sprintf("stopped on rank %d (canceled or by a callback) in epoch %d at step %d", by, epoch, r.sched.Step)
 	return nil
 }
 
@@ -890,7 +894,14 @@ func (r *run) step(epoch int, loss float64) error {
 		r.hist.Steps = append(r.hist.Steps, Step{Epoch: epoch, Step: r.sched.Step, Loss: loss, Examples: r.examples})
 	}
 	if k := r.cfg.LogEvery; k > 0 && r.sched.Step%k == 0 {
-		return r.callbacks(Event{Kind: StepEnd, Epoch: epoch, Step: r.sched.Step, Loss: loss}, nil)
+		err := r.callbacks(Event{Kind: StepEnd, Epoch: epoch, Step: r.sched.Step, Loss: loss}, nil)
+		if isStop(err) && r.cl != nil && r.cl.Size() > 1 {
+			// The other processes cannot know yet: stop when the next reduction (or the
+			// epoch's end) has told them, so that every process ends after this step.
+			r.red.stopAsked = true
+			return nil
+		}
+		return err
 	}
 	return nil
 }
