@@ -448,21 +448,22 @@ type slot struct {
 // keep returns the state of the callback being called: the one the loop
 // holds for it (made by fresh, restored from the checkpoint on resume), or,
 // for a callback called outside a Fit, own.
-func (e Event) keep(own cbState, fresh func() cbState) (cbState, error) {
-	if e.run == nil || e.slot < 0 || e.slot >= len(e.run.slots) {
+func keepState(e Event, own cbState, fresh func() cbState) (cbState, error) {
+	r := fitOf(e)
+	if r == nil || e.slot < 0 || e.slot >= len(r.slots) {
 		return own, nil
 	}
-	sl := &e.run.slots[e.slot]
+	sl := &r.slots[e.slot]
 	if sl.live != nil {
 		return sl.live, nil
 	}
 	s := fresh()
 	if sl.saved.Kind != "" {
 		if sl.saved.Kind != s.kind() {
-			return nil, errors.Errorf("trainers: resume from %s: callback %d is a %s, the checkpoint has a %s there", e.run.cfg.Resume, e.slot, s.kind(), sl.saved.Kind)
+			return nil, errors.Errorf("trainers: resume from %s: callback %d is a %s, the checkpoint has a %s there", r.cfg.Resume, e.slot, s.kind(), sl.saved.Kind)
 		}
 		if err := s.load(sl.saved.Data, sl.weights); err != nil {
-			return nil, errors.Wrapf(err, "trainers: resume from %s: callback %d (%s)", e.run.cfg.Resume, e.slot, s.kind())
+			return nil, errors.Wrapf(err, "trainers: resume from %s: callback %d (%s)", r.cfg.Resume, e.slot, s.kind())
 		}
 		sl.saved, sl.weights = slotRecord{}, nil
 	}
