@@ -1,0 +1,303 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/descent-go/descent/datasets"
+	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/models"
+	"github.com/descent-go/descent/trainers"
+)
+
+// claim2 is "online SGD is noisier": the noise variance against B, then
+// examples, throughput and seconds to a target loss against B.
+type claim2 struct {
+	options
+	batches, noiseBatches []int
+	lrs                   []float64
+	budget                int // epochs per run
+	target                float64
+	checks                int
+}
+
+// noiseRow is the gradient-noise variance at one batch size, over seeds.
+type noiseRow struct {
+	Batch      int  `json:"batch"`
+	Variance   band `json:"variance"`    // E|g_B − ∇L|²
+	TraceSigma band `json:"trace_sigma"` // B·Variance
+}
+
+// batchRow is the result of one batch size, over the reported seeds.
+type batchRow struct {
+	Batch          int       `json:"batch"`
+	LR             float64   `json:"lr"`        // tuned on the tuning seed
+	TuneLoss       []float64 `json:"tune_loss"` // final training loss of each grid LR on the tuning seed (+Inf: diverged)
+	ExamplesTo     band      `json:"examples_to_target"`
+	ExamplesPerSec band      `json:"examples_per_sec"`
+	SecondsTo      band      `json:"seconds_to_target"`
+	FinalLoss      band      `json:"final_loss"`
+	Reached        int       `json:"reached"` // seeds that reached the target
+}
+
+type claim2Summary struct {
+	Claim       int        `json:"claim"`
+	Data        string     `json:"data"`
+	N           int        `json:"n"`
+	Seeds       []int      `json:"seeds"`
+	LRGrid      []float64  `json:"lr_grid"`
+	Budget      int        `json:"budget_epochs"`
+	Target      float64    `json:"target"`
+	Noise       []noiseRow `json:"noise"`
+	NoiseSlopes []float64  `json:"noise_slopes"` // fitted log-log slope of the variance, per seed
+	NoiseSlope  band       `json:"noise_slope"`
+	Rows        []batchRow `json:"rows"`
+	Figures     []string   `json:"figures,omitempty"`
+	Seconds     float64    `json:"seconds"`
+}
+
+func (c claim2) run(ctx context.Context) (*claim2Summary, error) {
+	start := time.Now()
+	train, _, err := c.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n := train.Len()
+	s := &claim2Summary{Claim: 2, Data: c.data, N: n, Seeds: c.seeds, LRGrid: c.lrs, Budget: c.budget, Target: c.target}
+	c.rep.Printf("claim 2: online SGD is noisier. %s, %d training examples, MLP %d-%d-10 (float32), plain SGD.\n\n",
+		c.data, n, train.XShape()[0], c.hidden)
+	if err := c.noise(ctx, train, s); err != nil {
+		return nil, err
+	}
+	if err := c.sweep(ctx, train, s); err != nil {
+		return nil, err
+	}
+	if err := c.figures(s); err != nil {
+		return nil, err
+	}
+	s.Seconds = since(start)
+	return s, nil
+}
+
+// noise measures E|g_B − ∇L|² with the trainers' noise diagnostic, at the
+// weights after one epoch of mini-batch SGD (B = 32, η = 0.1) from each
+// seed: a GD epoch with a negligible step (η = 1e-12) and NoiseEvery = 1
+// makes one estimate at batch size NoiseBatch = B.
+func (c claim2) noise(ctx context.Context, train *datasets.Dataset, s *claim2Summary) error {
+	n := train.Len()
+	var bs []int
+	for _, b := range c.noiseBatches {
+		if b <= n/2 {
+			bs = append(bs, b)
+		}
+	}
+	vars := make([][]float64, len(bs)) // [batch][seed]
+	model := c.model()
+	for _, seed := range c.seeds {
+		p := newParams(int64(seed))
+		pre := trainers.MiniBatchSGD{BatchSize: 32, Config: trainers.Config{Epochs: 1, Loss: graph.SoftmaxCrossEntropy,
+			Optimizer: trainers.SGD{LR: 0.1}, Seed: int64(seed)}}
+		if _, err := pre.Fit(ctx, model, p, train); err != nil {
+			return err
+		}
+		xs, ys := make([]float64, len(bs)), make([]float64, len(bs))
+		for i, b := range bs {
+			q := p.Clone()
+			gd := trainers.GD{Config: trainers.Config{Epochs: 1, Loss: graph.SoftmaxCrossEntropy,
+				Optimizer: trainers.SGD{LR: 1e-12}, Seed: int64(seed), NoiseEvery: 1, NoiseBatch: b}}
+			h, err := gd.Fit(ctx, model, q, train)
+			if err != nil {
+				return err
+			}
+			if len(h.Noise) != 1 {
+				return fmt.Errorf("claim 2: seed %d, B = %d: %d noise estimates, want 1", seed, b, len(h.Noise))
+			}
+			vars[i] = append(vars[i], h.Noise[0].Variance)
+			xs[i], ys[i] = float64(b), h.Noise[0].Variance
+		}
+		s.NoiseSlopes = append(s.NoiseSlopes, slope(xs, ys))
+	}
+	s.NoiseSlope = bandOf(s.NoiseSlopes)
+	c.rep.Printf("gradient-noise variance E|g_B − ∇L|² after one epoch (B = 32, η = 0.1), median [min, max] over seeds %v:\n", c.seeds)
+	c.rep.Printf("%6s %26s %26s\n", "B", "variance", "tr Σ = B·variance")
+	for i, b := range bs {
+		tr := make([]float64, len(vars[i]))
+		for j, v := range vars[i] {
+			tr[j] = float64(b) * v
+		}
+		r := noiseRow{Batch: b, Variance: bandOf(vars[i]), TraceSigma: bandOf(tr)}
+		s.Noise = append(s.Noise, r)
+		c.rep.Printf("%6d %26s %26s\n", b, r.Variance, r.TraceSigma)
+	}
+	c.rep.Printf("fitted log-log slope of the variance against B: %s (theory −1 for batches drawn with replacement;\n"+
+		"without replacement, as here, (N−B)/(N−1) bends it down slightly at large B)\n\n", s.NoiseSlope)
+	return nil
+}
+
+// sweep tunes the learning rate per batch size on the tuning seed, then
+// runs every reported seed at it.
+func (c claim2) sweep(ctx context.Context, train *datasets.Dataset, s *claim2Summary) error {
+	n := train.Len()
+	c.rep.Printf("batch-size sweep: %d epochs (%d examples) per run; η tuned per B on the grid %v by the final training\n"+
+		"loss of seed %d; target training loss %g (checked %d times per run)\n", c.budget, c.budget*n, c.lrs, c.tuneSed, c.target, c.checks)
+	c.rep.Printf("%5s %6s %28s %26s %26s %24s %8s\n", "B", "η", "examples to target", "examples/s", "seconds to target", "final loss", "reached")
+	for _, b := range c.batches {
+		if b > n {
+			continue
+		}
+		row := batchRow{Batch: b}
+		best := math.Inf(1)
+		for _, lr := range c.lrs {
+			r, err := c.train(ctx, train, b, lr, c.tuneSed, false)
+			if err != nil {
+				return err
+			}
+			row.TuneLoss = append(row.TuneLoss, r.final)
+			if r.final < best {
+				best, row.LR = r.final, lr
+			}
+		}
+		if row.LR == 0 {
+			return fmt.Errorf("claim 2: B = %d diverged at every learning rate of %v", b, c.lrs)
+		}
+		var ex, eps, secs, fin []float64
+		for _, seed := range c.seeds {
+			r, err := c.train(ctx, train, b, row.LR, int64(seed), true)
+			if err != nil {
+				return err
+			}
+			ex, eps, fin = append(ex, r.examplesTo), append(eps, r.perSec), append(fin, r.final)
+			secs = append(secs, r.examplesTo/r.perSec)
+			if !math.IsInf(r.examplesTo, 0) {
+				row.Reached++
+			}
+		}
+		row.ExamplesTo, row.ExamplesPerSec, row.SecondsTo, row.FinalLoss = bandOf(ex), bandOf(eps), bandOf(secs), bandOf(fin)
+		s.Rows = append(s.Rows, row)
+		edge := ""
+		if row.LR == c.lrs[0] || row.LR == c.lrs[len(c.lrs)-1] {
+			edge = " (η at the grid's edge)"
+		}
+		c.rep.Printf("%5d %6.3g %28s %26s %26s %24s %5d/%d%s\n", b, row.LR, row.ExamplesTo, row.ExamplesPerSec, row.SecondsTo, row.FinalLoss, row.Reached, len(c.seeds), edge)
+	}
+	return nil
+}
+
+// result is one training run's measurements.
+type result struct {
+	final      float64 // training loss after the budget (+Inf: diverged)
+	examplesTo float64 // examples seen at the first check at or below the target (+Inf: never)
+	perSec     float64 // examples per second of training, checks excluded
+}
+
+// train runs plain mini-batch SGD with batch size b and learning rate lr for
+// the budget. With checks it evaluates the training loss c.checks times
+// (outside the timed training) for the examples to target.
+func (c claim2) train(ctx context.Context, train *datasets.Dataset, b int, lr float64, seed int64, checks bool) (result, error) {
+	n := train.Len()
+	r := result{final: math.Inf(1), examplesTo: math.Inf(1)}
+	model := c.model()
+	p := newParams(seed)
+	ev := models.NewEvaluator(model, p, graph.SoftmaxCrossEntropy, 0)
+	defer ev.Close()
+	var evalDur time.Duration
+	cfg := trainers.Config{Epochs: c.budget, Loss: graph.SoftmaxCrossEntropy, Optimizer: trainers.SGD{LR: lr}, Seed: seed}
+	if checks {
+		steps := c.budget * ((n + b - 1) / b)
+		cfg.LogEvery = steps / c.checks
+		if cfg.LogEvery < 1 {
+			cfg.LogEvery = 1
+		}
+		cfg.Callbacks = []trainers.Callback{func(e trainers.Event) error {
+			if e.Kind != trainers.StepEnd || !math.IsInf(r.examplesTo, 1) {
+				return nil
+			}
+			t := time.Now()
+			m, err := ev.Evaluate(train)
+			evalDur += time.Since(t)
+			if err != nil {
+				return err
+			}
+			if m.Loss <= c.target {
+				r.examplesTo = float64(e.Examples)
+			}
+			return nil
+		}}
+	}
+	t := time.Now()
+	h, err := trainers.MiniBatchSGD{Config: cfg, BatchSize: b}.Fit(ctx, model, p, train)
+	secs := since(t) - evalDur.Seconds()
+	if err != nil {
+		if ctx.Err() != nil {
+			return r, err
+		}
+		return r, nil // diverged (a non-finite loss or gradient): +Inf
+	}
+	r.perSec = float64(h.Last().Examples) / secs
+	m, err := ev.Evaluate(train)
+	if err != nil {
+		return r, err
+	}
+	if !math.IsNaN(m.Loss) {
+		r.final = m.Loss
+	}
+	if checks && math.IsInf(r.examplesTo, 1) && r.final <= c.target {
+		r.examplesTo = float64(h.Last().Examples)
+	}
+	return r, nil
+}
+
+func (c claim2) figures(s *claim2Summary) error {
+	var xs []float64
+	var vs []band
+	for _, r := range s.Noise {
+		xs, vs = append(xs, float64(r.Batch)), append(vs, r.Variance)
+	}
+	ser := bandSeries("measured", xs, vs)
+	if len(vs) > 0 {
+		ref := make([]float64, len(xs))
+		for i, x := range xs {
+			ref[i] = vs[0].Median * xs[0] / x
+		}
+		ser = append(ser, trainers.Series{Label: "1/B through the first point", X: xs, Y: ref})
+	}
+	figs := []struct {
+		name string
+		p    trainers.Plot
+	}{{"claim2_noise.png", trainers.Plot{Title: fmt.Sprintf("%s MLP: gradient noise against batch size", s.Data),
+		XLabel: "batch size B", YLabel: "E|g_B − ∇L|²", LogX: true, LogY: true, Series: ser}}}
+	var bx []float64
+	var ex, eps, secs []band
+	for _, r := range s.Rows {
+		bx = append(bx, float64(r.Batch))
+		ex, eps, secs = append(ex, r.ExamplesTo), append(eps, r.ExamplesPerSec), append(secs, r.SecondsTo)
+	}
+	figs = append(figs,
+		struct {
+			name string
+			p    trainers.Plot
+		}{"claim2_examples.png", trainers.Plot{Title: fmt.Sprintf("examples to training loss %g (η tuned per B)", s.Target),
+			XLabel: "batch size B", YLabel: "training examples", LogX: true, LogY: true, Series: bandSeries("examples", bx, ex)}},
+		struct {
+			name string
+			p    trainers.Plot
+		}{"claim2_throughput.png", trainers.Plot{Title: "training throughput on this machine",
+			XLabel: "batch size B", YLabel: "examples per second", LogX: true, LogY: true, Series: bandSeries("throughput", bx, eps)}},
+		struct {
+			name string
+			p    trainers.Plot
+		}{"claim2_seconds.png", trainers.Plot{Title: fmt.Sprintf("seconds to training loss %g = examples ÷ throughput", s.Target),
+			XLabel: "batch size B", YLabel: "seconds", LogX: true, LogY: true, Series: bandSeries("seconds", bx, secs)}})
+	for _, f := range figs {
+		path, err := c.writePlot(f.name, f.p)
+		if err != nil {
+			return err
+		}
+		if path != "" {
+			s.Figures = append(s.Figures, path)
+		}
+	}
+	return nil
+}

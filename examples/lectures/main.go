@@ -1,0 +1,220 @@
+// Command lectures measures the claims of the gradient-descent lectures on
+// real data, fairly and with error bars: each claim (-claim N) is run on
+// several seeds, shown as the median with the min–max range, each method's
+// learning rate tuned on a stated grid and every budget stated, and drawn
+// as a figure into the -out folder. docs/results.md shows the full-size
+// figures, which examples/lectures/regen.sh regenerates.
+//
+// Claim 2, "online SGD is noisier" (the only claim implemented so far):
+//
+//   - the gradient-noise variance E|g_B − ∇L|² of a B-example gradient,
+//     measured by the trainers' NoiseEvery diagnostic on an MLP trained for
+//     one epoch, against B, with the fitted log-log slope next to the −1 of
+//     theory (tr Σ / B);
+//
+//   - for B = 1 … 512 (powers of two and not), the learning rate tuned per B
+//     on -lrs (on a tuning seed not among the reported ones), then on every
+//     reported seed: the training examples needed to reach a target training
+//     loss (statistics), the throughput in examples per second (hardware)
+//     and their ratio, the seconds to target.
+//
+//     go run ./examples/lectures -claim 2 [-data mnist|fashion|digits] [-n 8000]
+//     [-seeds 1,2,3] [-batches 1,2,4,...] [-lrs 0.01,...] [-budget 3] [-target 0.35]
+//     [-out lecture-figures] [-json]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/datasets"
+	"github.com/descent-go/descent/examples/internal/cli"
+	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/models"
+	"github.com/descent-go/descent/trainers"
+)
+
+// options are the flags every claim shares.
+type options struct {
+	data    string
+	n       int
+	hidden  int
+	seeds   []int
+	tuneSed int64
+	out     string
+	rep     *cli.Report
+}
+
+func main() { cli.Main("lectures", run) }
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("lectures", flag.ContinueOnError)
+	claim := fs.Int("claim", 2, "the lecture claim to measure (implemented: 2)")
+	data := fs.String("data", "mnist", "data set: mnist, fashion or digits (the embedded 8×8 digits, for quick checks)")
+	n := fs.Int("n", 8000, "training examples used (the first n of the training set; 0: all)")
+	hidden := fs.Int("hidden", 64, "hidden units of the MLP")
+	seeds := fs.String("seeds", "1,2,3", "reported seeds (initial weights and shuffles)")
+	tuneSeed := fs.Int64("tune-seed", 100, "seed of the learning-rate tuning runs (not a reported one)")
+	batches := fs.String("batches", "1,2,4,8,16,24,31,32,33,48,64,100,128,256,512", "batch sizes of claim 2")
+	noiseBatches := fs.String("noise-batches", "1,2,4,8,16,32,64,128,256,512", "batch sizes of claim 2's noise measurement")
+	lrs := fs.String("lrs", "0.01,0.03,0.1,0.3,1,3", "learning-rate grid tuned over, per batch size")
+	budget := fs.Int("budget", 3, "training budget per run of claim 2, in epochs of n examples")
+	target := fs.Float64("target", 0.35, "target training loss of claim 2")
+	checks := fs.Int("checks", 24, "training-loss checks per run of claim 2 (evenly spaced in examples seen)")
+	out := fs.String("out", "lecture-figures", "folder the figures are written into (empty: none)")
+	asJSON := fs.Bool("json", false, "print only a JSON summary")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	o := options{data: *data, n: *n, hidden: *hidden, tuneSed: *tuneSeed, out: *out, rep: &cli.Report{JSON: *asJSON, Out: stdout}}
+	var err error
+	if o.seeds, err = cli.Ints("seeds", *seeds, 0); err != nil {
+		return err
+	}
+	if *n < 0 || *hidden < 1 || *budget < 1 || *checks < 1 || !(*target > 0) {
+		return errors.New("-n must be ≥ 0, -hidden, -checks and -budget ≥ 1, -target > 0")
+	}
+	if o.out != "" {
+		if err := os.MkdirAll(o.out, 0o755); err != nil {
+			return err
+		}
+	}
+	switch *claim {
+	case 2:
+		c := claim2{options: o, budget: *budget, target: *target, checks: *checks}
+		if c.batches, err = cli.Ints("batches", *batches, 1); err != nil {
+			return err
+		}
+		if c.noiseBatches, err = cli.Ints("noise-batches", *noiseBatches, 1); err != nil {
+			return err
+		}
+		if c.lrs, err = cli.Floats("lrs", *lrs, 0, math.Inf(1)); err != nil {
+			return err
+		}
+		s, err := c.run(ctx)
+		if err != nil {
+			return err
+		}
+		return o.rep.Summary(s)
+	default:
+		return fmt.Errorf("-claim %d: not implemented (implemented: 2)", *claim)
+	}
+}
+
+// load returns the training set (the first o.n examples) and the test set.
+// MNIST pixels are already in [0, 1] and are not standardized; the digits
+// are split 80/20 and standardized.
+func (o options) load(ctx context.Context) (train, test *datasets.Dataset, err error) {
+	switch o.data {
+	case "digits":
+		parts, err := cli.Digits(1, 0.8, 0.2)
+		if err != nil {
+			return nil, nil, err
+		}
+		train, test = parts[0], parts[1]
+	case "mnist", "fashion":
+		if train, test, err = cli.LoadMNIST(ctx, o.data, "", datasets.Flat); err != nil {
+			return nil, nil, err
+		}
+	default:
+		return nil, nil, fmt.Errorf("-data %q: want mnist, fashion or digits", o.data)
+	}
+	if o.n > 0 && o.n < train.Len() {
+		idx := make([]int, o.n)
+		for i := range idx {
+			idx[i] = i
+		}
+		if train, err = train.Subset(idx); err != nil {
+			return nil, nil, err
+		}
+	}
+	return train, test, nil
+}
+
+func (o options) model() models.Model {
+	return models.MLP{Hidden: []int{o.hidden}, Outputs: 10}
+}
+
+// band is a median with its min–max range over seeds.
+type band struct {
+	Median float64 `json:"median"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
+}
+
+// bandOf summarizes xs (NaN and ±Inf count: an unreached target is +Inf).
+func bandOf(xs []float64) band {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s) == 0 {
+		return band{math.NaN(), math.NaN(), math.NaN()}
+	}
+	med := s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return band{Median: med, Min: s[0], Max: s[len(s)-1]}
+}
+
+func (b band) String() string {
+	return fmt.Sprintf("%.4g [%.4g, %.4g]", b.Median, b.Min, b.Max)
+}
+
+// slope fits log y = a + s·log x by least squares and returns s.
+func slope(x, y []float64) float64 {
+	var sx, sy, sxx, sxy, k float64
+	for i := range x {
+		if !(x[i] > 0) || !(y[i] > 0) || math.IsInf(y[i], 0) {
+			continue
+		}
+		lx, ly := math.Log(x[i]), math.Log(y[i])
+		sx, sy, sxx, sxy, k = sx+lx, sy+ly, sxx+lx*lx, sxy+lx*ly, k+1
+	}
+	return (k*sxy - sx*sy) / (k*sxx - sx*sx)
+}
+
+// bandSeries draws a band as three lines: the median solid, min and max
+// dashed.
+func bandSeries(label string, x []float64, bs []band) []trainers.Series {
+	med, lo, hi := make([]float64, len(bs)), make([]float64, len(bs)), make([]float64, len(bs))
+	for i, b := range bs {
+		med[i], lo[i], hi[i] = b.Median, b.Min, b.Max
+	}
+	return []trainers.Series{
+		{Label: label + " (median)", X: x, Y: med},
+		{Label: label + " (min, max over seeds)", X: x, Y: lo, Dashed: true},
+		{Label: "", X: x, Y: hi, Dashed: true},
+	}
+}
+
+// writePlot writes p as name into the output folder, if there is one.
+func (o options) writePlot(name string, p trainers.Plot) (string, error) {
+	if o.out == "" {
+		return "", nil
+	}
+	path := filepath.Join(o.out, name)
+	if err := p.WriteFile(path); err != nil {
+		return "", err
+	}
+	o.rep.Printf("figure: %s\n", path)
+	return path, nil
+}
+
+// since is the seconds since t.
+func since(t time.Time) float64 { return time.Since(t).Seconds() }
+
+// newParams returns fresh float32 parameters seeded by seed.
+func newParams(seed int64) *graph.Params { return graph.NewParams(tensor.Float32, seed) }
