@@ -59,7 +59,7 @@ func main() { cli.Main("lectures", run) }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("lectures", flag.ContinueOnError)
-	claim := fs.Int("claim", 2, "the lecture claim to measure (implemented: 2)")
+	claim := fs.Int("claim", 2, "the lecture claim to measure (implemented: 1, 2)")
 	data := fs.String("data", "mnist", "data set: mnist, fashion or digits (the embedded 8×8 digits, for quick checks)")
 	n := fs.Int("n", 8000, "training examples used (the first n of the training set; 0: all)")
 	hidden := fs.Int("hidden", 64, "hidden units of the MLP")
@@ -67,10 +67,18 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	tuneSeed := fs.Int64("tune-seed", 100, "seed of the learning-rate tuning runs (not a reported one)")
 	batches := fs.String("batches", "1,2,4,8,16,24,31,32,33,48,64,100,128,256,512", "batch sizes of claim 2")
 	noiseBatches := fs.String("noise-batches", "1,2,4,8,16,32,64,128,256,512", "batch sizes of claim 2's noise measurement")
-	lrs := fs.String("lrs", "0.01,0.03,0.1,0.3,1,3", "learning-rate grid tuned over, per batch size")
+	lrs := fs.String("lrs", "0.003,0.01,0.03,0.1,0.3,1,3", "learning-rate grid tuned over, per batch size")
 	budget := fs.Int("budget", 3, "training budget per run of claim 2, in epochs of n examples")
 	target := fs.Float64("target", 0.35, "target training loss of claim 2")
 	checks := fs.Int("checks", 24, "training-loss checks per run of claim 2 (evenly spaced in examples seen)")
+	batch := fs.Int("batch", 64, "claim 1: the mini-batch size")
+	sgdEpochs := fs.Int("sgd-epochs", 3, "claim 1: budget of mini-batch and online SGD, in epochs")
+	gdEpochs := fs.Int("gd-epochs", 30, "claim 1: budget of GD, in epochs (= updates)")
+	momentum := fs.Float64("momentum", 0.9, "claim 1: heavy-ball momentum of every method")
+	gdLRs := fs.String("gd-lrs", "0.1,0.3,1,3", "claim 1: η grid of GD")
+	mbLRs := fs.String("mb-lrs", "0.003,0.01,0.03,0.1,0.3", "claim 1: η grid of mini-batch SGD")
+	onLRs := fs.String("online-lrs", "0.0003,0.001,0.003,0.01", "claim 1: η grid of online SGD")
+	points := fs.Int("points", 20, "claim 1: loss checkpoints per run, log-spaced in examples seen")
 	out := fs.String("out", "lecture-figures", "folder the figures are written into (empty: none)")
 	asJSON := fs.Bool("json", false, "print only a JSON summary")
 	if err := fs.Parse(args); err != nil {
@@ -109,8 +117,23 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		return o.rep.Summary(s)
+	case 1:
+		c := claim1{options: o, batch: *batch, sgdEpochs: *sgdEpochs, gdEpochs: *gdEpochs, momentum: *momentum, points: *points}
+		if *batch < 1 || *sgdEpochs < 1 || *gdEpochs < 1 || *points < 2 || !(*momentum >= 0 && *momentum < 1) {
+			return errors.New("-batch, -sgd-epochs, -gd-epochs must be ≥ 1, -points ≥ 2, -momentum in [0, 1)")
+		}
+		for i, g := range []struct{ name, v string }{{"gd-lrs", *gdLRs}, {"mb-lrs", *mbLRs}, {"online-lrs", *onLRs}} {
+			if c.grids[i], err = cli.Floats(g.name, g.v, 0, math.Inf(1)); err != nil {
+				return err
+			}
+		}
+		s, err := c.run(ctx)
+		if err != nil {
+			return err
+		}
+		return o.rep.Summary(s)
 	default:
-		return fmt.Errorf("-claim %d: not implemented (implemented: 2)", *claim)
+		return fmt.Errorf("-claim %d: not implemented (implemented: 1, 2)", *claim)
 	}
 }
 
@@ -186,23 +209,56 @@ func slope(x, y []float64) float64 {
 	return (k*sxy - sx*sy) / (k*sxx - sx*sx)
 }
 
-// bandSeries draws a band as three lines: the median solid, min and max
-// dashed.
+// bandSeries draws a band as one line in one colour: the min curve from
+// left to right, the max curve back, then the median from left to right —
+// an outline of the min–max range with the median inside (the figures say
+// so in their axis label). Points where a band is not finite and positive
+// are left out; nil if none is left.
 func bandSeries(label string, x []float64, bs []band) []trainers.Series {
-	med, lo, hi := make([]float64, len(bs)), make([]float64, len(bs)), make([]float64, len(bs))
+	var keep []int
 	for i, b := range bs {
-		med[i], lo[i], hi[i] = b.Median, b.Min, b.Max
+		if drawable([]float64{b.Min}) && drawable([]float64{b.Max}) && drawable([]float64{b.Median}) && x[i] > 0 {
+			keep = append(keep, i)
+		}
 	}
-	return []trainers.Series{
-		{Label: label + " (median)", X: x, Y: med},
-		{Label: label + " (min, max over seeds)", X: x, Y: lo, Dashed: true},
-		{Label: "", X: x, Y: hi, Dashed: true},
+	if len(keep) == 0 {
+		return nil
 	}
+	var xs, ys []float64
+	for _, i := range keep {
+		xs, ys = append(xs, x[i]), append(ys, bs[i].Min)
+	}
+	for k := len(keep) - 1; k >= 0; k-- {
+		xs, ys = append(xs, x[keep[k]]), append(ys, bs[keep[k]].Max)
+	}
+	for _, i := range keep {
+		xs, ys = append(xs, x[i]), append(ys, bs[i].Median)
+	}
+	return []trainers.Series{{Label: label, X: xs, Y: ys}}
+}
+
+// titled appends to a figure's title how its bands are drawn.
+func (o options) titled(title string) string {
+	return fmt.Sprintf("%s\n(%d seeds: median inside the min–max outline)", title, len(o.seeds))
+}
+
+// drawable reports whether ys has a finite positive value (for a log axis).
+func drawable(ys []float64) bool {
+	for _, y := range ys {
+		if y > 0 && !math.IsInf(y, 0) {
+			return true
+		}
+	}
+	return false
 }
 
 // writePlot writes p as name into the output folder, if there is one.
 func (o options) writePlot(name string, p trainers.Plot) (string, error) {
 	if o.out == "" {
+		return "", nil
+	}
+	if len(p.Series) == 0 {
+		o.rep.Printf("figure %s: nothing to draw (no finite value)\n", name)
 		return "", nil
 	}
 	path := filepath.Join(o.out, name)

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Regenerates the full-size lecture figures of docs/results.md and the
+# tables beside them (docs/figures/claimN.txt), from the repository root:
+#
+#   bash examples/lectures/regen.sh [claim ...]     # default: every implemented claim
+#
+# Needs MNIST in shared/data/mnist (the working directory or a parent) or a
+# network connection. Takes about 10 minutes per claim on 2 busy cores.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+out=docs/figures
+mkdir -p "$out"
+claims=("$@")
+[ ${#claims[@]} -gt 0 ] || claims=(2 1)
+go build -o /tmp/descent-lectures.$$ ./examples/lectures
+trap 'rm -f /tmp/descent-lectures.$$' EXIT
+for c in "${claims[@]}"; do
+	echo "claim $c ..." >&2
+	/tmp/descent-lectures.$$ -claim "$c" -out "$out" >"$out/claim$c.txt"
+done
