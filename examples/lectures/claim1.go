@@ -30,7 +30,7 @@ type claim1 struct {
 type curve struct {
 	Method   string    `json:"method"`
 	LR       float64   `json:"lr"`
-	TuneLoss []float64 `json:"tune_loss"` // final loss of each grid η on the tuning seed (+Inf: diverged)
+	TuneLoss losses    `json:"tune_loss"` // final loss of each grid η on the tuning seed (+Inf: diverged)
 	Examples []float64 `json:"examples"`  // checkpoint positions, the same for every seed
 	Loss     []band    `json:"loss"`
 	Seconds  []band    `json:"seconds"` // training seconds at the checkpoint, evaluations excluded

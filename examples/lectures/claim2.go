@@ -32,14 +32,14 @@ type noiseRow struct {
 
 // batchRow is the result of one batch size, over the reported seeds.
 type batchRow struct {
-	Batch          int       `json:"batch"`
-	LR             float64   `json:"lr"`        // tuned on the tuning seed
-	TuneLoss       []float64 `json:"tune_loss"` // final training loss of each grid LR on the tuning seed (+Inf: diverged)
-	ExamplesTo     band      `json:"examples_to_target"`
-	ExamplesPerSec band      `json:"examples_per_sec"`
-	SecondsTo      band      `json:"seconds_to_target"`
-	FinalLoss      band      `json:"final_loss"`
-	Reached        int       `json:"reached"` // seeds that reached the target
+	Batch          int     `json:"batch"`
+	LR             float64 `json:"lr"`        // tuned on the tuning seed
+	TuneLoss       losses  `json:"tune_loss"` // final training loss of each grid LR on the tuning seed (+Inf: diverged)
+	ExamplesTo     band    `json:"examples_to_target"`
+	ExamplesPerSec band    `json:"examples_per_sec"`
+	SecondsTo      band    `json:"seconds_to_target"`
+	FinalLoss      band    `json:"final_loss"`
+	Reached        int     `json:"reached"` // seeds that reached the target
 }
 
 type claim2Summary struct {

@@ -25,6 +25,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -190,6 +191,32 @@ func bandOf(xs []float64) band {
 		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
 	}
 	return band{Median: med, Min: s[0], Max: s[len(s)-1]}
+}
+
+// MarshalJSON writes a band with null for a value that is not finite (an
+// unreached target), which JSON cannot hold.
+func (b band) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]interface{}{"median": jsonNum(b.Median), "min": jsonNum(b.Min), "max": jsonNum(b.Max)})
+}
+
+// losses are final losses, +Inf for a diverged run; null in JSON.
+type losses []float64
+
+// MarshalJSON implements json.Marshaler.
+func (l losses) MarshalJSON() ([]byte, error) {
+	out := make([]interface{}, len(l))
+	for i, v := range l {
+		out[i] = jsonNum(v)
+	}
+	return json.Marshal(out)
+}
+
+// jsonNum is v, or nil if v is not finite.
+func jsonNum(v float64) interface{} {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return v
 }
 
 func (b band) String() string {
