@@ -21,6 +21,7 @@ type claim2 struct {
 	budget                int // epochs per run
 	target                float64
 	checks                int
+	rounds                int // interleaved throughput rounds
 }
 
 // noiseRow is the gradient-noise variance at one batch size, over seeds.
@@ -137,12 +138,15 @@ func (c claim2) noise(ctx context.Context, train *datasets.Dataset, s *claim2Sum
 }
 
 // sweep tunes the learning rate per batch size on the tuning seed, then
-// runs every reported seed at it.
+// runs every reported seed at it; then it times one epoch of every batch
+// size in c.rounds interleaved rounds (B₁ B₂ … B₁ B₂ …, so that the load of
+// a shared machine falls on all of them alike) for the throughput.
 func (c claim2) sweep(ctx context.Context, train *datasets.Dataset, s *claim2Summary) error {
 	n := train.Len()
 	c.rep.Printf("batch-size sweep: %d epochs (%d examples) per run; η tuned per B on the grid %v by the final training\n"+
-		"loss of seed %d; target training loss %g (checked %d times per run)\n", c.budget, c.budget*n, c.lrs, c.tuneSed, c.target, c.checks)
-	c.rep.Printf("%5s %6s %28s %26s %26s %24s %8s\n", "B", "η", "examples to target", "examples/s", "seconds to target", "final loss", "reached")
+		"loss of seed %d; target training loss %g, checked every %d examples or so (%d checks per run)\n",
+		c.budget, c.budget*n, c.lrs, c.tuneSed, c.target, c.budget*n/c.checks, c.checks)
+	exs := make([][]float64, 0, len(c.batches)) // per row, per seed
 	for _, b := range c.batches {
 		if b > n {
 			continue
@@ -162,25 +166,49 @@ func (c claim2) sweep(ctx context.Context, train *datasets.Dataset, s *claim2Sum
 		if row.LR == 0 {
 			return fmt.Errorf("claim 2: B = %d diverged at every learning rate of %v", b, c.lrs)
 		}
-		var ex, eps, secs, fin []float64
+		var ex, fin []float64
 		for _, seed := range c.seeds {
 			r, err := c.train(ctx, train, b, row.LR, int64(seed), true)
 			if err != nil {
 				return err
 			}
-			ex, eps, fin = append(ex, r.examplesTo), append(eps, r.perSec), append(fin, r.final)
-			secs = append(secs, r.examplesTo/r.perSec)
+			ex, fin = append(ex, r.examplesTo), append(fin, r.final)
 			if !math.IsInf(r.examplesTo, 0) {
 				row.Reached++
 			}
 		}
-		row.ExamplesTo, row.ExamplesPerSec, row.SecondsTo, row.FinalLoss = bandOf(ex), bandOf(eps), bandOf(secs), bandOf(fin)
+		row.ExamplesTo, row.FinalLoss = bandOf(ex), bandOf(fin)
 		s.Rows = append(s.Rows, row)
+		exs = append(exs, ex)
+		c.rep.Printf("  B = %3d: η = %g, tuning losses %.3g\n", b, row.LR, []float64(row.TuneLoss))
+	}
+	eps := make([][]float64, len(s.Rows))
+	for round := 0; round < c.rounds; round++ {
+		for i, row := range s.Rows {
+			cfg := trainers.Config{Epochs: 1, Loss: graph.SoftmaxCrossEntropy, Optimizer: trainers.SGD{LR: row.LR}, Seed: int64(round + 1)}
+			t := time.Now()
+			if _, err := (trainers.MiniBatchSGD{Config: cfg, BatchSize: row.Batch}).Fit(ctx, c.model(), newParams(int64(round+1)), train); err != nil {
+				return err
+			}
+			eps[i] = append(eps[i], float64(n)/since(t))
+		}
+	}
+	c.rep.Printf("\nexamples/s: one epoch per B in %d interleaved rounds, median [min, max] over rounds; seconds to target =\n"+
+		"each seed's examples to target ÷ the median examples/s\n", c.rounds)
+	c.rep.Printf("%5s %6s %28s %26s %26s %24s %8s\n", "B", "η", "examples to target", "examples/s", "seconds to target", "final loss", "reached")
+	for i := range s.Rows {
+		row := &s.Rows[i]
+		row.ExamplesPerSec = bandOf(eps[i])
+		secs := make([]float64, len(exs[i]))
+		for j, e := range exs[i] {
+			secs[j] = e / row.ExamplesPerSec.Median
+		}
+		row.SecondsTo = bandOf(secs)
 		edge := ""
 		if row.LR == c.lrs[0] || row.LR == c.lrs[len(c.lrs)-1] {
 			edge = " (η at the grid's edge)"
 		}
-		c.rep.Printf("%5d %6.3g %28s %26s %26s %24s %5d/%d%s\n", b, row.LR, row.ExamplesTo, row.ExamplesPerSec, row.SecondsTo, row.FinalLoss, row.Reached, len(c.seeds), edge)
+		c.rep.Printf("%5d %6.3g %28s %26s %26s %24s %5d/%d%s\n", row.Batch, row.LR, row.ExamplesTo, row.ExamplesPerSec, row.SecondsTo, row.FinalLoss, row.Reached, len(c.seeds), edge)
 	}
 	return nil
 }
@@ -189,12 +217,11 @@ func (c claim2) sweep(ctx context.Context, train *datasets.Dataset, s *claim2Sum
 type result struct {
 	final      float64 // training loss after the budget (+Inf: diverged)
 	examplesTo float64 // examples seen at the first check at or below the target (+Inf: never)
-	perSec     float64 // examples per second of training, checks excluded
 }
 
 // train runs plain mini-batch SGD with batch size b and learning rate lr for
-// the budget. With checks it evaluates the training loss c.checks times
-// (outside the timed training) for the examples to target.
+// the budget. With checks it evaluates the training loss c.checks times for
+// the examples to target.
 func (c claim2) train(ctx context.Context, train *datasets.Dataset, b int, lr float64, seed int64, checks bool) (result, error) {
 	n := train.Len()
 	r := result{final: math.Inf(1), examplesTo: math.Inf(1)}
@@ -202,7 +229,6 @@ func (c claim2) train(ctx context.Context, train *datasets.Dataset, b int, lr fl
 	p := newParams(seed)
 	ev := models.NewEvaluator(model, p, graph.SoftmaxCrossEntropy, 0)
 	defer ev.Close()
-	var evalDur time.Duration
 	cfg := trainers.Config{Epochs: c.budget, Loss: graph.SoftmaxCrossEntropy, Optimizer: trainers.SGD{LR: lr}, Seed: seed}
 	if checks {
 		steps := c.budget * ((n + b - 1) / b)
@@ -214,9 +240,7 @@ func (c claim2) train(ctx context.Context, train *datasets.Dataset, b int, lr fl
 			if e.Kind != trainers.StepEnd || !math.IsInf(r.examplesTo, 1) {
 				return nil
 			}
-			t := time.Now()
 			m, err := ev.Evaluate(train)
-			evalDur += time.Since(t)
 			if err != nil {
 				return err
 			}
@@ -226,16 +250,13 @@ func (c claim2) train(ctx context.Context, train *datasets.Dataset, b int, lr fl
 			return nil
 		}}
 	}
-	t := time.Now()
 	h, err := trainers.MiniBatchSGD{Config: cfg, BatchSize: b}.Fit(ctx, model, p, train)
-	secs := since(t) - evalDur.Seconds()
 	if err != nil {
 		if ctx.Err() != nil {
 			return r, err
 		}
 		return r, nil // diverged (a non-finite loss or gradient): +Inf
 	}
-	r.perSec = float64(h.Last().Examples) / secs
 	m, err := ev.Evaluate(train)
 	if err != nil {
 		return r, err

@@ -71,7 +71,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	lrs := fs.String("lrs", "0.003,0.01,0.03,0.1,0.3,1,3", "learning-rate grid tuned over, per batch size")
 	budget := fs.Int("budget", 3, "training budget per run of claim 2, in epochs of n examples")
 	target := fs.Float64("target", 0.35, "target training loss of claim 2")
-	checks := fs.Int("checks", 24, "training-loss checks per run of claim 2 (evenly spaced in examples seen)")
+	rounds := fs.Int("rounds", 3, "claim 2: interleaved rounds of the throughput timing")
+	checks := fs.Int("checks", 48, "training-loss checks per run of claim 2 (evenly spaced in examples seen)")
 	batch := fs.Int("batch", 64, "claim 1: the mini-batch size")
 	sgdEpochs := fs.Int("sgd-epochs", 3, "claim 1: budget of mini-batch and online SGD, in epochs")
 	gdEpochs := fs.Int("gd-epochs", 30, "claim 1: budget of GD, in epochs (= updates)")
@@ -103,7 +104,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	switch *claim {
 	case 2:
-		c := claim2{options: o, budget: *budget, target: *target, checks: *checks}
+		c := claim2{options: o, budget: *budget, target: *target, checks: *checks, rounds: *rounds}
+		if *rounds < 1 {
+			return errors.New("-rounds must be ≥ 1")
+		}
 		if c.batches, err = cli.Ints("batches", *batches, 1); err != nil {
 			return err
 		}
