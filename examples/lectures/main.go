@@ -60,7 +60,7 @@ func main() { cli.Main("lectures", run) }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("lectures", flag.ContinueOnError)
-	claim := fs.Int("claim", 2, "the lecture claim to measure (implemented: 1, 2)")
+	claim := fs.Int("claim", 2, "the lecture claim to measure (implemented: 1, 2, 5)")
 	data := fs.String("data", "mnist", "data set: mnist, fashion or digits (the embedded 8×8 digits, for quick checks)")
 	n := fs.Int("n", 8000, "training examples used (the first n of the training set; 0: all)")
 	hidden := fs.Int("hidden", 64, "hidden units of the MLP")
@@ -137,8 +137,18 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		return o.rep.Summary(s)
+	case 5:
+		c := claim5{options: o, dim: 50, eps: 1e-6, beta: 0.9, budget: *budget, batch: *batch, maxStep: 200000,
+			kappas: []float64{10, 30, 100, 300, 1000, 3000, 10000},
+			etaLs:  []float64{0.25, 0.5, 1, 1.5, 1.9, 1.98, 2.02, 2.1, 2.5},
+			effLRs: []float64{0.03, 0.1, 0.3, 1}}
+		s, err := c.run(ctx)
+		if err != nil {
+			return err
+		}
+		return o.rep.Summary(s)
 	default:
-		return fmt.Errorf("-claim %d: not implemented (implemented: 1, 2)", *claim)
+		return fmt.Errorf("-claim %d: not implemented (implemented: 1, 2, 5)", *claim)
 	}
 }
 

@@ -103,6 +103,30 @@ func TestClaim1(t *testing.T) {
 	}
 }
 
+// TestClaim5 checks the direction of claim 5: heavy ball's steps grow with
+// a smaller power of κ than GD's, GD's loss falls below η·L = 2 and grows
+// above it, and (on the digits) no claim is made for momentum vs plain SGD:
+// only that both trained.
+func TestClaim5(t *testing.T) {
+	s := runJSON(t, "-claim", "5", "-budget", "1")
+	ge, he := num(field(s, "gd_exponent", "median")), num(field(s, "hb_exponent", "median"))
+	t.Logf("exponents: GD %.3f, heavy ball %.3f", ge, he)
+	if !(he < ge) || !(he > 0.3 && he < 0.75) || !(ge > 0.7 && ge < 1.2) {
+		t.Errorf("exponents GD %.3f, heavy ball %.3f: want heavy ball's near ½ and below GD's, near 1", ge, he)
+	}
+	for _, r := range s["cliff"].([]interface{}) {
+		el, hi, lo := num(field(r, "eta_l")), num(field(r, "loss_ratio", "max")), num(field(r, "loss_ratio", "min"))
+		if el < 2 && !(hi < 1) || el > 2.05 && !(lo > 1) {
+			t.Errorf("η·L = %g: f(w_T)/f(w₀) in [%g, %g]: want < 1 below 2 and > 1 above", el, lo, hi)
+		}
+	}
+	for _, r := range s["momentum"].([]interface{}) {
+		if math.IsInf(num(field(r, "plain_loss", "max")), 1) || math.IsInf(num(field(r, "momentum_loss", "max")), 1) {
+			t.Errorf("η_eff = %v: a run diverged", field(r, "eff_lr"))
+		}
+	}
+}
+
 func TestBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"-claim", "9"},

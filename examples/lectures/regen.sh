@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 out=docs/figures
 mkdir -p "$out"
 claims=("$@")
-[ ${#claims[@]} -gt 0 ] || claims=(2 1)
+[ ${#claims[@]} -gt 0 ] || claims=(2 1 5)
 go build -o /tmp/descent-lectures.$$ ./examples/lectures
 trap 'rm -f /tmp/descent-lectures.$$' EXIT
 for c in "${claims[@]}"; do
