@@ -5,22 +5,35 @@
 // as a figure into the -out folder. docs/results.md shows the full-size
 // figures, which examples/lectures/regen.sh regenerates.
 //
-// Claim 2, "online SGD is noisier" (the only claim implemented so far):
+// Claim 1, "a GD step scans the whole set; SGD reaches a given loss sooner":
+// GD, mini-batch SGD (-batch) and online SGD, each with momentum -momentum
+// and η tuned on its own grid (-gd-lrs, -mb-lrs, -online-lrs) on a tuning
+// seed, then run on every reported seed with the full training-set loss
+// evaluated at -points log-spaced numbers of examples seen (GD: after every
+// update), outside the timed training: the loss at fixed examples seen and
+// at fixed training seconds, and the examples and seconds each method needs
+// to reach the stochastic methods' worst final loss.
+//
+// Claim 2, "online SGD is noisier":
 //
 //   - the gradient-noise variance E|g_B − ∇L|² of a B-example gradient,
 //     measured by the trainers' NoiseEvery diagnostic on an MLP trained for
 //     one epoch, against B, with the fitted log-log slope next to the −1 of
 //     theory (tr Σ / B);
-//
 //   - for B = 1 … 512 (powers of two and not), the learning rate tuned per B
 //     on -lrs (on a tuning seed not among the reported ones), then on every
-//     reported seed: the training examples needed to reach a target training
-//     loss (statistics), the throughput in examples per second (hardware)
-//     and their ratio, the seconds to target.
+//     reported seed the training examples needed to reach a target training
+//     loss (statistics); the throughput in examples per second from
+//     -rounds interleaved timing rounds (hardware); and their ratio, the
+//     seconds to target.
 //
-//     go run ./examples/lectures -claim 2 [-data mnist|fashion|digits] [-n 8000]
-//     [-seeds 1,2,3] [-batches 1,2,4,...] [-lrs 0.01,...] [-budget 3] [-target 0.35]
-//     [-out lecture-figures] [-json]
+// Claim 5, "momentum and curvature": steps to ε against κ on random
+// quadratics for GD and heavy ball with fitted exponents; GD's loss after
+// 100 steps against η·L through the stability limit 2; plain SGD against
+// heavy ball at equal effective step η/(1−β) on the MLP.
+//
+//	go run ./examples/lectures -claim 1|2|5 [-data mnist|fashion|digits] [-n 8000]
+//	    [-seeds 1,2,3] [-out lecture-figures] [-json] [claim flags: see -h]
 package main
 
 import (
