@@ -275,6 +275,22 @@ func bandSeries(label string, x []float64, bs []band) []trainers.Series {
 			keep = append(keep, i)
 		}
 	}
+	return outline(label, x, bs, keep)
+}
+
+// bandLines is bandSeries for a linear axis: values ≤ 0 are drawn.
+func bandLines(label string, x []float64, bs []band) []trainers.Series {
+	var keep []int
+	for i, b := range bs {
+		if !math.IsInf(b.Min, 0) && !math.IsInf(b.Max, 0) && !math.IsNaN(b.Min+b.Max+b.Median) {
+			keep = append(keep, i)
+		}
+	}
+	return outline(label, x, bs, keep)
+}
+
+// outline is the path of bandSeries through the kept points.
+func outline(label string, x []float64, bs []band, keep []int) []trainers.Series {
 	if len(keep) == 0 {
 		return nil
 	}
