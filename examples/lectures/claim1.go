@@ -30,7 +30,7 @@ type claim1 struct {
 type curve struct {
 	Method   string    `json:"method"`
 	LR       float64   `json:"lr"`
-	TuneLoss losses    `json:"tune_loss"` // final loss of each grid η on the tuning seed (+Inf: diverged)
+	TuneLoss losses    `json:"tune_loss"` // mean final loss of each grid η over the tuning seeds (+Inf: diverged)
 	Examples []float64 `json:"examples"`  // checkpoint positions, the same for every seed
 	Loss     []band    `json:"loss"`
 	Seconds  []band    `json:"seconds"` // training seconds at the checkpoint, evaluations excluded
@@ -73,8 +73,8 @@ func (c claim1) run(ctx context.Context) (*claim1Summary, error) {
 	s := &claim1Summary{Claim: 1, Data: c.data, N: n, Seeds: c.seeds}
 	c.rep.Printf("claim 1: GD vs mini-batch vs online SGD. %s, %d training examples, MLP %d-%d-10 (float32), momentum %g for all.\n"+
 		"Budgets: GD %d epochs (= updates), the stochastic methods %d epochs. η tuned per method on its grid by the final\n"+
-		"full-set loss of seed %d; the loss is the full training-set loss, evaluated outside the timed training.\n\n",
-		c.data, n, train.XShape()[0], c.hidden, c.momentum, c.gdEpochs, c.sgdEpochs, c.tuneSed)
+		"full-set loss, mean over seeds %v; the loss is the full training-set loss, evaluated outside the timed training.\n\n",
+		c.data, n, train.XShape()[0], c.hidden, c.momentum, c.gdEpochs, c.sgdEpochs, c.tune)
 	methods := []struct {
 		name   string
 		b      int
@@ -83,16 +83,13 @@ func (c claim1) run(ctx context.Context) (*claim1Summary, error) {
 	traces := make([][]trace, len(methods)) // [method][seed]
 	for i, m := range methods {
 		cv := curve{Method: m.name}
-		best := math.Inf(1)
-		for _, lr := range c.grids[i] {
-			t, err := c.train(ctx, train, m.b, m.epochs, lr, c.tuneSed, false)
-			if err != nil {
-				return nil, err
-			}
-			cv.TuneLoss = append(cv.TuneLoss, t.final)
-			if t.final < best {
-				best, cv.LR = t.final, lr
-			}
+		var err error
+		cv.LR, cv.TuneLoss, err = c.tuneLR(c.grids[i], func(lr float64, seed int64) (float64, error) {
+			t, err := c.train(ctx, train, m.b, m.epochs, lr, seed, false)
+			return t.final, err
+		})
+		if err != nil {
+			return nil, err
 		}
 		if cv.LR == 0 {
 			return nil, fmt.Errorf("claim 1: %s diverged at every η of %v", m.name, c.grids[i])
@@ -121,7 +118,7 @@ func (c claim1) run(ctx context.Context) (*claim1Summary, error) {
 		if g := c.grids[i]; cv.LR == g[0] || cv.LR == g[len(g)-1] {
 			edge = " (at the grid's edge)"
 		}
-		c.rep.Printf("%-18s η = %g%s on the grid %v (tuning losses %.3g)\n", m.name, cv.LR, edge, c.grids[i], cv.TuneLoss)
+		c.rep.Printf("%-18s η = %g%s on the grid %v (mean tuning losses %.3g)\n", m.name, cv.LR, edge, c.grids[i], cv.TuneLoss)
 		s.Curves = append(s.Curves, cv)
 	}
 	// Fixed points: examples N/10, N, sgdEpochs·N; seconds read off the

@@ -144,24 +144,21 @@ func (c claim2) noise(ctx context.Context, train *datasets.Dataset, s *claim2Sum
 func (c claim2) sweep(ctx context.Context, train *datasets.Dataset, s *claim2Summary) error {
 	n := train.Len()
 	c.rep.Printf("batch-size sweep: %d epochs (%d examples) per run; η tuned per B on the grid %v by the final training\n"+
-		"loss of seed %d; target training loss %g, checked every %d examples or so (%d checks per run)\n",
-		c.budget, c.budget*n, c.lrs, c.tuneSed, c.target, c.budget*n/c.checks, c.checks)
+		"loss, mean over seeds %v; target training loss %g, checked every %d examples or so (%d checks per run)\n",
+		c.budget, c.budget*n, c.lrs, c.tune, c.target, c.budget*n/c.checks, c.checks)
 	exs := make([][]float64, 0, len(c.batches)) // per row, per seed
 	for _, b := range c.batches {
 		if b > n {
 			continue
 		}
 		row := batchRow{Batch: b}
-		best := math.Inf(1)
-		for _, lr := range c.lrs {
-			r, err := c.train(ctx, train, b, lr, c.tuneSed, false)
-			if err != nil {
-				return err
-			}
-			row.TuneLoss = append(row.TuneLoss, r.final)
-			if r.final < best {
-				best, row.LR = r.final, lr
-			}
+		var err error
+		row.LR, row.TuneLoss, err = c.tuneLR(c.lrs, func(lr float64, seed int64) (float64, error) {
+			r, err := c.train(ctx, train, b, lr, seed, false)
+			return r.final, err
+		})
+		if err != nil {
+			return err
 		}
 		if row.LR == 0 {
 			return fmt.Errorf("claim 2: B = %d diverged at every learning rate of %v", b, c.lrs)
@@ -180,7 +177,7 @@ func (c claim2) sweep(ctx context.Context, train *datasets.Dataset, s *claim2Sum
 		row.ExamplesTo, row.FinalLoss = bandOf(ex), bandOf(fin)
 		s.Rows = append(s.Rows, row)
 		exs = append(exs, ex)
-		c.rep.Printf("  B = %3d: η = %g, tuning losses %.3g\n", b, row.LR, []float64(row.TuneLoss))
+		c.rep.Printf("  B = %3d: η = %g, mean tuning losses %.3g\n", b, row.LR, []float64(row.TuneLoss))
 	}
 	eps := make([][]float64, len(s.Rows))
 	for round := 0; round < c.rounds; round++ {

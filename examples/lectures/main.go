@@ -60,13 +60,13 @@ import (
 
 // options are the flags every claim shares.
 type options struct {
-	data    string
-	n       int
-	hidden  int
-	seeds   []int
-	tuneSed int64
-	out     string
-	rep     *cli.Report
+	data   string
+	n      int
+	hidden int
+	seeds  []int
+	tune   []int // seeds of the learning-rate tuning runs
+	out    string
+	rep    *cli.Report
 }
 
 func main() { cli.Main("lectures", run) }
@@ -78,7 +78,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	n := fs.Int("n", 8000, "training examples used (the first n of the training set; 0: all)")
 	hidden := fs.Int("hidden", 64, "hidden units of the MLP")
 	seeds := fs.String("seeds", "1,2,3", "reported seeds (initial weights and shuffles)")
-	tuneSeed := fs.Int64("tune-seed", 100, "seed of the learning-rate tuning runs (not a reported one)")
+	tuneSeeds := fs.String("tune-seeds", "100,101", "seeds of the learning-rate tuning runs (not reported ones); η minimizes their mean final loss")
 	batches := fs.String("batches", "1,2,4,8,16,24,31,32,33,48,64,100,128,256,512", "batch sizes of claim 2")
 	noiseBatches := fs.String("noise-batches", "1,2,4,8,16,32,64,128,256,512", "batch sizes of claim 2's noise measurement")
 	lrs := fs.String("lrs", "0.003,0.01,0.03,0.1,0.3,1,3", "learning-rate grid tuned over, per batch size")
@@ -102,9 +102,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	o := options{data: *data, n: *n, hidden: *hidden, tuneSed: *tuneSeed, out: *out, rep: &cli.Report{JSON: *asJSON, Out: stdout}}
+	o := options{data: *data, n: *n, hidden: *hidden, out: *out, rep: &cli.Report{JSON: *asJSON, Out: stdout}}
 	var err error
 	if o.seeds, err = cli.Ints("seeds", *seeds, 0); err != nil {
+		return err
+	}
+	if o.tune, err = cli.Ints("tune-seeds", *tuneSeeds, 0); err != nil {
 		return err
 	}
 	if *n < 0 || *hidden < 1 || *budget < 1 || *checks < 1 || !(*target > 0) {
@@ -337,6 +340,30 @@ func (o options) writePlot(name string, p trainers.Plot) (string, error) {
 	}
 	o.rep.Printf("figure: %s\n", path)
 	return path, nil
+}
+
+// tuneLR returns the η of grid with the lowest mean of final(η, seed) over
+// the tuning seeds (+Inf, a divergence on any seed, never wins), the means,
+// and 0 if every η diverged.
+func (o options) tuneLR(grid []float64, final func(lr float64, seed int64) (float64, error)) (float64, losses, error) {
+	best, bestLR := math.Inf(1), 0.0
+	var means losses
+	for _, lr := range grid {
+		sum := 0.0
+		for _, seed := range o.tune {
+			f, err := final(lr, int64(seed))
+			if err != nil {
+				return 0, nil, err
+			}
+			sum += f
+		}
+		mean := sum / float64(len(o.tune))
+		means = append(means, mean)
+		if mean < best {
+			best, bestLR = mean, lr
+		}
+	}
+	return bestLR, means, nil
 }
 
 // since is the seconds since t.
