@@ -285,7 +285,7 @@ func (c claim2) figures(s *claim2Summary) error {
 		name string
 		p    trainers.Plot
 	}{{"claim2_noise.png", trainers.Plot{Width: 7, Height: 4.5, Title: c.titled(fmt.Sprintf("%s MLP: gradient noise against batch size", s.Data)),
-		XLabel: "batch size B", YLabel: "E|g_B − ∇L|²", LogX: true, LogY: true, Series: ser}}}
+		XLabel: "batch size B", YLabel: "E|g_B − G|²  (G: the full gradient)", LogX: true, LogY: true, Series: ser}}}
 	var bx []float64
 	var ex, eps, secs []band
 	for _, r := range s.Rows {
