@@ -37,20 +37,34 @@ def load(data_dir, n):
     return x, y
 
 
-def result(impl, case, samples, seconds, steps, loss):
-    print("RESULT impl=%s case=%s samples_per_sec=%.1f steps=%d examples=%d seconds=%.3f loss=%.4f"
-          % (impl, case, samples / seconds, steps, samples, seconds, loss), flush=True)
+def result(impl, case, samples, seconds, steps, loss, cpu=None):
+    util = " cpu_util=%.2f" % (cpu / seconds) if cpu is not None else ""
+    print("RESULT impl=%s case=%s samples_per_sec=%.1f steps=%d examples=%d seconds=%.3f loss=%.4f%s"
+          % (impl, case, samples / seconds, steps, samples, seconds, loss, util), flush=True)
 
 
-def torch_case(torch, impl, case, hidden, batch, n, epochs, x, y, lr):
+def lenet(nn):
+    """models.LeNet: conv 6@5x5 pad 2, ReLU, max-pool 2, conv 16@5x5, ReLU, max-pool 2, 120, 84, 10."""
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2, 2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Flatten(),
+        nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, CLASSES))
+
+
+def torch_case(torch, impl, case, hidden, batch, n, epochs, x, y, lr, dtype="float32", cnn=False):
     nn = torch.nn
     torch.manual_seed(SEED)
-    X = torch.from_numpy(np.ascontiguousarray(x[:n]))
+    X = torch.from_numpy(np.ascontiguousarray(x[:n], dtype=dtype))
+    if cnn:
+        X = X.reshape(n, 1, 28, 28)
     Y = torch.from_numpy(y[:n].astype(np.int64))
-    if hidden:
+    if cnn:
+        model = lenet(nn)
+    elif hidden:
         model = nn.Sequential(nn.Linear(FEATURES, hidden), nn.ReLU(), nn.Linear(hidden, CLASSES))
     else:
         model = nn.Linear(FEATURES, CLASSES)
+    model = model.to(getattr(torch, dtype))
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     lossf = nn.CrossEntropyLoss()
     gen = torch.Generator().manual_seed(SEED)
@@ -61,7 +75,7 @@ def torch_case(torch, impl, case, hidden, batch, n, epochs, x, y, lr):
         perm = torch.randperm(n, generator=gen) if batch else None
         for start in range(0, n, bs):
             if step == warm:
-                t0, samples0 = time.perf_counter(), samples
+                t0, cpu0, samples0 = time.perf_counter(), time.process_time(), samples
             if batch:
                 idx = perm[start:start + bs]
                 xb, yb = X.index_select(0, idx), Y.index_select(0, idx)
@@ -75,7 +89,7 @@ def torch_case(torch, impl, case, hidden, batch, n, epochs, x, y, lr):
             step += 1
             samples += xb.shape[0]
     seconds = time.perf_counter() - t0
-    result(impl, case, samples - samples0, seconds, step - warm, loss)
+    result(impl, case, samples - samples0, seconds, step - warm, loss, time.process_time() - cpu0)
 
 
 def sklearn_case(n, x, y):
@@ -97,17 +111,18 @@ def main():
     ap.add_argument("--data", default=default_dir())
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
     ap.add_argument("--sklearn", action="store_true", help="run scikit-learn's SGDClassifier instead of PyTorch")
-    ap.add_argument("--cases", default="", help="comma-separated: mlp-b128, mlp-b32, mlp-b1, mlp-gd, softmax-b1")
+    ap.add_argument("--cases", default="", help="comma-separated: mlp-b128, mlp-b32, mlp-b1, mlp-gd, softmax-b1, mlp-b128-f64, lenet-b64")
     ap.add_argument("--n", type=int, default=N)
     ap.add_argument("--online-n", type=int, default=N)
     ap.add_argument("--gd-epochs", type=int, default=3)
-    ap.add_argument("--quick", action="store_true", help="--n 20000 --online-n 10000 --gd-epochs 2")
+    ap.add_argument("--cnn-n", type=int, default=20000)
+    ap.add_argument("--quick", action="store_true", help="--n 20000 --online-n 10000 --gd-epochs 2 --cnn-n 6400")
     ap.add_argument("--lr", type=float, default=0.01)
     a = ap.parse_args()
     if a.quick:
-        a.n, a.online_n, a.gd_epochs = 20000, 10000, 2
+        a.n, a.online_n, a.gd_epochs, a.cnn_n = 20000, 10000, 2, 6400
     want = set(c for c in a.cases.split(",") if c)
-    x, y = load(a.data, max(a.n, a.online_n))
+    x, y = load(a.data, max(a.n, a.online_n, a.cnn_n))
     if a.sklearn:
         sklearn_case(a.online_n, x, y)
         return
@@ -120,6 +135,11 @@ def main():
         if want and case not in want:
             continue
         torch_case(torch, impl, case, hidden, batch, n, epochs, x, y, a.lr)
+    # float64 MLP and LeNet-5 (a hook: the small CNN with BatchNorm goes here too)
+    if not want or "mlp-b128-f64" in want:
+        torch_case(torch, impl, "mlp-b128-f64", 128, 128, a.n, 1, x, y, a.lr, dtype="float64")
+    if not want or "lenet-b64" in want:
+        torch_case(torch, impl, "lenet-b64", 0, 64, a.cnn_n, 1, x, y, a.lr, cnn=True)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@
 # Environment: ROUNDS (3), QUICK (0), OPENBLAS (1 if libopenblas is
 # installed: also runs descent and plain gorgonia built with -tags openblas),
 # TORCH (1 if /usr/bin/python3 imports torch), TORCH_THREADS ("1 2"),
-# SKLEARN (1 if it imports sklearn),
+# SKLEARN (1 if it imports sklearn), GORGONIA (1: plain gorgonia too),
+# BASELINE (a descent-bench binary of another tree, e.g. the main branch,
+# run as impl descent-base to compare two trees in the same rounds),
 # DESCENT_BENCH_DATA (the data directory), OUT (the raw results file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,7 +55,9 @@ if [[ "$OPENBLAS" == 1 ]]; then
 fi
 "$BIN/descent-bench" -cases none >/dev/null # writes the data files once
 
-impls=(descent gorgonia)
+impls=(descent)
+[[ -n "${BASELINE:-}" ]] && impls+=(descent-base)
+[[ "${GORGONIA:-1}" == 1 ]] && impls+=(gorgonia)
 [[ "$OPENBLAS" == 1 ]] && impls+=(descent-openblas gorgonia-openblas)
 if [[ "$TORCH" == 1 ]]; then
 	for t in ${TORCH_THREADS:-1 2}; do impls+=("pytorch-${t}t"); done
@@ -62,6 +66,7 @@ fi
 
 run() {
 	case "$1" in
+	descent-base) "$BASELINE" "${goflags[@]}" | sed 's/impl=descent /impl=descent-base /' ;;
 	descent | gorgonia | descent-openblas | gorgonia-openblas)
 		local b=${1/-openblas/-bench-openblas}
 		[[ "$b" == "$1" ]] && b="$1-bench"

@@ -12,10 +12,12 @@ CASES = [
     ("mlp-b1", "MLP, batch 1 (online)"),
     ("mlp-gd", "MLP, full batch (GD epoch)"),
     ("softmax-b1", "softmax regression, online"),
+    ("mlp-b128-f64", "MLP f64, batch 128"),
+    ("lenet-b64", "LeNet-5 f32, batch 64"),
 ]
-IMPLS = ["descent", "descent-openblas", "gorgonia", "gorgonia-openblas", "pytorch-1t", "pytorch-2t", "sklearn"]
+IMPLS = ["descent", "descent-base", "descent-openblas", "gorgonia", "gorgonia-openblas", "pytorch-1t", "pytorch-2t", "sklearn"]
 RATIOS = [
-    ("descent", "pytorch-1t"), ("descent-openblas", "pytorch-1t"), ("descent", "pytorch-2t"),
+    ("descent", "descent-base"), ("descent", "pytorch-1t"), ("descent-openblas", "pytorch-1t"), ("descent", "pytorch-2t"),
     ("descent", "gorgonia"), ("descent-openblas", "gorgonia-openblas"), ("descent", "sklearn"),
 ]
 
@@ -41,49 +43,58 @@ def main(path):
     impls = [i for i in IMPLS if any(k[1] == i for k in sps)]
     med = {k: statistics.median(v) for k, v in sps.items()}
 
-    print()
-    print("samples/second: median over rounds (spread: (max−min)/median)")
-    print()
-    print("| case | " + " | ".join(impls) + " |")
-    print("|---|" + "---|" * len(impls))
-    for case, label in CASES:
-        cells = []
-        for i in impls:
-            v = sps.get((case, i))
-            if not v:
-                cells.append("–")
-                continue
-            m = med[(case, i)]
-            spread = (max(v) - min(v)) / m * 100 if m else 0
-            cells.append("%s (%.0f%%)" % (fmt(m), spread))
-        print("| %s | %s |" % (label, " | ".join(cells)))
+    def cell(case, i):
+        v = sps.get((case, i))
+        if not v:
+            return "–"
+        m = med[(case, i)]
+        spread = (max(v) - min(v)) / m * 100 if m else 0
+        return "%s (%.0f%%)" % (fmt(m), spread)
 
-    ratios = [(a, b) for a, b in RATIOS if a in impls and b in impls]
-    if ratios:
-        print()
-        print("ratios of medians")
-        print()
-        print("| case | " + " | ".join("%s / %s" % (a, b) for a, b in ratios) + " |")
-        print("|---|" + "---|" * len(ratios))
-        for case, label in CASES:
-            cells = []
-            for a, b in ratios:
-                if (case, a) in med and (case, b) in med and med[(case, b)] > 0:
-                    cells.append("%.2f" % (med[(case, a)] / med[(case, b)]))
-                else:
-                    cells.append("–")
-            print("| %s | %s |" % (label, " | ".join(cells)))
+    table("samples/second: median over rounds (spread: (max−min)/median)", impls, str, cell)
+    ratio_table("ratios of medians", med, impls)
 
     go = [i for i in impls if i.startswith(("descent", "gorgonia"))]
     if go:
-        print()
-        print("allocations per update (median; includes compiling the partial last batch's graph once)")
-        print()
-        print("| case | " + " | ".join(go) + " |")
-        print("|---|" + "---|" * len(go))
-        for case, label in CASES:
-            cells = ["%.1f" % statistics.median(allocs[(case, i)]) if allocs.get((case, i)) else "–" for i in go]
-            print("| %s | %s |" % (label, " | ".join(cells)))
+        table("allocations per update (median; includes compiling the partial last batch's graph once)", go, str,
+              lambda case, i: "%.1f" % statistics.median(allocs[(case, i)]) if allocs.get((case, i)) else "–")
+
+
+def table(title, items, name, cell):
+    """Prints a markdown table: one row per case, one column per item."""
+    print()
+    print(title)
+    print()
+    print("| case | " + " | ".join(name(i) for i in items) + " |")
+    print("|---|" + "---|" * len(items))
+    for case, label in CASES:
+        print("| %s | %s |" % (label, " | ".join(cell(case, i) for i in items)))
+
+
+def ratio_table(title, med, impls):
+    """The RATIOS of the medians med whose implementations both ran."""
+    ratios = [(a, b) for a, b in RATIOS if a in impls and b in impls]
+    if ratios:
+        table(title, ratios, lambda ab: "%s / %s" % ab,
+              lambda case, ab: "%.2f" % (med[(case, ab[0])] / med[(case, ab[1])])
+              if (case, ab[0]) in med and med.get((case, ab[1]), 0) > 0 else "–")
+
+
+def per_cpu(path):
+    """Samples per CPU-second (samples/s ÷ cpu_util), for a machine whose
+    load changes within a round: what each implementation does with the
+    CPU time it got. A Go implementation using both cores counts both."""
+    cps = defaultdict(list)
+    for r in parse(path):
+        if "cpu_util" in r and float(r["cpu_util"]) > 0:
+            cps[(r["case"], r["impl"])].append(float(r["samples_per_sec"]) / float(r["cpu_util"]))
+    impls = [i for i in IMPLS if any(k[1] == i for k in cps)]
+    if not impls:
+        return
+    med = {k: statistics.median(v) for k, v in cps.items()}
+    table("samples per CPU-second: median over rounds (samples/s ÷ cpu_util)", impls, str,
+          lambda case, i: fmt(med[(case, i)]) if (case, i) in med else "–")
+    ratio_table("ratios of medians per CPU-second", med, impls)
 
 
 def fmt(v):
@@ -92,3 +103,4 @@ def fmt(v):
 
 if __name__ == "__main__":
     main(sys.argv[1])
+    per_cpu(sys.argv[1])

@@ -3,6 +3,7 @@ package datasets
 import (
 	"bufio"
 	"compress/gzip"
+	"context"
 	"encoding/csv"
 	"io"
 	"math"
@@ -98,7 +99,7 @@ func ReadCSV(r io.Reader, name string, opt CSVOptions) (*Dataset, error) {
 		return nil, errors.Wrapf(err, "datasets: %s", name)
 	}
 	defer closer.Close()
-	src = skipBOM(src)
+	src = skipBOM(newLimitedReader(src, maxCSVBytes))
 	cr := csv.NewReader(src)
 	cr.Comma = comma
 	cr.FieldsPerRecord = -1
@@ -124,6 +125,10 @@ func ReadCSV(r io.Reader, name string, opt CSVOptions) (*Dataset, error) {
 			}
 			if err == io.ErrUnexpectedEOF {
 				return nil, errors.Errorf("datasets: %s: truncated: unexpected end of the compressed data", name)
+			}
+			var big errTooLarge
+			if errors.As(err, &big) {
+				return nil, errors.Errorf("datasets: %s: %v", name, big)
 			}
 			return nil, errors.Wrapf(err, "datasets: %s", name)
 		}
@@ -151,16 +156,16 @@ func ReadCSV(r io.Reader, name string, opt CSVOptions) (*Dataset, error) {
 			v, err := strconv.ParseFloat(s, 64)
 			if err != nil {
 				l, _ := cr.FieldPos(j)
-				return nil, errors.Errorf("datasets: %s:%d:%d: cannot parse %q as a number", name, l, j+1, field)
+				return nil, errors.Errorf("datasets: %s:%d:%d: cannot parse %s as a number", name, l, j+1, quote(field))
 			}
 			if math.IsNaN(v) || math.IsInf(v, 0) || (dt == tensor.Float32 && math.Abs(v) > math.MaxFloat32) {
 				l, _ := cr.FieldPos(j)
-				return nil, errors.Errorf("datasets: %s:%d:%d: %q is not a finite %v", name, l, j+1, field, dt)
+				return nil, errors.Errorf("datasets: %s:%d:%d: %s is not a finite %v", name, l, j+1, quote(field), dt)
 			}
 			if isTgt[j] {
 				if opt.ClassIndex && (v < 0 || v != math.Trunc(v) || v >= maxClasses) {
 					l, _ := cr.FieldPos(j)
-					return nil, errors.Errorf("datasets: %s:%d:%d: class index %q is not an integer in 0..%d", name, l, j+1, field, maxClasses-1)
+					return nil, errors.Errorf("datasets: %s:%d:%d: class index %s is not an integer in 0..%d", name, l, j+1, quote(field), maxClasses-1)
 				}
 				continue
 			}
@@ -171,6 +176,9 @@ func ReadCSV(r io.Reader, name string, opt CSVOptions) (*Dataset, error) {
 			ys = append(ys, v)
 		}
 		n++
+		if len(xs)+len(ys) > maxCSVValues {
+			return nil, errors.Errorf("datasets: %s: line %d: more than %d values: too large for a CSV dataset", name, line, maxCSVValues)
+		}
 	}
 	if n == 0 {
 		if skipped {
@@ -220,10 +228,23 @@ func resolveTargets(opt CSVOptions, width int) ([]int, error) {
 // LoadCSV reads a Dataset from a CSV file, gzip-compressed or not; see
 // ReadCSV.
 func LoadCSV(path string, opt CSVOptions) (*Dataset, error) {
+	return LoadCSVContext(context.Background(), path, opt)
+}
+
+// ReadCSVContext is ReadCSV that stops with ctx's error once ctx is done.
+func ReadCSVContext(ctx context.Context, r io.Reader, name string, opt CSVOptions) (*Dataset, error) {
+	if r == nil {
+		return nil, errors.Errorf("datasets: %s: nil reader", name)
+	}
+	return ReadCSV(withContext(ctx, r), name, opt)
+}
+
+// LoadCSVContext is LoadCSV that stops with ctx's error once ctx is done.
+func LoadCSVContext(ctx context.Context, path string, opt CSVOptions) (*Dataset, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, errors.Wrap(err, "datasets: LoadCSV")
 	}
 	defer f.Close()
-	return ReadCSV(f, path, opt)
+	return ReadCSV(withContext(ctx, f), path, opt)
 }

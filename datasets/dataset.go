@@ -389,6 +389,9 @@ func (d *Dataset) Labels() []int {
 // are. Gather allocates nothing; it is how a trainer fills the input tensors
 // of a compiled graph with a batch (see Iterator.Indices).
 func (d *Dataset) Gather(idx []int, x, y *tensor.Dense) error {
+	if err := d.Validate(); err != nil {
+		return errors.Wrap(err, "datasets: Gather")
+	}
 	if err := d.checkDest("X", x, d.xshape, len(idx)); err != nil {
 		return err
 	}
@@ -458,6 +461,9 @@ func (d *Dataset) checkDest(name string, t *tensor.Dense, row tensor.Shape, rows
 // Subset returns a new Dataset holding copies of the examples idx[0],
 // idx[1], ... in that order. Indices may repeat (as in a bootstrap sample).
 func (d *Dataset) Subset(idx []int) (*Dataset, error) {
+	if err := d.Validate(); err != nil {
+		return nil, errors.Wrap(err, "datasets: Subset")
+	}
 	if len(idx) == 0 {
 		return nil, errors.New("datasets: Subset: no indices")
 	}
@@ -512,6 +518,9 @@ func OneHot(labels []int, k int, dt tensor.Dtype) (*tensor.Dense, error) {
 // It fails if Y does not hold class indices, or holds fewer than two
 // classes (a one-hot (N, 1) would read as a regression target).
 func (d *Dataset) OneHot() (*Dataset, error) {
+	if err := d.Validate(); err != nil {
+		return nil, errors.Wrap(err, "datasets: OneHot")
+	}
 	if !d.cls {
 		return nil, errors.Errorf("datasets: OneHot: Y is %v: want class indices of shape (N)", d.y.Shape())
 	}
@@ -527,6 +536,12 @@ func (d *Dataset) OneHot() (*Dataset, error) {
 
 // String describes the Dataset, e.g. "Dataset{N: 150, X: (150, 4), Y: (150), float64, 3 classes}".
 func (d *Dataset) String() string {
+	if d.Validate() != nil {
+		if d == nil {
+			return "Dataset(nil)"
+		}
+		return "Dataset(zero value)"
+	}
 	s := fmt.Sprintf("Dataset{N: %d, X: %v, Y: %v, %v", d.n, d.x.Shape(), d.y.Shape(), d.dt)
 	if d.k > 0 {
 		s += fmt.Sprintf(", %d classes", d.k)

@@ -64,6 +64,9 @@ func NewIterator(d *Dataset, b Batches) (*Iterator, error) {
 	if d == nil {
 		return nil, errors.New("datasets: NewIterator: nil Dataset")
 	}
+	if err := d.Validate(); err != nil {
+		return nil, errors.Wrap(err, "datasets: NewIterator")
+	}
 	if b.Size < 0 {
 		return nil, errors.Errorf("datasets: NewIterator: batch size %d is negative (use 0 for the full batch)", b.Size)
 	}

@@ -65,8 +65,47 @@ func fillBench(tb testing.TB, b *Builder, name string, shape tensor.Shape, f fun
 	return n
 }
 
+// benchLeNet compiles LeNet-5's training graph (models.LeNet's layers:
+// conv 6@5×5 pad 2, ReLU, max-pool 2, conv 16@5×5, ReLU, max-pool 2, Dense
+// 120, 84, 10) for a batch of n MNIST-shaped images.
+func benchLeNet(tb testing.TB, dt tensor.Dtype, n int) *Program {
+	tb.Helper()
+	b := NewBuilder(NewParams(dt, 1))
+	b.SetTraining(true)
+	r := rand.New(rand.NewSource(1))
+	h := fillBench(tb, b, "x", tensor.Shape{n, 1, 28, 28}, func(int) float64 { return r.Float64() })
+	y := fillBench(tb, b, "y", tensor.Shape{n}, func(int) float64 { return float64(r.Intn(10)) })
+	stages := []func(*G.Node) (*G.Node, error){
+		func(x *G.Node) (*G.Node, error) { return Conv2D(b, "conv1", x, 6, 5, 1, 2, nil) }, ReLU,
+		func(x *G.Node) (*G.Node, error) { return MaxPool2D(x, 2, 2) },
+		func(x *G.Node) (*G.Node, error) { return Conv2D(b, "conv2", x, 16, 5, 1, 0, nil) }, ReLU,
+		func(x *G.Node) (*G.Node, error) { return MaxPool2D(x, 2, 2) }, Flatten,
+		func(x *G.Node) (*G.Node, error) { return Dense(b, "fc1", x, 120, HeNormal) }, ReLU,
+		func(x *G.Node) (*G.Node, error) { return Dense(b, "fc2", x, 84, HeNormal) }, ReLU,
+		func(x *G.Node) (*G.Node, error) { return Dense(b, "out", x, 10, nil) },
+	}
+	var err error
+	for _, f := range stages {
+		if h, err = f(h); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	loss, err := SoftmaxCrossEntropy(b, h, y)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	prog, err := b.Compile(loss, h)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return prog
+}
+
 func benchRun(b *testing.B, n int, hidden ...int) {
-	prog := benchProgram(b, tensor.Float32, n, hidden...)
+	benchProg(b, benchProgram(b, tensor.Float32, n, hidden...), n)
+}
+
+func benchProg(b *testing.B, prog *Program, n int) {
 	defer prog.Close()
 	if err := prog.Run(); err != nil { // warm up
 		b.Fatal(err)
@@ -90,3 +129,18 @@ func BenchmarkRunMLPBatch128(b *testing.B) { benchRun(b, 128, 128) }
 func BenchmarkRunMLPChunk1000(b *testing.B) { benchRun(b, 1000, 128) }
 
 func BenchmarkRunSoftmaxBatch1(b *testing.B) { benchRun(b, 1) }
+
+func BenchmarkRunMLPBatch128Float64(b *testing.B) {
+	benchProg(b, benchProgram(b, tensor.Float64, 128, 128), 128)
+}
+
+func BenchmarkRunLeNetBatch64(b *testing.B) { benchProg(b, benchLeNet(b, tensor.Float32, 64), 64) }
+
+// BenchmarkRunLeNetBatch64Gorgonia is LeNet on gorgonia's own Conv2d and
+// MaxPool2D ops, for comparison.
+func BenchmarkRunLeNetBatch64Gorgonia(b *testing.B) {
+	gorgoniaConv = true
+	prog := benchLeNet(b, tensor.Float32, 64)
+	gorgoniaConv = false
+	benchProg(b, prog, 64)
+}

@@ -179,7 +179,7 @@ func (b *Builder) check() error {
 	if b == nil || b.p == nil {
 		return errors.New("graph: nil builder or builder without params (make one with NewBuilder(params))")
 	}
-	return checkDtype(b.p.dtype)
+	return b.p.Validate()
 }
 
 func checkShape(s tensor.Shape) error {

@@ -5,6 +5,7 @@ import (
 	"hash"
 
 	"github.com/chewxy/hm"
+	"github.com/descent-go/descent/internal/kernels"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -18,7 +19,7 @@ import (
 // gorgonia.Grad their closed-form derivatives:
 //
 //	biasAdd(x, b)   = x + b along axis     ∂x = g, ∂b = biasGrad(g) = Σ g over the other axes
-//	relu(x)         = x ⊙ (x ≥ 0)          ∂x = reluGrad(x, g) = g ⊙ (x ≥ 0)
+//	relu(x)         = x ⊙ (x ≥ 0)          ∂x = reluGrad(x, g) = g ⊙ (x ≥ 0)   (kernels.ReluMask32/64)
 //
 // Elementwise results are bit for bit those of gorgonia's compositions
 // (x + b, x·1 or x·0); the bias gradient sums in the same order as
@@ -171,7 +172,8 @@ func (op biasGradOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Value, 
 }
 
 // biasGrad sums g over every axis but the middle one, row after row, as
-// gorgonia's Sum along axis 0 does for a matrix.
+// gorgonia's Sum along axis 0 does for a matrix; a convolution's rows
+// (inner > 1) are summed four ways at once (sum4).
 func biasGrad[T float](g, dst []T, outer, mid, inner int) {
 	dst = dst[:mid]
 	for m := range dst {
@@ -187,14 +189,27 @@ func biasGrad[T float](g, dst []T, outer, mid, inner int) {
 			continue
 		}
 		for m := 0; m < mid; m++ {
-			s := dst[m]
-			for _, v := range g[k : k+inner] {
-				s += v
-			}
-			dst[m] = s
+			dst[m] += sum4(g[k : k+inner])
 			k += inner
 		}
 	}
+}
+
+// sum4 is the sum of g in four interleaved partial sums, added at the end:
+// four chains of additions where one would wait on each add's latency.
+func sum4[T float](g []T) T {
+	var s0, s1, s2, s3 T
+	i := 0
+	for ; i+4 <= len(g); i += 4 {
+		s0 += g[i]
+		s1 += g[i+1]
+		s2 += g[i+2]
+		s3 += g[i+3]
+	}
+	for ; i < len(g); i++ {
+		s0 += g[i]
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 func (op reluOp) Arity() int { return 1 }
@@ -235,9 +250,9 @@ func (op reluOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Value, erro
 	}
 	switch x.Dtype() {
 	case tensor.Float32:
-		reluMask(x.Float32s(), x.Float32s(), dst.Float32s())
+		kernels.ReluMask32(x.Float32s(), x.Float32s(), dst.Float32s())
 	case tensor.Float64:
-		reluMask(x.Float64s(), x.Float64s(), dst.Float64s())
+		kernels.ReluMask64(x.Float64s(), x.Float64s(), dst.Float64s())
 	default:
 		return nil, errors.Errorf("%v: unsupported dtype %v", op, x.Dtype())
 	}
@@ -285,26 +300,13 @@ func (op reluGradOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Value, 
 	}
 	switch x.Dtype() {
 	case tensor.Float32:
-		reluMask(x.Float32s(), g.Float32s(), dst.Float32s())
+		kernels.ReluMask32(x.Float32s(), g.Float32s(), dst.Float32s())
 	case tensor.Float64:
-		reluMask(x.Float64s(), g.Float64s(), dst.Float64s())
+		kernels.ReluMask64(x.Float64s(), g.Float64s(), dst.Float64s())
 	default:
 		return nil, errors.Errorf("%v: unsupported dtype %v", op, x.Dtype())
 	}
 	return dst, nil
-}
-
-// reluMask sets dst = v ⊙ (x ≥ 0), multiplying as gorgonia's x ⊙ mask does
-// (so −0 and NaN come out as they would).
-func reluMask[T float](x, v, dst []T) {
-	v, dst = v[:len(x)], dst[:len(x)]
-	for i, xi := range x {
-		var m T
-		if xi >= 0 {
-			m = 1
-		}
-		dst[i] = v[i] * m
-	}
 }
 
 // shapeOf is the first input's shape.

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"github.com/descent-go/descent/internal/kernels"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -208,13 +209,25 @@ func Conv2D(b *Builder, name string, x *G.Node, filters, kernel, stride, pad int
 		return nil, errors.Wrap(err, what)
 	}
 	return guard(what, func() (*G.Node, error) {
-		c, err := G.Conv2d(x, w, tensor.Shape{kernel, kernel}, []int{pad, pad}, []int{stride, stride}, []int{1, 1})
+		var c *G.Node
+		var err error
+		if dt := x.Dtype(); !gorgoniaConv && (dt == tensor.Float32 || dt == tensor.Float64) {
+			// One im2col and one product per pass (convop.go).
+			g := kernels.Conv{N: s[0], C: s[1], H: s[2], W: s[3], F: filters, K: kernel, S: stride, P: pad}
+			c, err = G.ApplyOp(convOp{g: g, st: new(convState)}, x, w)
+		} else {
+			c, err = G.Conv2d(x, w, tensor.Shape{kernel, kernel}, []int{pad, pad}, []int{stride, stride}, []int{1, 1})
+		}
 		if err != nil {
 			return nil, err
 		}
 		return addBias(c, bias, 1)
 	})
 }
+
+// gorgoniaConv makes Conv2D and MaxPool2D build gorgonia's own ops, which
+// tests compare this package's with.
+var gorgoniaConv = false
 
 // MaxPool2D takes the maximum over size×size windows of an NCHW input,
 // moving by stride.
@@ -230,6 +243,10 @@ func MaxPool2D(x *G.Node, size, stride int) (*G.Node, error) {
 		return nil, errors.Errorf("%s: window %d, stride %d do not fit", what, size, stride)
 	}
 	return guard(what, func() (*G.Node, error) {
+		if s, dt := x.Shape(), x.Dtype(); !gorgoniaConv && (dt == tensor.Float32 || dt == tensor.Float64) {
+			g := kernels.Pool{N: s[0], C: s[1], H: s[2], W: s[3], K: size, S: stride}
+			return G.ApplyOp(maxPoolOp{g: g, st: new(poolState)}, x)
+		}
 		return G.MaxPool2D(x, tensor.Shape{size, size}, []int{0, 0}, []int{stride, stride})
 	})
 }

@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 
+	"github.com/descent-go/descent/internal/kernels"
 	"github.com/pkg/errors"
 	"gonum.org/v1/gonum/blas"
 	G "gorgonia.org/gorgonia"
@@ -330,13 +331,13 @@ func (m *machine) matmul(s *mstep) bool {
 		if len(ad) != na || len(bd) != nb || len(cd) != nc {
 			return false
 		}
-		gemm32(mm.tA, mm.tB, mm.m, mm.n, mm.k, ad, mm.lda, bd, mm.ldb, cd, mm.ldc)
+		kernels.Sgemm(mm.tA, mm.tB, mm.m, mm.n, mm.k, ad, mm.lda, bd, mm.ldb, cd, mm.ldc)
 	case tensor.Float64:
 		ad, bd, cd := a.Float64s(), b.Float64s(), c.Float64s()
 		if len(ad) != na || len(bd) != nb || len(cd) != nc {
 			return false
 		}
-		gemm64(mm.tA, mm.tB, mm.m, mm.n, mm.k, ad, mm.lda, bd, mm.ldb, cd, mm.ldc)
+		kernels.Dgemm(mm.tA, mm.tB, mm.m, mm.n, mm.k, ad, mm.lda, bd, mm.ldb, cd, mm.ldc)
 	default:
 		return false
 	}

@@ -1,9 +1,11 @@
 package graph
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
+	"github.com/descent-go/descent/internal/kernels"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -44,8 +46,8 @@ func machineCases(t *testing.T) []struct {
 }
 
 // The machine computes what gorgonia's tape machine computes on the same
-// graph: bit for bit with the same BLAS, and to float rounding with this
-// package's float32 kernel.
+// graph: bit for bit with the same BLAS, and to float rounding with
+// internal/kernels' products.
 func TestMachineMatchesTapeMachine(t *testing.T) {
 	for _, sameBLAS := range []bool{true, false} {
 		for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
@@ -53,7 +55,7 @@ func TestMachineMatchesTapeMachine(t *testing.T) {
 				name := c.name + " " + dt.String()
 				restore := func() {}
 				if sameBLAS {
-					restore = tensorBLAS()
+					restore = kernels.UseTensorBLAS()
 				} else {
 					name += " (machine's BLAS)"
 				}
@@ -92,8 +94,11 @@ func compareWithTape(t *testing.T, name string, dt tensor.Dtype, build func(b *B
 		t.Fatalf("%s: tape machine: %v", name, err)
 	}
 	tol := 0.0
-	if !exact && dt == tensor.Float32 {
+	if !exact {
 		tol = 1e-6
+		if dt == tensor.Float64 {
+			tol = 1e-12
+		}
 	}
 	want, _ := scalarOf(loss.Value())
 	if !close(prog.Loss(), want, math.Abs(want), tol) {
@@ -161,20 +166,30 @@ func TestRunAllocatesNothing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates on its own; this test runs in the plain build")
 	}
-	for _, c := range []struct {
-		n      int
-		hidden []int
-	}{{1, []int{128}}, {32, []int{128}}, {1, nil}} {
-		prog := benchProgram(t, tensor.Float32, c.n, c.hidden...)
+	for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
+		for _, c := range []struct {
+			n      int
+			hidden []int
+		}{{1, []int{128}}, {32, []int{128}}, {128, []int{128}}, {1, nil}, {512, []int{128}}} {
+			prog := benchProgram(t, dt, c.n, c.hidden...)
+			checkNoAllocs(t, fmt.Sprintf("%v batch %d hidden %v", dt, c.n, c.hidden), prog)
+		}
+		checkNoAllocs(t, fmt.Sprintf("%v LeNet batch 64", dt), benchLeNet(t, dt, 64))
+		checkNoAllocs(t, fmt.Sprintf("%v LeNet batch 1", dt), benchLeNet(t, dt, 1))
+	}
+}
+
+func checkNoAllocs(t *testing.T, name string, prog *Program) {
+	t.Helper()
+	defer prog.Close()
+	if err := prog.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if a := testing.AllocsPerRun(10, func() {
 		if err := prog.Run(); err != nil {
 			t.Fatal(err)
 		}
-		if a := testing.AllocsPerRun(20, func() {
-			if err := prog.Run(); err != nil {
-				t.Fatal(err)
-			}
-		}); a > 0 {
-			t.Errorf("batch %d hidden %v: %v allocations per run", c.n, c.hidden, a)
-		}
+	}); a > 0 {
+		t.Errorf("%s: %v allocations per run", name, a)
 	}
 }

@@ -65,7 +65,7 @@ func (p *Params) NumScalars() int {
 // create theirs through Builder.Param. t must have the Params' dtype and the
 // name must be new.
 func (p *Params) Add(name string, t *tensor.Dense) error {
-	if err := checkDtype(p.dtype); err != nil {
+	if err := p.Validate(); err != nil {
 		return err
 	}
 	if name == "" {
@@ -78,7 +78,7 @@ func (p *Params) Add(name string, t *tensor.Dense) error {
 		return errors.Errorf("graph: parameter %q already exists", name)
 	}
 	if t.Dtype() != p.dtype {
-		return errors.Errorf("graph: parameter %q has dtype %v, params are %v", name, t.Dtype(), p.dtype)
+		return errors.Errorf("graph: parameter %q has dtype %s, params are %v", name, DtypeName(t.Dtype()), p.dtype)
 	}
 	if !t.IsNativelyAccessible() || t.RequiresIterator() {
 		return errors.Errorf("graph: parameter %q must be a contiguous dense tensor", name)
@@ -115,8 +115,11 @@ func (p *Params) CopyFrom(src *Params) error {
 // Compatible reports, as an error naming the first difference, whether q has
 // exactly p's parameter names, shapes and dtype.
 func (p *Params) Compatible(q *Params) error {
-	if q == nil {
-		return errors.New("graph: params are nil")
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	if err := q.Validate(); err != nil {
+		return err
 	}
 	if p.dtype != q.dtype {
 		return errors.Errorf("graph: params dtype %v differs from %v", q.dtype, p.dtype)
@@ -143,20 +146,15 @@ func (p *Params) Compatible(q *Params) error {
 	return nil
 }
 
-// Float64s returns a copy of the named parameter's values as float64s (nil if
-// there is no such parameter): a convenient way to read weights from a
-// notebook.
-func (p *Params) Float64s(name string) []float64 {
-	t := p.values[name]
-	if t == nil {
-		return nil
-	}
-	return Float64s(t)
-}
+// Float64s is CopyFloat64s.
+//
+// Deprecated: use CopyFloat64s, whose name says that it returns a copy
+// (writing into it changes nothing; SetFloat64s sets values).
+func (p *Params) Float64s(name string) []float64 { return p.CopyFloat64s(name) }
 
 func checkDtype(dt tensor.Dtype) error {
 	if dt != tensor.Float32 && dt != tensor.Float64 {
-		return errors.Errorf("graph: dtype %v is not supported (want float32 or float64)", dt)
+		return errors.Errorf("graph: dtype %s is not supported (want float32 or float64)", DtypeName(dt))
 	}
 	return nil
 }

@@ -48,6 +48,9 @@ func (b *Builder) Compile(loss *G.Node, outputs ...*G.Node) (prog *Program, err 
 	if b.compiled {
 		return nil, errors.New("graph: builder already compiled")
 	}
+	if loss == nil && len(outputs) == 0 {
+		return nil, errors.New("graph: Compile: no loss and no outputs: nothing to compute")
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			prog, err = nil, errors.Errorf("graph: compile: %v", r)

@@ -22,8 +22,10 @@ import (
 	"github.com/descent-go/descent/bench/internal/synth"
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/internal/kernels"
 	"github.com/descent-go/descent/models"
 	"github.com/descent-go/descent/trainers"
+	"gorgonia.org/tensor"
 )
 
 type benchCase struct {
@@ -32,30 +34,38 @@ type benchCase struct {
 	batch  int // 0: full-batch GD
 	n      int // training examples
 	epochs int
+	dtype  tensor.Dtype // of the parameters and data
+	shape  []int        // of one example: 784, or (1, 28, 28) for a CNN
 }
 
 func main() {
 	dir := flag.String("data", synth.DefaultDir(), "directory of the synthetic data files (written on first use)")
-	only := flag.String("cases", "", "comma-separated cases to run (default: all): mlp-b128, mlp-b32, mlp-b1, mlp-gd, softmax-b1")
+	only := flag.String("cases", "", "comma-separated cases to run (default: all): mlp-b128, mlp-b32, mlp-b1, mlp-gd, softmax-b1, mlp-b128-f64, lenet-b64")
 	n := flag.Int("n", synth.N, "training examples of the mini-batch cases")
 	onlineN := flag.Int("online-n", synth.N, "training examples (= updates per epoch) of the online cases")
 	onlineEpochs := flag.Int("online-epochs", 1, "epochs of the online cases (17 epochs of 60,000: over 10^6 updates, to see memory stay flat)")
 	gdEpochs := flag.Int("gd-epochs", 3, "epochs (= updates) of full-batch GD; the first is not timed")
-	quick := flag.Bool("quick", false, "shortened cases: -n 20000 -online-n 10000 -gd-epochs 2")
+	cnnN := flag.Int("cnn-n", 20000, "training examples of the CNN case")
+	quick := flag.Bool("quick", false, "shortened cases: -n 20000 -online-n 10000 -gd-epochs 2 -cnn-n 6400")
 	chunk := flag.Int("gd-chunk", 0, "examples per gradient chunk in GD (0: descent's default)")
 	lr := flag.Float64("lr", 0.01, "SGD learning rate")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the cases to this file")
 	flag.Parse()
 	if *quick {
-		*n, *onlineN, *gdEpochs = 20000, 10000, 2
+		*n, *onlineN, *gdEpochs, *cnnN = 20000, 10000, 2, 6400
 	}
 	mlp := models.MLP{Hidden: []int{128}, Outputs: 10}
+	f32, f64, flat, image := graph.Float32, graph.Float64, []int{synth.Features}, []int{1, 28, 28}
 	cases := []benchCase{
-		{"mlp-b128", mlp, 128, *n, 1},
-		{"mlp-b32", mlp, 32, *n, 1},
-		{"mlp-b1", mlp, 1, *onlineN, *onlineEpochs},
-		{"mlp-gd", mlp, 0, *n, *gdEpochs},
-		{"softmax-b1", models.Softmax{Classes: 10}, 1, *onlineN, *onlineEpochs},
+		{"mlp-b128", mlp, 128, *n, 1, f32, flat},
+		{"mlp-b32", mlp, 32, *n, 1, f32, flat},
+		{"mlp-b1", mlp, 1, *onlineN, *onlineEpochs, f32, flat},
+		{"mlp-gd", mlp, 0, *n, *gdEpochs, f32, flat},
+		{"softmax-b1", models.Softmax{Classes: 10}, 1, *onlineN, *onlineEpochs, f32, flat},
+		{"mlp-b128-f64", mlp, 128, *n, 1, f64, flat},
+		{"lenet-b64", models.LeNet{Classes: 10}, 64, *cnnN, 1, f32, image},
+		// A hook for the small CNN with BatchNorm (issue 14): a
+		// models.Model value here, and the same case in reference.py.
 	}
 	picked := synth.Pick(*only)
 	maxN := 0
@@ -103,12 +113,21 @@ func run(c benchCase, x []float32, y []byte, chunk int, lr float64) error {
 	for i := range ys {
 		ys[i] = float32(y[i])
 	}
-	ds, err := datasets.New(graph.NewTensor(graph.Float32, c.n, synth.Features), graph.NewTensor(graph.Float32, c.n))
+	ds, err := datasets.New(graph.NewTensor(c.dtype, append([]int{c.n}, c.shape...)...), graph.NewTensor(c.dtype, c.n))
 	if err != nil {
 		return err
 	}
-	copy(ds.X().Float32s(), xs)
-	copy(ds.Y().Float32s(), ys)
+	if c.dtype == graph.Float64 {
+		for i, v := range xs {
+			ds.X().Float64s()[i] = float64(v)
+		}
+		for i, v := range ys {
+			ds.Y().Float64s()[i] = float64(v)
+		}
+	} else {
+		copy(ds.X().Float32s(), xs)
+		copy(ds.Y().Float32s(), ys)
+	}
 
 	warm := 20 // updates before timing starts (compiling, first touches)
 	if c.batch == 0 {
@@ -157,7 +176,7 @@ func run(c benchCase, x []float32, y []byte, chunk int, lr float64) error {
 	default:
 		t = trainers.MiniBatchSGD{Config: cfg, BatchSize: c.batch}
 	}
-	hist, err := t.Fit(context.Background(), c.model, graph.NewParams(graph.Float32, 1), ds)
+	hist, err := t.Fit(context.Background(), c.model, graph.NewParams(c.dtype, 1), ds)
 	if err != nil {
 		return err
 	}
@@ -166,10 +185,14 @@ func run(c benchCase, x []float32, y []byte, chunk int, lr float64) error {
 	}
 	examples := hist.Epochs[len(hist.Epochs)-1].Examples - examples0
 	wall := t1.Sub(t0).Seconds()
+	implSuffix := ""
+	if kernels.OpenBLAS {
+		implSuffix = "-openblas"
+	}
 	fmt.Printf("RESULT impl=descent%s case=%s samples_per_sec=%.1f allocs_per_step=%.2f bytes_per_step=%.0f steps=%d examples=%d seconds=%.3f cpu_util=%.2f heap_mb=%.1f..%.1f loss=%.4f blas=%q\n",
 		implSuffix, c.name, float64(examples)/wall,
 		float64(m1.Mallocs-m0.Mallocs)/float64(steps), float64(m1.TotalAlloc-m0.TotalAlloc)/float64(steps),
-		steps, examples, wall, (cpu1-cpu0).Seconds()/wall, float64(m0.HeapAlloc)/1e6, float64(m1.HeapAlloc)/1e6, loss, blasName)
+		steps, examples, wall, (cpu1-cpu0).Seconds()/wall, float64(m0.HeapAlloc)/1e6, float64(m1.HeapAlloc)/1e6, loss, kernels.BLAS)
 	return nil
 }
 

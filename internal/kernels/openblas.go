@@ -1,12 +1,11 @@
 //go:build openblas
 
-package graph
+package kernels
 
-// Built with -tags openblas, every matrix product — the machine's, and
-// gorgonia's and tensor's own (convolutions, the tape machine) — goes to
-// OpenBLAS through gonum.org/v1/netlib (cgo). Debian: apt-get install
-// libopenblas-dev. OPENBLAS_NUM_THREADS limits its threads (default: one per
-// core).
+// Built with -tags openblas, every matrix product — Sgemm and Dgemm, and
+// gorgonia's and tensor's own (the tape machine) — goes to OpenBLAS through
+// gonum.org/v1/netlib (cgo). Debian: apt-get install libopenblas-dev.
+// OPENBLAS_NUM_THREADS limits its threads (default: one per core).
 
 // #cgo LDFLAGS: -lopenblas
 import "C"
@@ -17,6 +16,12 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
+
+// OpenBLAS reports a build with -tags openblas: true.
+const OpenBLAS = true
+
+// BLAS names the BLAS the products run on.
+const BLAS = "OpenBLAS"
 
 func init() {
 	var impl netlib.Implementation

@@ -1,8 +1,0 @@
-//go:build openblas
-
-package main
-
-const (
-	implSuffix = "-openblas"
-	blasName   = "OpenBLAS"
-)

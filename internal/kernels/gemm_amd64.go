@@ -1,0 +1,62 @@
+//go:build !openblas
+
+package kernels
+
+// sgemmKernel computes the mr×nr tile c[r*ldc+j] (+)= Σ_l ap[l*mr+r]·bp[l*ldb+j]
+// over depth d, adding to c when add is 1 and storing otherwise. It needs
+// AVX2 and FMA.
+//
+//go:noescape
+func sgemmKernel(d int, ap, bp *float32, ldb int, c *float32, ldc, add int)
+
+// sgemmRow computes one row of 16 columns of C, c[j] (+)= Σ_l
+// a[l*inca]·b[l*ldb+j] over depth d, with sgemmKernel's arithmetic.
+//
+//go:noescape
+func sgemmRow(d int, a *float32, inca int, b *float32, ldb int, c *float32, add int)
+
+// dgemmKernel is sgemmKernel for float64: a 6×8 tile.
+//
+//go:noescape
+func dgemmKernel(d int, ap, bp *float64, ldb int, c *float64, ldc, add int)
+
+// dgemmRow is sgemmRow for float64: one row of 8 columns.
+//
+//go:noescape
+func dgemmRow(d int, a *float64, inca int, b *float64, ldb int, c *float64, add int)
+
+// sdotKernel computes the 2×4 products out[r*4+c] = Σ_l a_r[l]·b_c[l] over
+// l < 8·k8 (sgemmNT's tile).
+//
+//go:noescape
+func sdotKernel(k8 int, a0, a1, b0, b1, b2, b3 *float32, out *[8]float32)
+
+// reluMask32 and reluMask64 are ReluMask32's and ReluMask64's vector loops.
+//
+//go:noescape
+func reluMask32(n8 int, x, v, dst *float32)
+
+//go:noescape
+func reluMask64(n4 int, x, v, dst *float64)
+
+func cpuid(eax, ecx uint32) (a, b, c, d uint32)
+
+func xgetbv() (eax, edx uint32)
+
+func init() {
+	max, _, _, _ := cpuid(0, 0)
+	if max < 7 {
+		return
+	}
+	_, _, c1, _ := cpuid(1, 0)
+	const fma, osxsave, avx = 1 << 12, 1 << 27, 1 << 28
+	if c1&fma == 0 || c1&osxsave == 0 || c1&avx == 0 {
+		return
+	}
+	if xcr0, _ := xgetbv(); xcr0&6 != 6 { // the OS saves SSE and AVX state
+		return
+	}
+	_, b7, _, _ := cpuid(7, 0)
+	const avx2 = 1 << 5
+	haveKernel = b7&avx2 != 0
+}

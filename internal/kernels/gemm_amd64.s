@@ -1,0 +1,477 @@
+//go:build !openblas
+
+#include "textflag.h"
+
+// func sgemmKernel(d int, ap, bp *float32, ldb int, c *float32, ldc, add int)
+// A 6×16 tile of C from a packed 6-row panel of A and a packed 16-column
+// panel of B: twelve 8-float accumulators, one FMA per product, in depth
+// order.
+TEXT ·sgemmKernel(SB), NOSPLIT, $0-56
+	MOVQ d+0(FP), CX
+	MOVQ ap+8(FP), SI
+	MOVQ bp+16(FP), DI
+	MOVQ ldb+24(FP), R11
+	SHLQ $2, R11
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
+	SHLQ $2, R8
+	MOVQ add+48(FP), R9
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	VXORPS Y14, Y14, Y14
+	VXORPS Y15, Y15, Y15
+	TESTQ CX, CX
+	JE    store
+
+loop:
+	VMOVUPS      (DI), Y0
+	VMOVUPS      32(DI), Y1
+	VBROADCASTSS (SI), Y2
+	VBROADCASTSS 4(SI), Y3
+	VFMADD231PS  Y0, Y2, Y4
+	VFMADD231PS  Y1, Y2, Y5
+	VFMADD231PS  Y0, Y3, Y6
+	VFMADD231PS  Y1, Y3, Y7
+	VBROADCASTSS 8(SI), Y2
+	VBROADCASTSS 12(SI), Y3
+	VFMADD231PS  Y0, Y2, Y8
+	VFMADD231PS  Y1, Y2, Y9
+	VFMADD231PS  Y0, Y3, Y10
+	VFMADD231PS  Y1, Y3, Y11
+	VBROADCASTSS 16(SI), Y2
+	VBROADCASTSS 20(SI), Y3
+	VFMADD231PS  Y0, Y2, Y12
+	VFMADD231PS  Y1, Y2, Y13
+	VFMADD231PS  Y0, Y3, Y14
+	VFMADD231PS  Y1, Y3, Y15
+	ADDQ         $24, SI
+	ADDQ         R11, DI
+	DECQ         CX
+	JNE          loop
+
+store:
+	TESTQ R9, R9
+	JE    put
+	VADDPS (DX), Y4, Y4
+	VADDPS 32(DX), Y5, Y5
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	ADDQ R8, DX
+	VADDPS (DX), Y6, Y6
+	VADDPS 32(DX), Y7, Y7
+	VMOVUPS Y6, (DX)
+	VMOVUPS Y7, 32(DX)
+	ADDQ R8, DX
+	VADDPS (DX), Y8, Y8
+	VADDPS 32(DX), Y9, Y9
+	VMOVUPS Y8, (DX)
+	VMOVUPS Y9, 32(DX)
+	ADDQ R8, DX
+	VADDPS (DX), Y10, Y10
+	VADDPS 32(DX), Y11, Y11
+	VMOVUPS Y10, (DX)
+	VMOVUPS Y11, 32(DX)
+	ADDQ R8, DX
+	VADDPS (DX), Y12, Y12
+	VADDPS 32(DX), Y13, Y13
+	VMOVUPS Y12, (DX)
+	VMOVUPS Y13, 32(DX)
+	ADDQ R8, DX
+	VADDPS (DX), Y14, Y14
+	VADDPS 32(DX), Y15, Y15
+	VMOVUPS Y14, (DX)
+	VMOVUPS Y15, 32(DX)
+	VZEROUPPER
+	RET
+
+put:
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	ADDQ R8, DX
+	VMOVUPS Y6, (DX)
+	VMOVUPS Y7, 32(DX)
+	ADDQ R8, DX
+	VMOVUPS Y8, (DX)
+	VMOVUPS Y9, 32(DX)
+	ADDQ R8, DX
+	VMOVUPS Y10, (DX)
+	VMOVUPS Y11, 32(DX)
+	ADDQ R8, DX
+	VMOVUPS Y12, (DX)
+	VMOVUPS Y13, 32(DX)
+	ADDQ R8, DX
+	VMOVUPS Y14, (DX)
+	VMOVUPS Y15, 32(DX)
+	VZEROUPPER
+	RET
+
+// func cpuid(eax, ecx uint32) (a, b, c, d uint32)
+TEXT ·cpuid(SB), NOSPLIT, $0-24
+	MOVL eax+0(FP), AX
+	MOVL ecx+4(FP), CX
+	CPUID
+	MOVL AX, a+8(FP)
+	MOVL BX, b+12(FP)
+	MOVL CX, c+16(FP)
+	MOVL DX, d+20(FP)
+	RET
+
+// func xgetbv() (eax, edx uint32)
+TEXT ·xgetbv(SB), NOSPLIT, $0-8
+	MOVL $0, CX
+	XGETBV
+	MOVL AX, eax+0(FP)
+	MOVL DX, edx+4(FP)
+	RET
+
+// func sgemmRow(d int, a *float32, inca int, b *float32, ldb int, c *float32, add int)
+// One row of 16 columns of C: c[j] (+)= Σ_l a[l*inca]·b[l*ldb+j], with the
+// arithmetic of sgemmKernel (one FMA per product, in depth order), so that
+// an element of C has the same bits whichever path computed it.
+TEXT ·sgemmRow(SB), NOSPLIT, $0-56
+	MOVQ d+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ inca+16(FP), R10
+	SHLQ $2, R10
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	SHLQ $2, R8
+	MOVQ c+40(FP), DX
+	MOVQ add+48(FP), R9
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	TESTQ CX, CX
+	JE    rowstore
+
+rowloop:
+	VBROADCASTSS (SI), Y2
+	VMOVUPS      (DI), Y0
+	VMOVUPS      32(DI), Y1
+	VFMADD231PS  Y0, Y2, Y4
+	VFMADD231PS  Y1, Y2, Y5
+	ADDQ         R10, SI
+	ADDQ         R8, DI
+	DECQ         CX
+	JNE          rowloop
+
+rowstore:
+	TESTQ R9, R9
+	JE    rowput
+	VADDPS (DX), Y4, Y4
+	VADDPS 32(DX), Y5, Y5
+
+rowput:
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	VZEROUPPER
+	RET
+
+// func dgemmKernel(d int, ap, bp *float64, ldb int, c *float64, ldc, add int)
+// A 6×8 tile of C from a packed 6-row panel of A and a packed 8-column
+// panel of B: twelve 4-double accumulators, one FMA per product, in depth
+// order.
+TEXT ·dgemmKernel(SB), NOSPLIT, $0-56
+	MOVQ d+0(FP), CX
+	MOVQ ap+8(FP), SI
+	MOVQ bp+16(FP), DI
+	MOVQ ldb+24(FP), R11
+	SHLQ $3, R11
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
+	SHLQ $3, R8
+	MOVQ add+48(FP), R9
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	VXORPD Y8, Y8, Y8
+	VXORPD Y9, Y9, Y9
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+	VXORPD Y12, Y12, Y12
+	VXORPD Y13, Y13, Y13
+	VXORPD Y14, Y14, Y14
+	VXORPD Y15, Y15, Y15
+	TESTQ CX, CX
+	JE    dstore
+
+dloop:
+	VMOVUPD      (DI), Y0
+	VMOVUPD      32(DI), Y1
+	VBROADCASTSD (SI), Y2
+	VBROADCASTSD 8(SI), Y3
+	VFMADD231PD  Y0, Y2, Y4
+	VFMADD231PD  Y1, Y2, Y5
+	VFMADD231PD  Y0, Y3, Y6
+	VFMADD231PD  Y1, Y3, Y7
+	VBROADCASTSD 16(SI), Y2
+	VBROADCASTSD 24(SI), Y3
+	VFMADD231PD  Y0, Y2, Y8
+	VFMADD231PD  Y1, Y2, Y9
+	VFMADD231PD  Y0, Y3, Y10
+	VFMADD231PD  Y1, Y3, Y11
+	VBROADCASTSD 32(SI), Y2
+	VBROADCASTSD 40(SI), Y3
+	VFMADD231PD  Y0, Y2, Y12
+	VFMADD231PD  Y1, Y2, Y13
+	VFMADD231PD  Y0, Y3, Y14
+	VFMADD231PD  Y1, Y3, Y15
+	ADDQ         $48, SI
+	ADDQ         R11, DI
+	DECQ         CX
+	JNE          dloop
+
+dstore:
+	TESTQ R9, R9
+	JE    dput
+	VADDPD (DX), Y4, Y4
+	VADDPD 32(DX), Y5, Y5
+	VMOVUPD Y4, (DX)
+	VMOVUPD Y5, 32(DX)
+	ADDQ R8, DX
+	VADDPD (DX), Y6, Y6
+	VADDPD 32(DX), Y7, Y7
+	VMOVUPD Y6, (DX)
+	VMOVUPD Y7, 32(DX)
+	ADDQ R8, DX
+	VADDPD (DX), Y8, Y8
+	VADDPD 32(DX), Y9, Y9
+	VMOVUPD Y8, (DX)
+	VMOVUPD Y9, 32(DX)
+	ADDQ R8, DX
+	VADDPD (DX), Y10, Y10
+	VADDPD 32(DX), Y11, Y11
+	VMOVUPD Y10, (DX)
+	VMOVUPD Y11, 32(DX)
+	ADDQ R8, DX
+	VADDPD (DX), Y12, Y12
+	VADDPD 32(DX), Y13, Y13
+	VMOVUPD Y12, (DX)
+	VMOVUPD Y13, 32(DX)
+	ADDQ R8, DX
+	VADDPD (DX), Y14, Y14
+	VADDPD 32(DX), Y15, Y15
+	VMOVUPD Y14, (DX)
+	VMOVUPD Y15, 32(DX)
+	VZEROUPPER
+	RET
+
+dput:
+	VMOVUPD Y4, (DX)
+	VMOVUPD Y5, 32(DX)
+	ADDQ R8, DX
+	VMOVUPD Y6, (DX)
+	VMOVUPD Y7, 32(DX)
+	ADDQ R8, DX
+	VMOVUPD Y8, (DX)
+	VMOVUPD Y9, 32(DX)
+	ADDQ R8, DX
+	VMOVUPD Y10, (DX)
+	VMOVUPD Y11, 32(DX)
+	ADDQ R8, DX
+	VMOVUPD Y12, (DX)
+	VMOVUPD Y13, 32(DX)
+	ADDQ R8, DX
+	VMOVUPD Y14, (DX)
+	VMOVUPD Y15, 32(DX)
+	VZEROUPPER
+	RET
+
+// func dgemmRow(d int, a *float64, inca int, b *float64, ldb int, c *float64, add int)
+// One row of 8 columns of C: c[j] (+)= Σ_l a[l*inca]·b[l*ldb+j], with the
+// arithmetic of dgemmKernel (one FMA per product, in depth order), so that
+// an element of C has the same bits whichever path computed it.
+TEXT ·dgemmRow(SB), NOSPLIT, $0-56
+	MOVQ d+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ inca+16(FP), R10
+	SHLQ $3, R10
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	SHLQ $3, R8
+	MOVQ c+40(FP), DX
+	MOVQ add+48(FP), R9
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	TESTQ CX, CX
+	JE    drowstore
+
+drowloop:
+	VBROADCASTSD (SI), Y2
+	VMOVUPD      (DI), Y0
+	VMOVUPD      32(DI), Y1
+	VFMADD231PD  Y0, Y2, Y4
+	VFMADD231PD  Y1, Y2, Y5
+	ADDQ         R10, SI
+	ADDQ         R8, DI
+	DECQ         CX
+	JNE          drowloop
+
+drowstore:
+	TESTQ R9, R9
+	JE    drowput
+	VADDPD (DX), Y4, Y4
+	VADDPD 32(DX), Y5, Y5
+
+drowput:
+	VMOVUPD Y4, (DX)
+	VMOVUPD Y5, 32(DX)
+	VZEROUPPER
+	RET
+
+// func sdotKernel(k8 int, a0, a1, b0, b1, b2, b3 *float32, out *[8]float32)
+// out[r*4+c] = Σ_l a_r[l]·b_c[l] over l < 8·k8, for C = A·Bᵀ with A and B
+// row-major along l: eight partial sums per product (lane j takes l ≡ j mod
+// 8, one FMA each, in order), then summed pairwise in a fixed order.
+TEXT ·sdotKernel(SB), NOSPLIT, $0-64
+	MOVQ k8+0(FP), CX
+	MOVQ a0+8(FP), SI
+	MOVQ a1+16(FP), DI
+	MOVQ b0+24(FP), R8
+	MOVQ b1+32(FP), R9
+	MOVQ b2+40(FP), R10
+	MOVQ b3+48(FP), R11
+	MOVQ out+56(FP), DX
+	XORQ AX, AX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	TESTQ CX, CX
+	JE    dotsum
+
+dotloop:
+	VMOVUPS     (R8)(AX*1), Y8
+	VMOVUPS     (R9)(AX*1), Y9
+	VMOVUPS     (R10)(AX*1), Y10
+	VMOVUPS     (R11)(AX*1), Y11
+	VMOVUPS     (SI)(AX*1), Y12
+	VMOVUPS     (DI)(AX*1), Y13
+	VFMADD231PS Y8, Y12, Y0
+	VFMADD231PS Y9, Y12, Y1
+	VFMADD231PS Y10, Y12, Y2
+	VFMADD231PS Y11, Y12, Y3
+	VFMADD231PS Y8, Y13, Y4
+	VFMADD231PS Y9, Y13, Y5
+	VFMADD231PS Y10, Y13, Y6
+	VFMADD231PS Y11, Y13, Y7
+	ADDQ        $32, AX
+	DECQ        CX
+	JNE         dotloop
+
+dotsum:
+	VEXTRACTF128 $1, Y0, X14
+	VADDPS       X14, X0, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VMOVSS       X0, 0(DX)
+	VEXTRACTF128 $1, Y1, X14
+	VADDPS       X14, X1, X1
+	VHADDPS      X1, X1, X1
+	VHADDPS      X1, X1, X1
+	VMOVSS       X1, 4(DX)
+	VEXTRACTF128 $1, Y2, X14
+	VADDPS       X14, X2, X2
+	VHADDPS      X2, X2, X2
+	VHADDPS      X2, X2, X2
+	VMOVSS       X2, 8(DX)
+	VEXTRACTF128 $1, Y3, X14
+	VADDPS       X14, X3, X3
+	VHADDPS      X3, X3, X3
+	VHADDPS      X3, X3, X3
+	VMOVSS       X3, 12(DX)
+	VEXTRACTF128 $1, Y4, X14
+	VADDPS       X14, X4, X4
+	VHADDPS      X4, X4, X4
+	VHADDPS      X4, X4, X4
+	VMOVSS       X4, 16(DX)
+	VEXTRACTF128 $1, Y5, X14
+	VADDPS       X14, X5, X5
+	VHADDPS      X5, X5, X5
+	VHADDPS      X5, X5, X5
+	VMOVSS       X5, 20(DX)
+	VEXTRACTF128 $1, Y6, X14
+	VADDPS       X14, X6, X6
+	VHADDPS      X6, X6, X6
+	VHADDPS      X6, X6, X6
+	VMOVSS       X6, 24(DX)
+	VEXTRACTF128 $1, Y7, X14
+	VADDPS       X14, X7, X7
+	VHADDPS      X7, X7, X7
+	VHADDPS      X7, X7, X7
+	VMOVSS       X7, 28(DX)
+	VZEROUPPER
+	RET
+
+// func reluMask32(n8 int, x, v, dst *float32)
+// dst[i] = v[i]·(x[i] ≥ 0 ? 1 : 0) for i < 8·n8: one multiply per element,
+// as the scalar loop does (so −0, NaN and Inf come out the same).
+TEXT ·reluMask32(SB), NOSPLIT, $0-32
+	MOVQ n8+0(FP), CX
+	MOVQ x+8(FP), SI
+	MOVQ v+16(FP), DI
+	MOVQ dst+24(FP), DX
+	MOVL $0x3f800000, AX
+	MOVQ AX, X15
+	VBROADCASTSS X15, Y15
+	VXORPS Y14, Y14, Y14
+	TESTQ CX, CX
+	JE    relu32done
+
+relu32loop:
+	VMOVUPS (SI), Y0
+	VCMPPS  $0x1d, Y14, Y0, Y1
+	VANDPS  Y15, Y1, Y1
+	VMULPS  (DI), Y1, Y2
+	VMOVUPS Y2, (DX)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	ADDQ    $32, DX
+	DECQ    CX
+	JNE     relu32loop
+
+relu32done:
+	VZEROUPPER
+	RET
+
+// func reluMask64(n4 int, x, v, dst *float64)
+// reluMask32 for float64, four at a time.
+TEXT ·reluMask64(SB), NOSPLIT, $0-32
+	MOVQ n4+0(FP), CX
+	MOVQ x+8(FP), SI
+	MOVQ v+16(FP), DI
+	MOVQ dst+24(FP), DX
+	MOVQ $0x3ff0000000000000, AX
+	MOVQ AX, X15
+	VBROADCASTSD X15, Y15
+	VXORPD Y14, Y14, Y14
+	TESTQ CX, CX
+	JE    relu64done
+
+relu64loop:
+	VMOVUPD (SI), Y0
+	VCMPPD  $0x1d, Y14, Y0, Y1
+	VANDPD  Y15, Y1, Y1
+	VMULPD  (DI), Y1, Y2
+	VMOVUPD Y2, (DX)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	ADDQ    $32, DX
+	DECQ    CX
+	JNE     relu64loop
+
+relu64done:
+	VZEROUPPER
+	RET

@@ -1,0 +1,29 @@
+//go:build !amd64 || openblas
+
+package kernels
+
+// sgemmKernel is never called off amd64 or with OpenBLAS: haveKernel stays
+// false.
+func sgemmKernel(d int, ap, bp *float32, ldb int, c *float32, ldc, add int) {
+	panic("kernels: sgemmKernel without assembly")
+}
+
+func sgemmRow(d int, a *float32, inca int, b *float32, ldb int, c *float32, add int) {
+	panic("kernels: sgemmRow without assembly")
+}
+
+func dgemmKernel(d int, ap, bp *float64, ldb int, c *float64, ldc, add int) {
+	panic("kernels: dgemmKernel without assembly")
+}
+
+func dgemmRow(d int, a *float64, inca int, b *float64, ldb int, c *float64, add int) {
+	panic("kernels: dgemmRow without assembly")
+}
+
+func sdotKernel(k8 int, a0, a1, b0, b1, b2, b3 *float32, out *[8]float32) {
+	panic("kernels: sdotKernel without assembly")
+}
+
+func reluMask32(n8 int, x, v, dst *float32) { panic("kernels: reluMask32 without assembly") }
+
+func reluMask64(n4 int, x, v, dst *float64) { panic("kernels: reluMask64 without assembly") }

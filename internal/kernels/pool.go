@@ -1,0 +1,99 @@
+package kernels
+
+// Pool is the geometry of a 2-D max pooling, as gorgonia's MaxPool2D
+// computes it without padding: an NCHW input (N, C, H, W), K×K windows
+// moved by S, an output (N, C, OutH, OutW). Each output is the first
+// largest value of its window, in row-major order; the gradient goes to
+// that value's position (summed where windows overlap).
+type Pool struct{ N, C, H, W, K, S int }
+
+// OutH is the output's height.
+func (p Pool) OutH() int { return (p.H-p.K)/p.S + 1 }
+
+// OutW is the output's width.
+func (p Pool) OutW() int { return (p.W-p.K)/p.S + 1 }
+
+// Max32 sets y to the window maxima of x, and arg (of y's length) to their
+// positions in x.
+func (p Pool) Max32(x, y []float32, arg []int32) { maxPool(p, x, y, nil, nil, arg) }
+
+// Max64 is Max32 for float64.
+func (p Pool) Max64(x, y []float64, arg []int32) { maxPool(p, x, y, nil, nil, arg) }
+
+// Scatter32 sets dx to the gradient of a pooling whose maxima Max32 found
+// at arg, given dy: what MaxGrad32 computes, without searching again.
+func (p Pool) Scatter32(arg []int32, dy, dx []float32) { scatter(p, arg, dy, dx) }
+
+// Scatter64 is Scatter32 for float64.
+func (p Pool) Scatter64(arg []int32, dy, dx []float64) { scatter(p, arg, dy, dx) }
+
+func scatter[T float](p Pool, arg []int32, dy, dx []T) {
+	clear(dx[:p.N*p.C*p.H*p.W])
+	dy = dy[:len(arg)]
+	for o, at := range arg {
+		dx[at] += dy[o]
+	}
+}
+
+// MaxGrad32 sets dx to the gradient of the pooling of x, given dy.
+func (p Pool) MaxGrad32(x, dy, dx []float32) { maxPool(p, x, nil, dy, dx, nil) }
+
+// MaxGrad64 is MaxGrad32 for float64.
+func (p Pool) MaxGrad64(x, dy, dx []float64) { maxPool(p, x, nil, dy, dx, nil) }
+
+// maxPool finds every window's first maximum; it stores it in y (forward)
+// and its position in arg (forward), or adds dy's entry to dx at its
+// position (backward).
+func maxPool[T float](p Pool, x, y, dy, dx []T, arg []int32) {
+	oh, ow, hw := p.OutH(), p.OutW(), p.H*p.W
+	if dx != nil {
+		clear(dx[:p.N*p.C*hw])
+	}
+	o := 0
+	for plane := 0; plane < p.N*p.C; plane++ {
+		in := x[plane*hw : (plane+1)*hw]
+		for r := 0; r < oh; r++ {
+			for q := 0; q < ow; q++ {
+				i0 := r*p.S*p.W + q*p.S
+				best, at := in[i0], i0
+				if p.K == 2 {
+					// The maximum, then the first position holding it (the
+					// first strict maximum, as gorgonia's).
+					x0, x1, x2, x3 := in[i0], in[i0+1], in[i0+p.W], in[i0+p.W+1]
+					best = max(max(x0, x1), max(x2, x3))
+					// Which comes first: the compiler sets each k without
+					// a branch (a tie of the maximum is never predictable).
+					k0, k1, k2 := 0, 0, 0
+					if x0 >= best { // == best
+						k0 = 1
+					}
+					if x1 >= best {
+						k1 = 1
+					}
+					if x2 >= best {
+						k2 = 1
+					}
+					off := p.W + 1 - k2
+					off += k1 * (1 - off)
+					at = i0 + off*(1-k0)
+				} else {
+					for kh := 0; kh < p.K; kh++ {
+						row := in[i0+kh*p.W : i0+kh*p.W+p.K]
+						for kw, v := range row {
+							if v > best {
+								best, at = v, i0+kh*p.W+kw
+							}
+						}
+					}
+				}
+				if dx != nil {
+					dx[plane*hw+at] += dy[o]
+				} else {
+					y[o] = best
+					arg[o] = int32(plane*hw + at)
+				}
+				o++
+			}
+		}
+	}
+}
