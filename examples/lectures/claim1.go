@@ -257,6 +257,11 @@ func (c claim1) train(ctx context.Context, train *datasets.Dataset, b, epochs in
 		tr = trainers.GD{Config: cfg}
 	}
 	if record {
+		// The initial loss needs the initial weights: create them as the
+		// first step would (the same values, from the same seed).
+		if err := models.Init(model, p, train.XShape()); err != nil {
+			return t, err
+		}
 		if err := eval(0); err != nil {
 			return t, err
 		}
