@@ -77,46 +77,100 @@ func skipBOM(r io.Reader) io.Reader {
 // numbers (surrounding spaces are ignored), and NaN or infinite values are
 // errors. Empty lines and a UTF-8 byte order mark are skipped.
 func ReadCSV(r io.Reader, name string, opt CSVOptions) (*Dataset, error) {
+	cr, closer, dt, err := newCSVReader(r, name, opt, maxCSVBytes)
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	var (
+		rows    csvRows
+		xs, ys  []float64 // values read so far
+		n       int       // data lines read
+		skipped bool
+	)
+	for {
+		rec, err := rows.next(cr, name, opt)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if xs, ys, err = rows.parse(cr, rec, name, opt, dt, xs, ys); err != nil {
+			return nil, err
+		}
+		n++
+		if len(xs)+len(ys) > maxCSVValues {
+			line, _ := cr.FieldPos(0)
+			return nil, errors.Errorf("datasets: %s: line %d: more than %d values: too large for a CSV dataset", name, line, maxCSVValues)
+		}
+	}
+	width, targets, skipped := rows.width, rows.targets, rows.skipped
+	if n == 0 {
+		if skipped {
+			return nil, errors.Errorf("datasets: %s: no data lines after the header", name)
+		}
+		return nil, errors.Errorf("datasets: %s: empty file", name)
+	}
+	xShape := tensor.Shape{n, width - len(targets)}
+	yShape := tensor.Shape{n, len(targets)}
+	if opt.ClassIndex {
+		yShape = tensor.Shape{n}
+	}
+	return newDataset("ReadCSV "+name, newDense(dt, xShape, xs), newDense(dt, yShape, ys))
+}
+
+// newCSVReader checks r, opt's dtype and separator, and returns a csv.Reader
+// of r's text (at most limit bytes of it when limit > 0) (gunzipped, without a byte order mark), the gzip reader's
+// Closer and the dtype.
+func newCSVReader(r io.Reader, name string, opt CSVOptions, limit int64) (*csv.Reader, io.Closer, tensor.Dtype, error) {
 	if r == nil {
-		return nil, errors.Errorf("datasets: %s: nil reader", name)
+		return nil, nil, tensor.Dtype{}, errors.Errorf("datasets: %s: nil reader", name)
 	}
 	dt := opt.Dtype
 	if dt.Type == nil {
 		dt = tensor.Float64
 	}
 	if err := checkDtype("ReadCSV "+name, dt); err != nil {
-		return nil, err
+		return nil, nil, dt, err
 	}
 	comma := opt.Comma
 	if comma == 0 {
 		comma = ','
 	}
 	if comma == '"' || comma == '\r' || comma == '\n' || comma == utf8.RuneError || !utf8.ValidRune(comma) {
-		return nil, errors.Errorf("datasets: %s: %q cannot separate fields", name, comma)
+		return nil, nil, dt, errors.Errorf("datasets: %s: %q cannot separate fields", name, comma)
 	}
 	src, closer, err := maybeGunzip(r)
 	if err != nil {
-		return nil, errors.Wrapf(err, "datasets: %s", name)
+		return nil, nil, dt, errors.Wrapf(err, "datasets: %s", name)
 	}
-	defer closer.Close()
-	src = skipBOM(newLimitedReader(src, maxCSVBytes))
+	if limit > 0 { // a whole file read into memory; a stream has no limit
+		src = newLimitedReader(src, limit)
+	}
+	src = skipBOM(src)
 	cr := csv.NewReader(src)
 	cr.Comma = comma
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
+	return cr, closer, dt, nil
+}
 
-	var (
-		width   int       // fields per line, from the first data line
-		targets []int     // target columns
-		isTgt   []bool    // by column
-		xs, ys  []float64 // values read so far
-		n       int       // data lines read
-		skipped bool
-	)
+// csvRows tracks the layout of a CSV table while its data lines are read.
+type csvRows struct {
+	width   int    // fields per line, from the first data line
+	targets []int  // target columns
+	isTgt   []bool // by column
+	skipped bool   // the header was skipped
+}
+
+// next returns the next data line's fields (valid until the next call),
+// or io.EOF.
+func (c *csvRows) next(cr *csv.Reader, name string, opt CSVOptions) ([]string, error) {
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
-			break
+			return nil, err
 		}
 		if err != nil {
 			var pe *csv.ParseError
@@ -133,65 +187,56 @@ func ReadCSV(r io.Reader, name string, opt CSVOptions) (*Dataset, error) {
 			return nil, errors.Wrapf(err, "datasets: %s", name)
 		}
 		line, _ := cr.FieldPos(0)
-		if opt.Header && !skipped {
-			skipped = true
+		if opt.Header && !c.skipped {
+			c.skipped = true
 			continue
 		}
-		if width == 0 {
-			width = len(rec)
-			targets, err = resolveTargets(opt, width)
+		if c.width == 0 {
+			c.width = len(rec)
+			c.targets, err = resolveTargets(opt, c.width)
 			if err != nil {
 				return nil, errors.Wrapf(err, "datasets: %s:%d", name, line)
 			}
-			isTgt = make([]bool, width)
-			for _, t := range targets {
-				isTgt[t] = true
+			c.isTgt = make([]bool, c.width)
+			for _, t := range c.targets {
+				c.isTgt[t] = true
 			}
 		}
-		if len(rec) != width {
-			return nil, errors.Errorf("datasets: %s: line %d has %d fields, want %d", name, line, len(rec), width)
+		if len(rec) != c.width {
+			return nil, errors.Errorf("datasets: %s: line %d has %d fields, want %d", name, line, len(rec), c.width)
 		}
-		for j, field := range rec {
-			s := strings.TrimSpace(field)
-			v, err := strconv.ParseFloat(s, 64)
-			if err != nil {
+		return rec, nil
+	}
+}
+
+// parse checks the fields of a data line and appends its features to xs
+// and its targets to ys.
+func (c *csvRows) parse(cr *csv.Reader, rec []string, name string, opt CSVOptions, dt tensor.Dtype, xs, ys []float64) ([]float64, []float64, error) {
+	for j, field := range rec {
+		s := strings.TrimSpace(field)
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			l, _ := cr.FieldPos(j)
+			return xs, ys, errors.Errorf("datasets: %s:%d:%d: cannot parse %s as a number", name, l, j+1, quote(field))
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) || (dt == tensor.Float32 && math.Abs(v) > math.MaxFloat32) {
+			l, _ := cr.FieldPos(j)
+			return xs, ys, errors.Errorf("datasets: %s:%d:%d: %s is not a finite %v", name, l, j+1, quote(field), dt)
+		}
+		if c.isTgt[j] {
+			if opt.ClassIndex && (v < 0 || v != math.Trunc(v) || v >= maxClasses) {
 				l, _ := cr.FieldPos(j)
-				return nil, errors.Errorf("datasets: %s:%d:%d: cannot parse %s as a number", name, l, j+1, quote(field))
+				return xs, ys, errors.Errorf("datasets: %s:%d:%d: class index %s is not an integer in 0..%d", name, l, j+1, quote(field), maxClasses-1)
 			}
-			if math.IsNaN(v) || math.IsInf(v, 0) || (dt == tensor.Float32 && math.Abs(v) > math.MaxFloat32) {
-				l, _ := cr.FieldPos(j)
-				return nil, errors.Errorf("datasets: %s:%d:%d: %s is not a finite %v", name, l, j+1, quote(field), dt)
-			}
-			if isTgt[j] {
-				if opt.ClassIndex && (v < 0 || v != math.Trunc(v) || v >= maxClasses) {
-					l, _ := cr.FieldPos(j)
-					return nil, errors.Errorf("datasets: %s:%d:%d: class index %s is not an integer in 0..%d", name, l, j+1, quote(field), maxClasses-1)
-				}
-				continue
-			}
-			xs = append(xs, v)
+			continue
 		}
-		for _, t := range targets {
-			v, _ := strconv.ParseFloat(strings.TrimSpace(rec[t]), 64)
-			ys = append(ys, v)
-		}
-		n++
-		if len(xs)+len(ys) > maxCSVValues {
-			return nil, errors.Errorf("datasets: %s: line %d: more than %d values: too large for a CSV dataset", name, line, maxCSVValues)
-		}
+		xs = append(xs, v)
 	}
-	if n == 0 {
-		if skipped {
-			return nil, errors.Errorf("datasets: %s: no data lines after the header", name)
-		}
-		return nil, errors.Errorf("datasets: %s: empty file", name)
+	for _, t := range c.targets {
+		v, _ := strconv.ParseFloat(strings.TrimSpace(rec[t]), 64)
+		ys = append(ys, v)
 	}
-	xShape := tensor.Shape{n, width - len(targets)}
-	yShape := tensor.Shape{n, len(targets)}
-	if opt.ClassIndex {
-		yShape = tensor.Shape{n}
-	}
-	return newDataset("ReadCSV "+name, newDense(dt, xShape, xs), newDense(dt, yShape, ys))
+	return xs, ys, nil
 }
 
 // resolveTargets checks the target columns against the line width.

@@ -392,10 +392,10 @@ func (d *Dataset) Gather(idx []int, x, y *tensor.Dense) error {
 	if err := d.Validate(); err != nil {
 		return errors.Wrap(err, "datasets: Gather")
 	}
-	if err := d.checkDest("X", x, d.xshape, len(idx)); err != nil {
+	if err := checkDest("Gather", "X", x, d.dt, d.xshape, len(idx)); err != nil {
 		return err
 	}
-	if err := d.checkDest("Y", y, d.yshape, len(idx)); err != nil {
+	if err := checkDest("Gather", "Y", y, d.dt, d.yshape, len(idx)); err != nil {
 		return err
 	}
 	for k, i := range idx {
@@ -425,13 +425,14 @@ func (d *Dataset) gather(idx []int, x, y *tensor.Dense) {
 	}
 }
 
-// checkDest checks a Gather destination without allocating unless it fails.
-func (d *Dataset) checkDest(name string, t *tensor.Dense, row tensor.Shape, rows int) error {
+// checkDest checks a destination of op (Gather, Stream.Read) for rows
+// examples of shape row and dtype dt, without allocating unless it fails.
+func checkDest(op, name string, t *tensor.Dense, dt tensor.Dtype, row tensor.Shape, rows int) error {
 	if t == nil {
-		return errors.Errorf("datasets: Gather: %s is nil", name)
+		return errors.Errorf("datasets: %s: %s is nil", op, name)
 	}
-	if t.Dtype() != d.dt {
-		return errors.Errorf("datasets: Gather: %s has dtype %s, want the Dataset's %v", name, dtypeName(t.Dtype()), d.dt)
+	if t.Dtype() != dt {
+		return errors.Errorf("datasets: %s: %s has dtype %s, want %v", op, name, dtypeName(t.Dtype()), dt)
 	}
 	s := t.Shape()
 	ok := len(s) == len(row)+1 && s[0] >= rows
@@ -440,20 +441,20 @@ func (d *Dataset) checkDest(name string, t *tensor.Dense, row tensor.Shape, rows
 	}
 	if !ok {
 		want := append(tensor.Shape{rows}, row...)
-		return errors.Errorf("datasets: Gather: %s is %v, want %v (or more rows) for %d examples", name, s, want, rows)
+		return errors.Errorf("datasets: %s: %s is %v, want %v (or more rows) for %d examples", op, name, s, want, rows)
 	}
 	if !t.IsNativelyAccessible() || t.RequiresIterator() {
-		return errors.Errorf("datasets: Gather: %s %v is not a contiguous tensor in Go memory", name, s)
+		return errors.Errorf("datasets: %s: %s %v is not a contiguous tensor in Go memory", op, name, s)
 	}
 	size, ok := checkedSize(s)
 	have := 0
-	if d.dt == tensor.Float64 {
+	if dt == tensor.Float64 {
 		have = len(t.Float64s())
 	} else {
 		have = len(t.Float32s())
 	}
 	if !ok || have < size {
-		return errors.Errorf("datasets: Gather: %s is %v but holds only %d values", name, s, have)
+		return errors.Errorf("datasets: %s: %s is %v but holds only %d values", op, name, s, have)
 	}
 	return nil
 }

@@ -51,50 +51,9 @@ func readIDX(r io.Reader, name string, maxBytes int64, why string) (shape []int,
 	}
 	defer closer.Close()
 
-	var magic [4]byte
-	if k, err := io.ReadFull(src, magic[:]); err != nil {
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			return nil, nil, errors.Errorf("datasets: %s: %d bytes: too short for an IDX header", name, k)
-		}
-		return nil, nil, errors.Wrapf(err, "datasets: %s", name)
-	}
-	m := binary.BigEndian.Uint32(magic[:])
-	if magic[0] != 0 || magic[1] != 0 {
-		return nil, nil, errors.Errorf("datasets: %s: magic number 0x%08x: not an IDX file (want 0x000008NN)", name, m)
-	}
-	if magic[2] != 0x08 {
-		t, ok := idxTypes[magic[2]]
-		if !ok {
-			t = "unknown"
-		}
-		return nil, nil, errors.Errorf("datasets: %s: magic number 0x%08x: type code 0x%02x (%s) is not supported, only 0x08 (unsigned byte)", name, m, magic[2], t)
-	}
-	nd := int(magic[3])
-	if nd == 0 {
-		return nil, nil, errors.Errorf("datasets: %s: magic number 0x%08x: 0 dimensions", name, m)
-	}
-	hdr := make([]byte, 4*nd)
-	if k, err := io.ReadFull(src, hdr); err != nil {
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			return nil, nil, errors.Errorf("datasets: %s: header truncated: %d dimensions need %d bytes, got %d", name, nd, 4*nd, k)
-		}
-		return nil, nil, errors.Wrapf(err, "datasets: %s", name)
-	}
-	shape = make([]int, nd)
-	size := 1
-	for i := range shape {
-		v := binary.BigEndian.Uint32(hdr[4*i:])
-		if v == 0 {
-			return nil, nil, errors.Errorf("datasets: %s: dimension %d is 0", name, i)
-		}
-		if uint64(size)*uint64(v) > uint64(maxBytes) {
-			if why != "" {
-				return nil, nil, errors.Errorf("datasets: %s: dimensions %s: %s", name, dimsString(hdr, nd), why)
-			}
-			return nil, nil, errors.Errorf("datasets: %s: dimensions %s: more than %d bytes of data", name, dimsString(hdr, nd), maxBytes)
-		}
-		shape[i] = int(v)
-		size *= int(v)
+	shape, size, err := readIDXHeader(src, name, maxBytes, why)
+	if err != nil {
+		return nil, nil, err
 	}
 
 	// Read the data in growing chunks, so that a header claiming much more
@@ -140,6 +99,59 @@ func readIDX(r io.Reader, name string, maxBytes int64, why string) (shape []int,
 		return nil, nil, errors.Errorf("datasets: %s: dimensions %v need %d bytes of data, got %s more", name, tensor.Shape(shape), size, more)
 	}
 	return shape, data, nil
+}
+
+// readIDXHeader reads the magic number and dimensions of an IDX file of
+// unsigned bytes and returns the dimensions and the data size in bytes; see
+// ReadIDX for the checks.
+func readIDXHeader(src io.Reader, name string, maxBytes int64, why string) (shape []int, size int, err error) {
+	var magic [4]byte
+	if k, err := io.ReadFull(src, magic[:]); err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil, 0, errors.Errorf("datasets: %s: %d bytes: too short for an IDX header", name, k)
+		}
+		return nil, 0, errors.Wrapf(err, "datasets: %s", name)
+	}
+	m := binary.BigEndian.Uint32(magic[:])
+	if magic[0] != 0 || magic[1] != 0 {
+		return nil, 0, errors.Errorf("datasets: %s: magic number 0x%08x: not an IDX file (want 0x000008NN)", name, m)
+	}
+	if magic[2] != 0x08 {
+		t, ok := idxTypes[magic[2]]
+		if !ok {
+			t = "unknown"
+		}
+		return nil, 0, errors.Errorf("datasets: %s: magic number 0x%08x: type code 0x%02x (%s) is not supported, only 0x08 (unsigned byte)", name, m, magic[2], t)
+	}
+	nd := int(magic[3])
+	if nd == 0 {
+		return nil, 0, errors.Errorf("datasets: %s: magic number 0x%08x: 0 dimensions", name, m)
+	}
+	hdr := make([]byte, 4*nd)
+	if k, err := io.ReadFull(src, hdr); err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil, 0, errors.Errorf("datasets: %s: header truncated: %d dimensions need %d bytes, got %d", name, nd, 4*nd, k)
+		}
+		return nil, 0, errors.Wrapf(err, "datasets: %s", name)
+	}
+	shape = make([]int, nd)
+	size = 1
+	for i := range shape {
+		v := binary.BigEndian.Uint32(hdr[4*i:])
+		if v == 0 {
+			return nil, 0, errors.Errorf("datasets: %s: dimension %d is 0", name, i)
+		}
+		if uint64(size)*uint64(v) > uint64(maxBytes) {
+			if why != "" {
+				return nil, 0, errors.Errorf("datasets: %s: dimensions %s: %s", name, dimsString(hdr, nd), why)
+			}
+			return nil, 0, errors.Errorf("datasets: %s: dimensions %s: more than %d bytes of data", name, dimsString(hdr, nd), maxBytes)
+		}
+		shape[i] = int(v)
+		size *= int(v)
+	}
+
+	return shape, size, nil
 }
 
 // dimsString formats the first nd big-endian dimensions of hdr as AxBxC.

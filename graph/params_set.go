@@ -8,14 +8,18 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// CopyFloat64s returns a copy of the named parameter's values as float64s,
-// in row-major order (nil if there is no such parameter). Writing into the
-// copy changes nothing: set values with SetFloat64s.
+// CopyFloat64s returns a copy of the named parameter's or buffer's values
+// as float64s, in row-major order (nil if there is no such parameter or
+// buffer). Writing into the copy changes nothing: set values with
+// SetFloat64s.
 func (p *Params) CopyFloat64s(name string) []float64 {
 	if p == nil {
 		return nil
 	}
 	t := p.values[name]
+	if t == nil {
+		t = p.buffers[name]
+	}
 	if t == nil {
 		return nil
 	}

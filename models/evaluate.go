@@ -123,16 +123,24 @@ func (e *Evaluator) programs(ds *datasets.Dataset) (*exec.Cache, error) {
 	if ds == nil {
 		return nil, errors.New("models: Evaluate: nil dataset")
 	}
-	if err := e.p.Validate(); err != nil {
-		return nil, errors.Wrap(err, "models: Evaluate")
-	}
 	if err := ds.Validate(); err != nil {
 		return nil, errors.Wrap(err, "models: Evaluate")
 	}
-	if ds.Dtype() != e.p.Dtype() {
-		return nil, errors.Errorf("models: Evaluate: dataset dtype %v differs from params dtype %v", ds.Dtype(), e.p.Dtype())
+	return e.programsFor(ds.Dtype(), ds.XShape(), ds.YShape())
+}
+
+// programsFor returns the evaluation programs for examples of dtype dt
+// and shapes xs, ys.
+func (e *Evaluator) programsFor(dt tensor.Dtype, xs, ys tensor.Shape) (*exec.Cache, error) {
+	if e.m == nil || e.p == nil || e.loss == nil {
+		return nil, errors.New("models: Evaluate needs a model, params and a loss")
 	}
-	xs, ys := ds.XShape(), ds.YShape()
+	if err := e.p.Validate(); err != nil {
+		return nil, errors.Wrap(err, "models: Evaluate")
+	}
+	if dt != e.p.Dtype() {
+		return nil, errors.Errorf("models: Evaluate: dataset dtype %v differs from params dtype %v", dt, e.p.Dtype())
+	}
 	if e.cache == nil || !graph.SameShape(xs, e.xs) || !graph.SameShape(ys, e.ys) {
 		e.Close()
 		e.xs, e.ys = xs, ys

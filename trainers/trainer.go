@@ -411,6 +411,11 @@ func newRun(l Loop, m models.Model, p *graph.Params, train datasets.Source) (r *
 				return nil, errors.Wrap(err, "trainers")
 			}
 		}
+		for _, name := range target.BufferNames() {
+			if err := p.AddBuffer(name, target.Buffer(name)); err != nil {
+				return nil, errors.Wrap(err, "trainers")
+			}
+		}
 	}
 	return r, nil
 }
@@ -779,11 +784,25 @@ func (r *run) stochastic(ctx context.Context, epoch int) (lossSum float64, seen 
 		if err := r.step(epoch, loss); err != nil {
 			return 0, 0, err
 		}
+		if err := r.commitState(); err != nil {
+			return 0, 0, errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
+		}
 		if err := r.diagnose(ctx, epoch); err != nil {
 			return 0, 0, err
 		}
 	}
 	return lossSum, seen, nil
+}
+
+// commitState stores the buffers (BatchNorm's running statistics) that
+// replica 0's last training run computed, while no replica runs. With one
+// replica that is every training run's; with several, part 0's statistics
+// stand for the step's (graph.Program.CommitState).
+func (r *run) commitState() error {
+	if c := r.reps[0].c; c != nil {
+		return c.CommitState()
+	}
+	return nil
 }
 
 // fullBatch accumulates the exact mean gradient of one epoch into r.grads:
@@ -815,6 +834,9 @@ func (r *run) fullBatch(ctx context.Context, epoch int) (lossSum float64, seen i
 	}
 	if err := r.checkGrads(epoch); err != nil {
 		return 0, 0, err
+	}
+	if err := r.commitState(); err != nil { // several replicas: the last chunk of part 0
+		return 0, 0, errors.Wrapf(err, "trainers: epoch %d", epoch)
 	}
 	r.examples += int64(total)
 	r.gradEvals += int64(total)

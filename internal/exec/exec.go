@@ -121,6 +121,13 @@ func compile(s Spec, n int) (*Compiled, error) {
 				return nil, err
 			}
 		}
+		// Buffers too (BatchNorm's running statistics): graphs read and
+		// commit the caller's.
+		for _, name := range s.Params.BufferNames() {
+			if err := target.AddBuffer(name, s.Params.Buffer(name)); err != nil {
+				return nil, err
+			}
+		}
 	}
 	b := graph.NewBuilder(target)
 	b.SetTraining(s.Training)
@@ -176,6 +183,11 @@ func matchParams(have, built *graph.Params, b *graph.Builder) error {
 	var missing, unused []string
 	for _, name := range built.Names() {
 		if have.Value(name) == nil {
+			missing = append(missing, name)
+		}
+	}
+	for _, name := range built.BufferNames() {
+		if have.Buffer(name) == nil {
 			missing = append(missing, name)
 		}
 	}
