@@ -9,6 +9,7 @@ import (
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
 	"github.com/descent-go/descent/models"
+	"github.com/descent-go/descent/plot"
 	"github.com/descent-go/descent/trainers"
 )
 
@@ -286,7 +287,7 @@ func (c claim1) train(ctx context.Context, train *datasets.Dataset, b, epochs in
 }
 
 func (c claim1) figures(s *claim1Summary) error {
-	var byEx, bySec []trainers.Series
+	var byEx, bySec []plot.Series
 	for _, cv := range s.Curves {
 		byEx = append(byEx, bandSeries(cv.Method, cv.Examples, cv.Loss)...)
 		med := make([]float64, len(cv.Seconds))
@@ -297,11 +298,11 @@ func (c claim1) figures(s *claim1Summary) error {
 	}
 	for _, f := range []struct {
 		name string
-		p    trainers.Plot
+		p    plot.Lines
 	}{
-		{"claim1_examples.png", trainers.Plot{Width: 7, Height: 4.5, Title: c.titled(fmt.Sprintf("%s MLP: full training-set loss by examples seen", s.Data)),
+		{"claim1_examples.png", plot.Lines{Width: 7, Height: 4.5, Title: c.titled(fmt.Sprintf("%s MLP: full training-set loss by examples seen", s.Data)),
 			XLabel: "training examples seen", YLabel: "full-set loss", LogX: true, LogY: true, Series: byEx}},
-		{"claim1_seconds.png", trainers.Plot{Width: 7, Height: 4.5, Title: c.titled(fmt.Sprintf("%s MLP: full training-set loss by training time", s.Data)),
+		{"claim1_seconds.png", plot.Lines{Width: 7, Height: 4.5, Title: c.titled(fmt.Sprintf("%s MLP: full training-set loss by training time", s.Data)),
 			XLabel: "training seconds (median over seeds)", YLabel: "full-set loss", LogX: true, LogY: true, Series: bySec}},
 	} {
 		if _, err := c.writePlot(f.name, f.p); err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
 	"github.com/descent-go/descent/models"
+	"github.com/descent-go/descent/plot"
 	"github.com/descent-go/descent/trainers"
 )
 
@@ -279,12 +280,12 @@ func (c claim2) figures(s *claim2Summary) error {
 		for i, x := range xs {
 			ref[i] = vs[0].Median * xs[0] / x
 		}
-		ser = append(ser, trainers.Series{Label: "1/B through the first median", X: xs, Y: ref, Dashed: true})
+		ser = append(ser, plot.Series{Label: "1/B through the first median", X: xs, Y: ref, Dashed: true})
 	}
 	figs := []struct {
 		name string
-		p    trainers.Plot
-	}{{"claim2_noise.png", trainers.Plot{Width: 7, Height: 4.5, Title: c.titled(fmt.Sprintf("%s MLP: gradient noise against batch size", s.Data)),
+		p    plot.Lines
+	}{{"claim2_noise.png", plot.Lines{Width: 7, Height: 4.5, Title: c.titled(fmt.Sprintf("%s MLP: gradient noise against batch size", s.Data)),
 		XLabel: "batch size B", YLabel: "E|g_B − G|²  (G: the full gradient)", LogX: true, LogY: true, Series: ser}}}
 	var bx []float64
 	var ex, eps, secs []band
@@ -295,18 +296,18 @@ func (c claim2) figures(s *claim2Summary) error {
 	figs = append(figs,
 		struct {
 			name string
-			p    trainers.Plot
-		}{"claim2_examples.png", trainers.Plot{Width: 7, Height: 4.5, Title: c.titled(fmt.Sprintf("examples to training loss %g (η tuned per B)", s.Target)),
+			p    plot.Lines
+		}{"claim2_examples.png", plot.Lines{Width: 7, Height: 4.5, Title: c.titled(fmt.Sprintf("examples to training loss %g (η tuned per B)", s.Target)),
 			XLabel: "batch size B", YLabel: "training examples", LogX: true, LogY: true, Series: bandSeries("examples", bx, ex)}},
 		struct {
 			name string
-			p    trainers.Plot
-		}{"claim2_throughput.png", trainers.Plot{Width: 7, Height: 4.5, Title: c.titled("training throughput on this machine"),
+			p    plot.Lines
+		}{"claim2_throughput.png", plot.Lines{Width: 7, Height: 4.5, Title: c.titled("training throughput on this machine"),
 			XLabel: "batch size B", YLabel: "examples per second", LogX: true, LogY: true, Series: bandSeries("throughput", bx, eps)}},
 		struct {
 			name string
-			p    trainers.Plot
-		}{"claim2_seconds.png", trainers.Plot{Width: 7, Height: 4.5, Title: c.titled(fmt.Sprintf("seconds to training loss %g = examples ÷ throughput", s.Target)),
+			p    plot.Lines
+		}{"claim2_seconds.png", plot.Lines{Width: 7, Height: 4.5, Title: c.titled(fmt.Sprintf("seconds to training loss %g = examples ÷ throughput", s.Target)),
 			XLabel: "batch size B", YLabel: "seconds", LogX: true, LogY: true, Series: bandSeries("seconds", bx, secs)}})
 	for _, f := range figs {
 		path, err := c.writePlot(f.name, f.p)

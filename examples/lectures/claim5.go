@@ -8,6 +8,7 @@ import (
 
 	"github.com/descent-go/descent/graph"
 	"github.com/descent-go/descent/internal/rng"
+	"github.com/descent-go/descent/plot"
 	"github.com/descent-go/descent/trainers"
 )
 
@@ -201,8 +202,8 @@ func (c claim5) run(ctx context.Context) (*claim5Summary, error) {
 			lin[i] = gb[0].Median * k / ks[0]
 			root[i] = hbb[0].Median * math.Sqrt(k/ks[0])
 		}
-		ser = append(ser, trainers.Series{Label: "∝ κ (GD's theory)", X: ks, Y: lin, Dashed: true},
-			trainers.Series{Label: "∝ √κ (heavy ball's theory)", X: ks, Y: root, Dashed: true})
+		ser = append(ser, plot.Series{Label: "∝ κ (GD's theory)", X: ks, Y: lin, Dashed: true},
+			plot.Series{Label: "∝ √κ (heavy ball's theory)", X: ks, Y: root, Dashed: true})
 	}
 	var ex []float64
 	var cb []band
@@ -213,11 +214,11 @@ func (c claim5) run(ctx context.Context) (*claim5Summary, error) {
 	}
 	for _, f := range []struct {
 		name string
-		p    trainers.Plot
+		p    plot.Lines
 	}{
-		{"claim5_kappa.png", trainers.Plot{Width: 7, Height: 4.5, Title: c.titled("steps to reduce a quadratic's loss by 1e-6 against its condition number"),
+		{"claim5_kappa.png", plot.Lines{Width: 7, Height: 4.5, Title: c.titled("steps to reduce a quadratic's loss by 1e-6 against its condition number"),
 			XLabel: "condition number κ = L/μ", YLabel: "steps", LogX: true, LogY: true, Series: ser}},
-		{"claim5_cliff.png", trainers.Plot{Width: 7, Height: 4.5, Title: c.titled(fmt.Sprintf("GD on κ = %g quadratics: loss after %d steps against the step size", kappa, stop)),
+		{"claim5_cliff.png", plot.Lines{Width: 7, Height: 4.5, Title: c.titled(fmt.Sprintf("GD on κ = %g quadratics: loss after %d steps against the step size", kappa, stop)),
 			XLabel: "η·L (stability limit 2)", YLabel: "log₁₀ f(w_100) / f(w₀)", Series: bandLines("GD", ex, cb)}},
 	} {
 		path, err := c.writePlot(f.name, f.p)

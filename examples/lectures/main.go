@@ -55,7 +55,7 @@ import (
 	"github.com/descent-go/descent/examples/internal/cli"
 	"github.com/descent-go/descent/graph"
 	"github.com/descent-go/descent/models"
-	"github.com/descent-go/descent/trainers"
+	"github.com/descent-go/descent/plot"
 )
 
 // options are the flags every claim shares.
@@ -271,7 +271,7 @@ func slope(x, y []float64) float64 {
 // an outline of the min–max range with the median inside (the figures say
 // so in their axis label). Points where a band is not finite and positive
 // are left out; nil if none is left.
-func bandSeries(label string, x []float64, bs []band) []trainers.Series {
+func bandSeries(label string, x []float64, bs []band) []plot.Series {
 	var keep []int
 	for i, b := range bs {
 		if drawable([]float64{b.Min}) && drawable([]float64{b.Max}) && drawable([]float64{b.Median}) && x[i] > 0 {
@@ -282,7 +282,7 @@ func bandSeries(label string, x []float64, bs []band) []trainers.Series {
 }
 
 // bandLines is bandSeries for a linear axis: values ≤ 0 are drawn.
-func bandLines(label string, x []float64, bs []band) []trainers.Series {
+func bandLines(label string, x []float64, bs []band) []plot.Series {
 	var keep []int
 	for i, b := range bs {
 		if !math.IsInf(b.Min, 0) && !math.IsInf(b.Max, 0) && !math.IsNaN(b.Min+b.Max+b.Median) {
@@ -293,7 +293,7 @@ func bandLines(label string, x []float64, bs []band) []trainers.Series {
 }
 
 // outline is the path of bandSeries through the kept points.
-func outline(label string, x []float64, bs []band, keep []int) []trainers.Series {
+func outline(label string, x []float64, bs []band, keep []int) []plot.Series {
 	if len(keep) == 0 {
 		return nil
 	}
@@ -307,7 +307,7 @@ func outline(label string, x []float64, bs []band, keep []int) []trainers.Series
 	for _, i := range keep {
 		xs, ys = append(xs, x[i]), append(ys, bs[i].Median)
 	}
-	return []trainers.Series{{Label: label, X: xs, Y: ys}}
+	return []plot.Series{{Label: label, X: xs, Y: ys}}
 }
 
 // titled appends to a figure's title how its bands are drawn.
@@ -326,7 +326,7 @@ func drawable(ys []float64) bool {
 }
 
 // writePlot writes p as name into the output folder, if there is one.
-func (o options) writePlot(name string, p trainers.Plot) (string, error) {
+func (o options) writePlot(name string, p plot.Lines) (string, error) {
 	if o.out == "" {
 		return "", nil
 	}
