@@ -88,8 +88,17 @@ func convInput[T float](c Conv, gemm gemmFunc[T], w, dy, dcol, t, dx []T) {
 // swapNF copies between t (F, N, P) and y (N, F, P), P = OutH·OutW: into t
 // if toT, else into y.
 func swapNF[T float](c Conv, t, y []T, toT bool) {
+	ps, src, dst := passSwapToY, t, y
+	if toT {
+		ps, src, dst = passSwapToT, y, t
+	}
+	runPass(ps, c, Pool{}, src, nil, dst, nil, c.N, c.TLen())
+}
+
+// swapImages is swapNF for images [n0, n1).
+func swapImages[T float](c Conv, t, y []T, toT bool, n0, n1 int) {
 	p := c.OutH() * c.OutW()
-	for n := 0; n < c.N; n++ {
+	for n := n0; n < n1; n++ {
 		for f := 0; f < c.F; f++ {
 			tr := t[(f*c.N+n)*p : (f*c.N+n+1)*p]
 			yr := y[(n*c.F+f)*p : (n*c.F+f+1)*p]
@@ -105,45 +114,66 @@ func swapNF[T float](c Conv, t, y []T, toT bool) {
 // im2col fills col (R × NP): row (ci, kh, kw), column (n, oh, ow) holds
 // x[n, ci, oh·S−P+kh, ow·S−P+kw], or 0 in the padding.
 func im2col[T float](c Conv, x, col []T) {
+	r := c.C * c.K * c.K
+	runPass(passIm2col, c, Pool{}, x, nil, col, nil, r, c.ColLen())
+}
+
+// im2colRows fills rows [r0, r1) of col.
+func im2colRows[T float](c Conv, x, col []T, r0, r1 int) {
 	oh, ow := c.OutH(), c.OutW()
 	np, hw := c.N*oh*ow, c.H*c.W
-	row := 0
-	for ci := 0; ci < c.C; ci++ {
-		for kh := 0; kh < c.K; kh++ {
-			for kw := 0; kw < c.K; kw++ {
-				dst := col[row*np : (row+1)*np]
-				row++
-				lo, hi := span(kw, c.P, c.S, c.W, ow)
-				for n := 0; n < c.N; n++ {
-					src := x[(n*c.C+ci)*hw : (n*c.C+ci+1)*hw]
-					for y := 0; y < oh; y++ {
-						out := dst[(n*oh+y)*ow : (n*oh+y+1)*ow]
-						ih := y*c.S - c.P + kh
-						if ih < 0 || ih >= c.H {
-							clear(out)
-							continue
-						}
-						in := src[ih*c.W : (ih+1)*c.W]
-						clear(out[:lo])
-						clear(out[hi:])
-						if c.S == 1 {
-							copy(out[lo:hi], in[lo-c.P+kw:])
-							continue
-						}
-						for x := lo; x < hi; x++ {
-							out[x] = in[x*c.S-c.P+kw]
-						}
-					}
+	for row := r0; row < r1; row++ {
+		ci, kh, kw := row/(c.K*c.K), row/c.K%c.K, row%c.K
+		dst := col[row*np : (row+1)*np]
+		lo, hi := span(kw, c.P, c.S, c.W, ow)
+		for n := 0; n < c.N; n++ {
+			src := x[(n*c.C+ci)*hw : (n*c.C+ci+1)*hw]
+			if c.S == 1 && c.P == 0 {
+				// No padding: every output row is a run of ow inputs.
+				copyRows(oh, ow, src[kh*c.W+kw:], c.W, dst[n*oh*ow:(n+1)*oh*ow], ow)
+				continue
+			}
+			for y := 0; y < oh; y++ {
+				out := dst[(n*oh+y)*ow : (n*oh+y+1)*ow]
+				ih := y*c.S - c.P + kh
+				if ih < 0 || ih >= c.H {
+					clear(out)
+					continue
+				}
+				in := src[ih*c.W : (ih+1)*c.W]
+				clear(out[:lo])
+				clear(out[hi:])
+				if c.S == 1 {
+					copy(out[lo:hi], in[lo-c.P+kw:])
+					continue
+				}
+				for x := lo; x < hi; x++ {
+					out[x] = in[x*c.S-c.P+kw]
 				}
 			}
 		}
 	}
 }
 
+// addTo is dst[i] += src[i] over dst's length (src at least as long).
+func addTo[T float](dst, src []T) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] += v
+	}
+}
+
 // col2im sets dx to the sum, over col's entries, of each entry at the input
 // position im2col took it from (padding dropped).
 func col2im[T float](c Conv, col, dx []T) {
-	clear(dx[:c.N*c.C*c.H*c.W])
+	runPass(passCol2im, c, Pool{}, col, nil, dx, nil, c.N, c.ColLen())
+}
+
+// col2imImages is col2im for images [n0, n1). Each input value sums its
+// entries in the order of col's rows, whatever the split.
+func col2imImages[T float](c Conv, col, dx []T, n0, n1 int) {
+	chw := c.C * c.H * c.W
+	clear(dx[n0*chw : n1*chw])
 	oh, ow := c.OutH(), c.OutW()
 	np, hw := c.N*oh*ow, c.H*c.W
 	row := 0
@@ -153,8 +183,12 @@ func col2im[T float](c Conv, col, dx []T) {
 				src := col[row*np : (row+1)*np]
 				row++
 				lo, hi := span(kw, c.P, c.S, c.W, ow)
-				for n := 0; n < c.N; n++ {
+				for n := n0; n < n1; n++ {
 					dst := dx[(n*c.C+ci)*hw : (n*c.C+ci+1)*hw]
+					if c.S == 1 && c.P == 0 {
+						addRows(oh, ow, src[n*oh*ow:(n+1)*oh*ow], ow, dst[kh*c.W+kw:], c.W)
+						continue
+					}
 					for y := 0; y < oh; y++ {
 						ih := y*c.S - c.P + kh
 						if ih < 0 || ih >= c.H {
@@ -163,12 +197,7 @@ func col2im[T float](c Conv, col, dx []T) {
 						in := src[(n*oh+y)*ow : (n*oh+y+1)*ow]
 						out := dst[ih*c.W : (ih+1)*c.W]
 						if c.S == 1 {
-							src := in[lo:hi]
-							o := out[lo-c.P+kw:]
-							o = o[:len(src)]
-							for i, v := range src {
-								o[i] += v
-							}
+							addTo(out[lo-c.P+kw:lo-c.P+kw+hi-lo], in[lo:hi])
 							continue
 						}
 						for x := lo; x < hi; x++ {

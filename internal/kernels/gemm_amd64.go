@@ -60,3 +60,12 @@ func init() {
 	const avx2 = 1 << 5
 	haveKernel = b7&avx2 != 0
 }
+
+// copyRows32 and addRows32 are im2col's and col2im's vector loops over
+// rows of 8·w8 values: dst[r*ldd+j] (+)= src[r*lds+j].
+//
+//go:noescape
+func copyRows32(rows, w8 int, src *float32, lds int, dst *float32, ldd int)
+
+//go:noescape
+func addRows32(rows, w8 int, src *float32, lds int, dst *float32, ldd int)

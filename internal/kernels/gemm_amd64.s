@@ -475,3 +475,75 @@ relu64loop:
 relu64done:
 	VZEROUPPER
 	RET
+
+// func copyRows32(rows, w8 int, src *float32, lds int, dst *float32, ldd int)
+// dst[r*ldd+j] = src[r*lds+j] for r < rows, j < 8·w8 (im2col's runs).
+TEXT ·copyRows32(SB), NOSPLIT, $0-48
+	MOVQ rows+0(FP), CX
+	MOVQ w8+8(FP), R8
+	MOVQ src+16(FP), SI
+	MOVQ lds+24(FP), R9
+	MOVQ dst+32(FP), DI
+	MOVQ ldd+40(FP), R10
+	SHLQ $2, R9
+	SHLQ $2, R10
+	TESTQ CX, CX
+	JE    copyrowsdone
+	TESTQ R8, R8
+	JE    copyrowsdone
+
+copyrowsrow:
+	MOVQ R8, DX
+	XORQ AX, AX
+
+copyrowsloop:
+	VMOVUPS (SI)(AX*1), Y0
+	VMOVUPS Y0, (DI)(AX*1)
+	ADDQ    $32, AX
+	DECQ    DX
+	JNE     copyrowsloop
+	ADDQ    R9, SI
+	ADDQ    R10, DI
+	DECQ    CX
+	JNE     copyrowsrow
+
+copyrowsdone:
+	VZEROUPPER
+	RET
+
+// func addRows32(rows, w8 int, src *float32, lds int, dst *float32, ldd int)
+// dst[r*ldd+j] += src[r*lds+j] for r < rows, j < 8·w8 (col2im's runs): one
+// rounded addition each, as the scalar loop.
+TEXT ·addRows32(SB), NOSPLIT, $0-48
+	MOVQ rows+0(FP), CX
+	MOVQ w8+8(FP), R8
+	MOVQ src+16(FP), SI
+	MOVQ lds+24(FP), R9
+	MOVQ dst+32(FP), DI
+	MOVQ ldd+40(FP), R10
+	SHLQ $2, R9
+	SHLQ $2, R10
+	TESTQ CX, CX
+	JE    addrowsdone
+	TESTQ R8, R8
+	JE    addrowsdone
+
+addrowsrow:
+	MOVQ R8, DX
+	XORQ AX, AX
+
+addrowsloop:
+	VMOVUPS (DI)(AX*1), Y0
+	VADDPS  (SI)(AX*1), Y0, Y0
+	VMOVUPS Y0, (DI)(AX*1)
+	ADDQ    $32, AX
+	DECQ    DX
+	JNE     addrowsloop
+	ADDQ    R9, SI
+	ADDQ    R10, DI
+	DECQ    CX
+	JNE     addrowsrow
+
+addrowsdone:
+	VZEROUPPER
+	RET

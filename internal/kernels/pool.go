@@ -28,12 +28,21 @@ func (p Pool) Scatter32(arg []int32, dy, dx []float32) { scatter(p, arg, dy, dx)
 func (p Pool) Scatter64(arg []int32, dy, dx []float64) { scatter(p, arg, dy, dx) }
 
 func scatter[T float](p Pool, arg []int32, dy, dx []T) {
-	clear(dx[:p.N*p.C*p.H*p.W])
-	dy = dy[:len(arg)]
-	for o, at := range arg {
-		dx[at] += dy[o]
+	runPass(passScatter, p.conv(), p, dy, nil, dx, arg, p.N*p.C, p.N*p.C*p.H*p.W)
+}
+
+// scatterPlanes is scatter for planes [q0, q1).
+func scatterPlanes[T float](p Pool, arg []int32, dy, dx []T, q0, q1 int) {
+	hw, o := p.H*p.W, p.OutH()*p.OutW()
+	clear(dx[q0*hw : q1*hw])
+	arg, dy = arg[q0*o:q1*o], dy[q0*o:q1*o]
+	for i, at := range arg {
+		dx[at] += dy[i]
 	}
 }
+
+// conv is a Conv of p's batch and input size, for runPass.
+func (p Pool) conv() Conv { return Conv{N: p.N, C: p.C, H: p.H, W: p.W} }
 
 // MaxGrad32 sets dx to the gradient of the pooling of x, given dy.
 func (p Pool) MaxGrad32(x, dy, dx []float32) { maxPool(p, x, nil, dy, dx, nil) }
@@ -45,12 +54,21 @@ func (p Pool) MaxGrad64(x, dy, dx []float64) { maxPool(p, x, nil, dy, dx, nil) }
 // and its position in arg (forward), or adds dy's entry to dx at its
 // position (backward).
 func maxPool[T float](p Pool, x, y, dy, dx []T, arg []int32) {
+	if dx != nil {
+		runPass(passMaxGrad, p.conv(), p, x, dy, dx, nil, p.N*p.C, p.N*p.C*p.H*p.W)
+		return
+	}
+	runPass(passMax, p.conv(), p, x, nil, y, arg, p.N*p.C, p.N*p.C*p.H*p.W)
+}
+
+// maxPoolPlanes is maxPool for planes [q0, q1).
+func maxPoolPlanes[T float](p Pool, x, y, dy, dx []T, arg []int32, q0, q1 int) {
 	oh, ow, hw := p.OutH(), p.OutW(), p.H*p.W
 	if dx != nil {
-		clear(dx[:p.N*p.C*hw])
+		clear(dx[q0*hw : q1*hw])
 	}
-	o := 0
-	for plane := 0; plane < p.N*p.C; plane++ {
+	o := q0 * oh * ow
+	for plane := q0; plane < q1; plane++ {
 		in := x[plane*hw : (plane+1)*hw]
 		for r := 0; r < oh; r++ {
 			for q := 0; q < ow; q++ {
