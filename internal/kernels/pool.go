@@ -66,6 +66,9 @@ func maxPoolPlanes[T float](p Pool, x, y, dy, dx []T, arg []int32, q0, q1 int) {
 	oh, ow, hw := p.OutH(), p.OutW(), p.H*p.W
 	if dx != nil {
 		clear(dx[q0*hw : q1*hw])
+	} else if p.K == 2 && p.S == 2 {
+		max2x2Planes(p, x, y, arg, q0, q1)
+		return
 	}
 	o := q0 * oh * ow
 	for plane := q0; plane < q1; plane++ {
@@ -112,6 +115,44 @@ func maxPoolPlanes[T float](p Pool, x, y, dy, dx []T, arg []int32, q0, q1 int) {
 				}
 				o++
 			}
+		}
+	}
+}
+
+// max2x2Planes is maxPoolPlanes' forward pass for 2×2 windows moved by 2
+// (LeNet's): the same maxima and positions, a row of windows at a time
+// with the bounds checked once per row.
+func max2x2Planes[T float](p Pool, x, y []T, arg []int32, q0, q1 int) {
+	oh, ow, hw, w := p.OutH(), p.OutW(), p.H*p.W, p.W
+	o := q0 * oh * ow
+	for plane := q0; plane < q1; plane++ {
+		in := x[plane*hw : (plane+1)*hw]
+		for r := 0; r < oh; r++ {
+			top := in[2*r*w : 2*r*w+2*ow]
+			bot := in[(2*r+1)*w : (2*r+1)*w+2*ow]
+			ys, as := y[o:o+ow], arg[o:o+ow]
+			base := int32(plane*hw + 2*r*w)
+			for q := range ys {
+				x0, x1, x2, x3 := top[2*q], top[2*q+1], bot[2*q], bot[2*q+1]
+				best := max(max(x0, x1), max(x2, x3))
+				// The first position holding the maximum, as maxPoolPlanes
+				// finds it, without a branch.
+				k0, k1, k2 := int32(0), int32(0), int32(0)
+				if x0 >= best {
+					k0 = 1
+				}
+				if x1 >= best {
+					k1 = 1
+				}
+				if x2 >= best {
+					k2 = 1
+				}
+				off := int32(w) + 1 - k2
+				off += k1 * (1 - off)
+				ys[q] = best
+				as[q] = base + int32(2*q) + off*(1-k0)
+			}
+			o += ow
 		}
 	}
 }
