@@ -126,11 +126,32 @@ func im2colRows[T float](c Conv, x, col []T, r0, r1 int) {
 		ci, kh, kw := row/(c.K*c.K), row/c.K%c.K, row%c.K
 		dst := col[row*np : (row+1)*np]
 		lo, hi := span(kw, c.P, c.S, c.W, ow)
+		ylo, yhi := span(kh, c.P, c.S, c.H, oh) // output rows inside the input
 		for n := 0; n < c.N; n++ {
 			src := x[(n*c.C+ci)*hw : (n*c.C+ci+1)*hw]
-			if c.S == 1 && c.P == 0 {
-				// No padding: every output row is a run of ow inputs.
-				copyRows(oh, ow, src[kh*c.W+kw:], c.W, dst[n*oh*ow:(n+1)*oh*ow], ow)
+			if c.S == 1 {
+				// Output rows [ylo, yhi) hold runs of hi−lo inputs
+				// between zeros; the other rows are zeros.
+				out := dst[n*oh*ow : (n+1)*oh*ow]
+				clear(out[:ylo*ow])
+				clear(out[yhi*ow:])
+				if yhi <= ylo {
+					continue
+				}
+				if hi > lo {
+					copyRows(yhi-ylo, hi-lo, src[(ylo-c.P+kh)*c.W+lo-c.P+kw:], c.W, out[ylo*ow+lo:], ow)
+				}
+				if lo > 0 || hi < ow {
+					for y := ylo; y < yhi; y++ {
+						row := out[y*ow : (y+1)*ow]
+						for i := 0; i < lo; i++ {
+							row[i] = 0
+						}
+						for i := hi; i < ow; i++ {
+							row[i] = 0
+						}
+					}
+				}
 				continue
 			}
 			for y := 0; y < oh; y++ {
@@ -183,10 +204,13 @@ func col2imImages[T float](c Conv, col, dx []T, n0, n1 int) {
 				src := col[row*np : (row+1)*np]
 				row++
 				lo, hi := span(kw, c.P, c.S, c.W, ow)
+				ylo, yhi := span(kh, c.P, c.S, c.H, oh)
 				for n := n0; n < n1; n++ {
 					dst := dx[(n*c.C+ci)*hw : (n*c.C+ci+1)*hw]
-					if c.S == 1 && c.P == 0 {
-						addRows(oh, ow, src[n*oh*ow:(n+1)*oh*ow], ow, dst[kh*c.W+kw:], c.W)
+					if c.S == 1 {
+						if yhi > ylo && hi > lo {
+							addRows(yhi-ylo, hi-lo, src[(n*oh+ylo)*ow+lo:(n+1)*oh*ow], ow, dst[(ylo-c.P+kh)*c.W+lo-c.P+kw:], c.W)
+						}
 						continue
 					}
 					for y := 0; y < oh; y++ {

@@ -7,9 +7,9 @@ import (
 
 // LeNet-5's convolutions and poolings at batch 64 (models.LeNet).
 var (
-	benchConv1 = Conv{N: 64, C: 1, H: 28, W: 28, F: 6, K: 5, S: 1}
+	benchConv1 = Conv{N: 64, C: 1, H: 28, W: 28, F: 6, K: 5, S: 1, P: 2}
 	benchConv2 = Conv{N: 64, C: 6, H: 12, W: 12, F: 16, K: 5, S: 1}
-	benchPool1 = Pool{N: 64, C: 6, H: 24, W: 24, K: 2, S: 2}
+	benchPool1 = Pool{N: 64, C: 6, H: 28, W: 28, K: 2, S: 2}
 )
 
 func benchVals(n int) []float32 {

@@ -14,10 +14,12 @@ import (
 func TestIm2colCol2im(t *testing.T) {
 	r := rand.New(rand.NewSource(7))
 	for _, c := range []Conv{
-		{N: 64, C: 1, H: 28, W: 28, F: 6, K: 5, S: 1},  // LeNet's first: runs of 24
-		{N: 64, C: 6, H: 12, W: 12, F: 16, K: 5, S: 1}, // LeNet's second: runs of 8
-		{N: 40, C: 3, H: 15, W: 13, F: 2, K: 3, S: 1},  // runs of 11
+		{N: 64, C: 1, H: 28, W: 28, F: 6, K: 5, S: 1, P: 2}, // LeNet's first: runs of 24 to 28
+		{N: 64, C: 1, H: 28, W: 28, F: 6, K: 5, S: 1},       // runs of 24
+		{N: 64, C: 6, H: 12, W: 12, F: 16, K: 5, S: 1},      // LeNet's second: runs of 8
+		{N: 40, C: 3, H: 15, W: 13, F: 2, K: 3, S: 1},       // runs of 11
 		{N: 30, C: 2, H: 14, W: 17, F: 2, K: 3, S: 1, P: 1},
+		{N: 30, C: 2, H: 9, W: 10, F: 2, K: 5, S: 1, P: 6}, // rows and columns of padding only
 		{N: 30, C: 2, H: 19, W: 21, F: 2, K: 3, S: 2, P: 1},
 	} {
 		x := make([]float32, c.N*c.C*c.H*c.W)
