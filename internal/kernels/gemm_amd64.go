@@ -69,3 +69,8 @@ func copyRows32(rows, w8 int, src *float32, lds int, dst *float32, ldd int)
 
 //go:noescape
 func addRows32(rows, w8 int, src *float32, lds int, dst *float32, ldd int)
+
+// addScalar32 is AddScalar32's vector loop.
+//
+//go:noescape
+func addScalar32(n8 int, x *float32, b float32, dst *float32)

@@ -547,3 +547,25 @@ addrowsloop:
 addrowsdone:
 	VZEROUPPER
 	RET
+
+// func addScalar32(n8 int, x *float32, b float32, dst *float32)
+// dst[i] = x[i] + b for i < 8·n8: one rounded addition each.
+TEXT ·addScalar32(SB), NOSPLIT, $0-32
+	MOVQ         n8+0(FP), CX
+	MOVQ         x+8(FP), SI
+	VBROADCASTSS b+16(FP), Y1
+	MOVQ         dst+24(FP), DI
+	TESTQ        CX, CX
+	JE           addscalardone
+
+addscalarloop:
+	VADDPS  (SI), Y1, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JNE     addscalarloop
+
+addscalardone:
+	VZEROUPPER
+	RET

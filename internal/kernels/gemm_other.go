@@ -35,3 +35,7 @@ func copyRows32(rows, w8 int, src *float32, lds int, dst *float32, ldd int) {
 func addRows32(rows, w8 int, src *float32, lds int, dst *float32, ldd int) {
 	panic("kernels: addRows32 without assembly")
 }
+
+func addScalar32(n8 int, x *float32, b float32, dst *float32) {
+	panic("kernels: addScalar32 without assembly")
+}
