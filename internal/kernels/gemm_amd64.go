@@ -62,13 +62,13 @@ func init() {
 }
 
 // copyRows32 and addRows32 are im2col's and col2im's vector loops over
-// rows of 8·w8 values: dst[r*ldd+j] (+)= src[r*lds+j].
+// rows of w values: dst[r*ldd+j] (+)= src[r*lds+j].
 //
 //go:noescape
-func copyRows32(rows, w8 int, src *float32, lds int, dst *float32, ldd int)
+func copyRows32(rows, w int, src *float32, lds int, dst *float32, ldd int)
 
 //go:noescape
-func addRows32(rows, w8 int, src *float32, lds int, dst *float32, ldd int)
+func addRows32(rows, w int, src *float32, lds int, dst *float32, ldd int)
 
 // addScalar32 is AddScalar32's vector loop.
 //

@@ -28,11 +28,11 @@ func reluMask32(n8 int, x, v, dst *float32) { panic("kernels: reluMask32 without
 
 func reluMask64(n4 int, x, v, dst *float64) { panic("kernels: reluMask64 without assembly") }
 
-func copyRows32(rows, w8 int, src *float32, lds int, dst *float32, ldd int) {
+func copyRows32(rows, w int, src *float32, lds int, dst *float32, ldd int) {
 	panic("kernels: copyRows32 without assembly")
 }
 
-func addRows32(rows, w8 int, src *float32, lds int, dst *float32, ldd int) {
+func addRows32(rows, w int, src *float32, lds int, dst *float32, ldd int) {
 	panic("kernels: addRows32 without assembly")
 }
 
