@@ -1,6 +1,8 @@
 package datasets
 
 import (
+	"context"
+	"io"
 	"testing"
 
 	"gorgonia.org/tensor"
@@ -50,5 +52,41 @@ func BenchmarkGather(b *testing.B) {
 		if err := d.Gather(idx, x, y); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkShardsRead streams MNIST-shaped float32 shards (shuffle buffer
+// 4096, prefetch 1024) in batches of 128: b.N examples.
+func BenchmarkShardsRead(b *testing.B) {
+	const n, f = 20000, 784
+	d := idDS(b, n, f, 10, tensor.Float32)
+	dir := writeTestShards(b, d, 2500)
+	s := mustShards(b, dir, StreamOptions{ShuffleBuffer: 4096, Prefetch: 1024})
+	x := newZeros(tensor.Float32, tensor.Shape{128, f})
+	y := newZeros(tensor.Float32, tensor.Shape{128})
+	b.SetBytes(int64((f + 1) * 4))
+	b.ReportAllocs()
+	b.ResetTimer()
+	var st Stream
+	epoch := 0
+	for i := 0; i < b.N; {
+		if st == nil {
+			var err error
+			if st, err = s.Open(context.Background(), Pass{Epoch: epoch, Shuffle: true}); err != nil {
+				b.Fatal(err)
+			}
+			epoch++
+		}
+		k, err := st.Read(x, y, 128)
+		i += k
+		if err == io.EOF {
+			st.Close()
+			st = nil
+		} else if err != nil {
+			b.Fatal(err)
+		}
+	}
+	if st != nil {
+		st.Close()
 	}
 }

@@ -147,6 +147,7 @@ func FuzzReadCSV(f *testing.F) {
 	f.Add(gz(f, []byte("1,2,3\n4,5,6\n")), false, false, uint8(0))
 	f.Add([]byte{0x1f, 0x8b}, false, false, uint8(0))
 	f.Add([]byte(""), true, false, uint8(0))
+	f.Add([]byte("1,2\n"+strings.Repeat("é", 5000)+",3\n"), false, false, uint8(0))
 	f.Fuzz(func(t *testing.T, data []byte, header, classIndex bool, mode uint8) {
 		opt := CSVOptions{Header: header, ClassIndex: classIndex}
 		if mode&1 != 0 {
@@ -165,6 +166,11 @@ func FuzzReadCSV(f *testing.F) {
 			}
 			if !strings.HasPrefix(err.Error(), "datasets: ") {
 				t.Fatalf("error without prefix: %v", err)
+			}
+			// A field is quoted cut short: messages stay short whatever
+			// the input.
+			if len(err.Error()) > 600 {
+				t.Fatalf("a %d-byte error message", len(err.Error()))
 			}
 			return
 		}

@@ -389,10 +389,13 @@ func (d *Dataset) Labels() []int {
 // are. Gather allocates nothing; it is how a trainer fills the input tensors
 // of a compiled graph with a batch (see Iterator.Indices).
 func (d *Dataset) Gather(idx []int, x, y *tensor.Dense) error {
-	if err := d.checkDest("X", x, d.xshape, len(idx)); err != nil {
+	if err := d.Validate(); err != nil {
+		return errors.Wrap(err, "datasets: Gather")
+	}
+	if err := checkDest("Gather", "X", x, d.dt, d.xshape, len(idx)); err != nil {
 		return err
 	}
-	if err := d.checkDest("Y", y, d.yshape, len(idx)); err != nil {
+	if err := checkDest("Gather", "Y", y, d.dt, d.yshape, len(idx)); err != nil {
 		return err
 	}
 	for k, i := range idx {
@@ -422,13 +425,14 @@ func (d *Dataset) gather(idx []int, x, y *tensor.Dense) {
 	}
 }
 
-// checkDest checks a Gather destination without allocating unless it fails.
-func (d *Dataset) checkDest(name string, t *tensor.Dense, row tensor.Shape, rows int) error {
+// checkDest checks a destination of op (Gather, Stream.Read) for rows
+// examples of shape row and dtype dt, without allocating unless it fails.
+func checkDest(op, name string, t *tensor.Dense, dt tensor.Dtype, row tensor.Shape, rows int) error {
 	if t == nil {
-		return errors.Errorf("datasets: Gather: %s is nil", name)
+		return errors.Errorf("datasets: %s: %s is nil", op, name)
 	}
-	if t.Dtype() != d.dt {
-		return errors.Errorf("datasets: Gather: %s has dtype %s, want the Dataset's %v", name, dtypeName(t.Dtype()), d.dt)
+	if t.Dtype() != dt {
+		return errors.Errorf("datasets: %s: %s has dtype %s, want %v", op, name, dtypeName(t.Dtype()), dt)
 	}
 	s := t.Shape()
 	ok := len(s) == len(row)+1 && s[0] >= rows
@@ -437,20 +441,20 @@ func (d *Dataset) checkDest(name string, t *tensor.Dense, row tensor.Shape, rows
 	}
 	if !ok {
 		want := append(tensor.Shape{rows}, row...)
-		return errors.Errorf("datasets: Gather: %s is %v, want %v (or more rows) for %d examples", name, s, want, rows)
+		return errors.Errorf("datasets: %s: %s is %v, want %v (or more rows) for %d examples", op, name, s, want, rows)
 	}
 	if !t.IsNativelyAccessible() || t.RequiresIterator() {
-		return errors.Errorf("datasets: Gather: %s %v is not a contiguous tensor in Go memory", name, s)
+		return errors.Errorf("datasets: %s: %s %v is not a contiguous tensor in Go memory", op, name, s)
 	}
 	size, ok := checkedSize(s)
 	have := 0
-	if d.dt == tensor.Float64 {
+	if dt == tensor.Float64 {
 		have = len(t.Float64s())
 	} else {
 		have = len(t.Float32s())
 	}
 	if !ok || have < size {
-		return errors.Errorf("datasets: Gather: %s is %v but holds only %d values", name, s, have)
+		return errors.Errorf("datasets: %s: %s is %v but holds only %d values", op, name, s, have)
 	}
 	return nil
 }
@@ -458,6 +462,9 @@ func (d *Dataset) checkDest(name string, t *tensor.Dense, row tensor.Shape, rows
 // Subset returns a new Dataset holding copies of the examples idx[0],
 // idx[1], ... in that order. Indices may repeat (as in a bootstrap sample).
 func (d *Dataset) Subset(idx []int) (*Dataset, error) {
+	if err := d.Validate(); err != nil {
+		return nil, errors.Wrap(err, "datasets: Subset")
+	}
 	if len(idx) == 0 {
 		return nil, errors.New("datasets: Subset: no indices")
 	}
@@ -512,6 +519,9 @@ func OneHot(labels []int, k int, dt tensor.Dtype) (*tensor.Dense, error) {
 // It fails if Y does not hold class indices, or holds fewer than two
 // classes (a one-hot (N, 1) would read as a regression target).
 func (d *Dataset) OneHot() (*Dataset, error) {
+	if err := d.Validate(); err != nil {
+		return nil, errors.Wrap(err, "datasets: OneHot")
+	}
 	if !d.cls {
 		return nil, errors.Errorf("datasets: OneHot: Y is %v: want class indices of shape (N)", d.y.Shape())
 	}
@@ -527,6 +537,12 @@ func (d *Dataset) OneHot() (*Dataset, error) {
 
 // String describes the Dataset, e.g. "Dataset{N: 150, X: (150, 4), Y: (150), float64, 3 classes}".
 func (d *Dataset) String() string {
+	if d.Validate() != nil {
+		if d == nil {
+			return "Dataset(nil)"
+		}
+		return "Dataset(zero value)"
+	}
 	s := fmt.Sprintf("Dataset{N: %d, X: %v, Y: %v, %v", d.n, d.x.Shape(), d.y.Shape(), d.dt)
 	if d.k > 0 {
 		s += fmt.Sprintf(", %d classes", d.k)

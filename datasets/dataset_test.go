@@ -213,7 +213,7 @@ func TestGatherBadInputs(t *testing.T) {
 	}{
 		{"nil x", []int{0}, nil, y, []string{"X is nil"}},
 		{"nil y", []int{0}, x, nil, []string{"Y is nil"}},
-		{"dtype", []int{0}, newZeros(tensor.Float32, tensor.Shape{2, 3}), y, []string{"X has dtype float32, want the Dataset's float64"}},
+		{"dtype", []int{0}, newZeros(tensor.Float32, tensor.Shape{2, 3}), y, []string{"X has dtype float32, want float64"}},
 		{"too few rows", []int{0, 1, 2}, x, y, []string{"X is (2, 3), want (3, 3) (or more rows) for 3 examples"}},
 		{"wrong features", []int{0}, newZeros(tensor.Float64, tensor.Shape{2, 4}), y, []string{"X is (2, 4), want (1, 3)"}},
 		{"wrong y dims", []int{0}, x, newZeros(tensor.Float64, tensor.Shape{2, 1}), []string{"Y is (2, 1), want (1)"}},

@@ -1,4 +1,4 @@
-// Package datasets holds in-memory training data for descent: a Dataset of
+// Package datasets holds training data for descent: a Dataset of
 // examples X and targets Y stored as gorgonia tensors, a seeded mini-batch
 // Iterator, splitting, standardization and one-hot encoding, loaders for CSV
 // and IDX (MNIST) files, a checksummed downloader with a local cache, two small
@@ -38,6 +38,17 @@
 // training loop allocates nothing per batch. A trainer that already owns the
 // input tensors of a compiled graph can call Indices and Dataset.Gather
 // instead, and then the data is copied once, straight into those tensors.
+//
+// # Larger than memory
+//
+// Trainers read a Source: a *Dataset, or a data set streamed from disk —
+// Shards (descent's checksummed shard format, written by WriteShards),
+// IDXStream or CSVStream — one pass per epoch, part r of P for each replica
+// or rank. Streamed sources hold only a shuffle buffer and a few prefetched
+// chunks (StreamOptions), never the data set; a shuffled pass permutes the
+// shards and mixes records through the buffer, both drawn from the seed and
+// the epoch. Augment applies a per-batch transform with per-example seeds.
+// docs/datasets.md documents the format, the errors and the measurements.
 //
 // # Randomness
 //

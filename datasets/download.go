@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/pkg/errors"
 )
@@ -38,7 +40,19 @@ type Downloader struct {
 	// gzip file the sum may also be that of its decompressed content, which
 	// stays the same when a mirror recompresses the file.
 	Files map[string]string
+	// StallTimeout abandons a download when the server sends nothing (no
+	// headers, no body byte) for this long; 0 means no limit (a stalled
+	// server then waits for the context). MNISTDownloader and
+	// FashionMNISTDownloader set DefaultStallTimeout.
+	StallTimeout time.Duration
 }
+
+// DefaultStallTimeout is the StallTimeout of the package's downloaders.
+const DefaultStallTimeout = time.Minute
+
+// maxGunzipBytes bounds the decompressed content whose sum Fetch checks:
+// the largest IDX file the loaders accept.
+const maxGunzipBytes = maxIDXBytes + 1<<10
 
 // MNIST's files, with the SHA-256 sums of the original .gz files.
 var mnistFiles = map[string]string{
@@ -63,8 +77,9 @@ var fashionMNISTFiles = map[string]string{
 // its BaseURLs to use another mirror.
 func MNISTDownloader() *Downloader {
 	return &Downloader{
-		BaseURLs: []string{"https://ossci-datasets.s3.amazonaws.com/mnist/"},
-		Files:    copyFiles(mnistFiles),
+		BaseURLs:     []string{"https://ossci-datasets.s3.amazonaws.com/mnist/"},
+		Files:        copyFiles(mnistFiles),
+		StallTimeout: DefaultStallTimeout,
 	}
 }
 
@@ -72,8 +87,9 @@ func MNISTDownloader() *Downloader {
 // files from https://fashion-mnist.s3-website.eu-central-1.amazonaws.com/.
 func FashionMNISTDownloader() *Downloader {
 	return &Downloader{
-		BaseURLs: []string{"https://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"},
-		Files:    copyFiles(fashionMNISTFiles),
+		BaseURLs:     []string{"https://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"},
+		Files:        copyFiles(fashionMNISTFiles),
+		StallTimeout: DefaultStallTimeout,
 	}
 }
 
@@ -173,6 +189,16 @@ func (d *Downloader) fetchFrom(ctx context.Context, dir, name, want, base string
 		url += "/"
 	}
 	url += name
+	if d.StallTimeout < 0 {
+		return errors.Errorf("datasets: Fetch %s: StallTimeout = %v, want ≥ 0", name, d.StallTimeout)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var stall *stallTimer
+	if d.StallTimeout > 0 {
+		stall = newStallTimer(d.StallTimeout, cancel)
+		defer stall.stop()
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return errors.Wrapf(err, "datasets: Fetch %s", name)
@@ -183,20 +209,24 @@ func (d *Downloader) fetchFrom(ctx context.Context, dir, name, want, base string
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return errors.Wrapf(err, "datasets: Fetch %s", name)
+		return stall.explain(errors.Wrapf(err, "datasets: Fetch %s", name))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return errors.Errorf("datasets: Fetch %s: GET %s: %s", name, url, resp.Status)
 	}
+	if resp.ContentLength > maxDownloadBytes {
+		return errors.Errorf("datasets: Fetch %s: GET %s: Content-Length %d is more than %d bytes", name, url, resp.ContentLength, int64(maxDownloadBytes))
+	}
+	body := stall.reader(resp.Body)
 
 	// Written atomically, and renamed into place only once the sum checks:
 	// a corrupt or partial download is never left where a loader reads.
 	return atomicfile.Write(filepath.Join(dir, name), func(tmp *os.File) error {
 		h := sha256.New()
-		k, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(resp.Body, maxDownloadBytes+1))
+		k, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(body, maxDownloadBytes+1))
 		if err != nil {
-			return errors.Wrapf(err, "datasets: Fetch %s: GET %s", name, url)
+			return stall.explain(errors.Wrapf(err, "datasets: Fetch %s: GET %s", name, url))
 		}
 		if k > maxDownloadBytes {
 			return errors.Errorf("datasets: Fetch %s: GET %s: more than %d bytes", name, url, int64(maxDownloadBytes))
@@ -257,8 +287,50 @@ func gunzipSum(path string) (string, error) {
 		return "", err
 	}
 	h := sha256.New()
-	if _, err := io.Copy(h, io.LimitReader(zr, 1<<34)); err != nil {
+	if _, err := io.Copy(h, newLimitedReader(zr, maxGunzipBytes)); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
+
+// stallTimer cancels a download that receives nothing for a while: each
+// byte read restarts it. Its methods do nothing on a nil stallTimer.
+type stallTimer struct {
+	d     time.Duration
+	t     *time.Timer
+	fired atomic.Bool
+}
+
+func newStallTimer(d time.Duration, cancel func()) *stallTimer {
+	s := &stallTimer{d: d}
+	s.t = time.AfterFunc(d, func() { s.fired.Store(true); cancel() })
+	return s
+}
+
+func (s *stallTimer) stop() { s.t.Stop() }
+
+// reader restarts the timer whenever r gives bytes.
+func (s *stallTimer) reader(r io.Reader) io.Reader {
+	if s == nil {
+		return r
+	}
+	return readFunc(func(p []byte) (int, error) {
+		n, err := r.Read(p)
+		if n > 0 && !s.fired.Load() {
+			s.t.Reset(s.d)
+		}
+		return n, err
+	})
+}
+
+// explain says that err came from a stall, when it did.
+func (s *stallTimer) explain(err error) error {
+	if s != nil && s.fired.Load() {
+		return errors.Wrapf(err, "the server sent nothing for %v (Downloader.StallTimeout)", s.d)
+	}
+	return err
+}
+
+type readFunc func(p []byte) (int, error)
+
+func (f readFunc) Read(p []byte) (int, error) { return f(p) }

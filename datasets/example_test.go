@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -284,4 +285,57 @@ func ExampleTwoMoons() {
 	// Dataset{N: 200, X: (200, 2), Y: (200), float64, 2 classes}
 	// Dataset{N: 300, X: (300, 2), Y: (300), float64, 3 classes}
 	// Dataset{N: 300, X: (300, 2), Y: (300), float64, 3 classes}
+}
+
+// WriteShards converts any Source (here the embedded iris data) to shards;
+// OpenShards streams them back, shuffled through a buffer, with a
+// goroutine reading ahead.
+func ExampleWriteShards() {
+	iris, err := datasets.Iris(tensor.Float32)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	dir, err := os.MkdirTemp("", "shards")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	man, err := datasets.WriteShards(context.Background(), dir, iris, datasets.ShardWriteOptions{ExamplesPerShard: 64, Shuffle: true, Seed: 1})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(len(man.Shards), "shards:", man.Shards[0].Examples, man.Shards[1].Examples, man.Shards[2].Examples)
+
+	shards, err := datasets.OpenShards(dir, datasets.StreamOptions{ShuffleBuffer: 32, Prefetch: 16})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	st, err := shards.Open(context.Background(), datasets.Pass{Epoch: 0, Seed: 7, Shuffle: true})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer st.Close()
+	x := tensor.New(tensor.WithShape(50, 4), tensor.Of(tensor.Float32))
+	y := tensor.New(tensor.WithShape(50), tensor.Of(tensor.Float32))
+	total := 0
+	for {
+		n, err := st.Read(x, y, 50)
+		total += n
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	fmt.Println(shards.Len(), "examples in the manifest,", total, "read")
+	// Output:
+	// 3 shards: 64 64 22
+	// 150 examples in the manifest, 150 read
 }

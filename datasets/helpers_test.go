@@ -7,26 +7,21 @@ import (
 	"testing"
 
 	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/internal/testutil"
 )
 
 // wantErr fails unless err is non-nil, starts with "datasets: " and
 // contains every one of subs.
 func wantErr(t *testing.T, err error, subs ...string) {
 	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want one containing %q", subs)
-	}
+	testutil.ErrContains(t, err, subs...)
 	msg := err.Error()
 	if os.Getenv("DATASETS_SHOW_ERRORS") != "" {
 		t.Log(msg)
 	}
 	if !strings.HasPrefix(msg, "datasets: ") {
 		t.Errorf("error %q does not start with \"datasets: \"", msg)
-	}
-	for _, s := range subs {
-		if !strings.Contains(msg, s) {
-			t.Errorf("error %q does not contain %q", msg, s)
-		}
 	}
 }
 

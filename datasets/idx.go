@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -35,6 +36,12 @@ var idxTypes = map[byte]string{
 // number of dimensions), that every dimension is at least 1 and the data at
 // most 2 GiB, and that the data is exactly as long as the dimensions say.
 func ReadIDX(r io.Reader, name string) (shape []int, data []byte, err error) {
+	return readIDX(r, name, maxIDXBytes, "")
+}
+
+// readIDX is ReadIDX with a bound on the data, maxBytes, named by why in
+// the error when it is not the 2 GiB of the format.
+func readIDX(r io.Reader, name string, maxBytes int64, why string) (shape []int, data []byte, err error) {
 	if r == nil {
 		return nil, nil, errors.Errorf("datasets: %s: nil reader", name)
 	}
@@ -44,47 +51,9 @@ func ReadIDX(r io.Reader, name string) (shape []int, data []byte, err error) {
 	}
 	defer closer.Close()
 
-	var magic [4]byte
-	if k, err := io.ReadFull(src, magic[:]); err != nil {
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			return nil, nil, errors.Errorf("datasets: %s: %d bytes: too short for an IDX header", name, k)
-		}
-		return nil, nil, errors.Wrapf(err, "datasets: %s", name)
-	}
-	m := binary.BigEndian.Uint32(magic[:])
-	if magic[0] != 0 || magic[1] != 0 {
-		return nil, nil, errors.Errorf("datasets: %s: magic number 0x%08x: not an IDX file (want 0x000008NN)", name, m)
-	}
-	if magic[2] != 0x08 {
-		t, ok := idxTypes[magic[2]]
-		if !ok {
-			t = "unknown"
-		}
-		return nil, nil, errors.Errorf("datasets: %s: magic number 0x%08x: type code 0x%02x (%s) is not supported, only 0x08 (unsigned byte)", name, m, magic[2], t)
-	}
-	nd := int(magic[3])
-	if nd == 0 {
-		return nil, nil, errors.Errorf("datasets: %s: magic number 0x%08x: 0 dimensions", name, m)
-	}
-	hdr := make([]byte, 4*nd)
-	if k, err := io.ReadFull(src, hdr); err != nil {
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			return nil, nil, errors.Errorf("datasets: %s: header truncated: %d dimensions need %d bytes, got %d", name, nd, 4*nd, k)
-		}
-		return nil, nil, errors.Wrapf(err, "datasets: %s", name)
-	}
-	shape = make([]int, nd)
-	size := 1
-	for i := range shape {
-		v := binary.BigEndian.Uint32(hdr[4*i:])
-		if v == 0 {
-			return nil, nil, errors.Errorf("datasets: %s: dimension %d is 0", name, i)
-		}
-		if uint64(size)*uint64(v) > maxIDXBytes {
-			return nil, nil, errors.Errorf("datasets: %s: dimensions %s: more than %d bytes of data", name, dimsString(hdr, nd), int64(maxIDXBytes))
-		}
-		shape[i] = int(v)
-		size *= int(v)
+	shape, size, err := readIDXHeader(src, name, maxBytes, why)
+	if err != nil {
+		return nil, nil, err
 	}
 
 	// Read the data in growing chunks, so that a header claiming much more
@@ -114,7 +83,8 @@ func ReadIDX(r io.Reader, name string) (shape []int, data []byte, err error) {
 			return nil, nil, errors.Wrapf(err, "datasets: %s", name)
 		}
 	}
-	extra, err := io.Copy(io.Discard, src)
+	// Look for data after the end without decompressing all of it.
+	extra, err := io.Copy(io.Discard, io.LimitReader(src, 1<<20))
 	if err == io.ErrUnexpectedEOF {
 		return nil, nil, errors.Errorf("datasets: %s: truncated: unexpected end of the compressed data", name)
 	}
@@ -122,9 +92,66 @@ func ReadIDX(r io.Reader, name string) (shape []int, data []byte, err error) {
 		return nil, nil, errors.Wrapf(err, "datasets: %s: after the data", name)
 	}
 	if extra > 0 {
-		return nil, nil, errors.Errorf("datasets: %s: dimensions %v need %d bytes of data, got %d more", name, tensor.Shape(shape), size, extra)
+		more := fmt.Sprint(extra)
+		if extra == 1<<20 {
+			more = "at least " + more
+		}
+		return nil, nil, errors.Errorf("datasets: %s: dimensions %v need %d bytes of data, got %s more", name, tensor.Shape(shape), size, more)
 	}
 	return shape, data, nil
+}
+
+// readIDXHeader reads the magic number and dimensions of an IDX file of
+// unsigned bytes and returns the dimensions and the data size in bytes; see
+// ReadIDX for the checks.
+func readIDXHeader(src io.Reader, name string, maxBytes int64, why string) (shape []int, size int, err error) {
+	var magic [4]byte
+	if k, err := io.ReadFull(src, magic[:]); err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil, 0, errors.Errorf("datasets: %s: %d bytes: too short for an IDX header", name, k)
+		}
+		return nil, 0, errors.Wrapf(err, "datasets: %s", name)
+	}
+	m := binary.BigEndian.Uint32(magic[:])
+	if magic[0] != 0 || magic[1] != 0 {
+		return nil, 0, errors.Errorf("datasets: %s: magic number 0x%08x: not an IDX file (want 0x000008NN)", name, m)
+	}
+	if magic[2] != 0x08 {
+		t, ok := idxTypes[magic[2]]
+		if !ok {
+			t = "unknown"
+		}
+		return nil, 0, errors.Errorf("datasets: %s: magic number 0x%08x: type code 0x%02x (%s) is not supported, only 0x08 (unsigned byte)", name, m, magic[2], t)
+	}
+	nd := int(magic[3])
+	if nd == 0 {
+		return nil, 0, errors.Errorf("datasets: %s: magic number 0x%08x: 0 dimensions", name, m)
+	}
+	hdr := make([]byte, 4*nd)
+	if k, err := io.ReadFull(src, hdr); err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil, 0, errors.Errorf("datasets: %s: header truncated: %d dimensions need %d bytes, got %d", name, nd, 4*nd, k)
+		}
+		return nil, 0, errors.Wrapf(err, "datasets: %s", name)
+	}
+	shape = make([]int, nd)
+	size = 1
+	for i := range shape {
+		v := binary.BigEndian.Uint32(hdr[4*i:])
+		if v == 0 {
+			return nil, 0, errors.Errorf("datasets: %s: dimension %d is 0", name, i)
+		}
+		if uint64(size)*uint64(v) > uint64(maxBytes) {
+			if why != "" {
+				return nil, 0, errors.Errorf("datasets: %s: dimensions %s: %s", name, dimsString(hdr, nd), why)
+			}
+			return nil, 0, errors.Errorf("datasets: %s: dimensions %s: more than %d bytes of data", name, dimsString(hdr, nd), maxBytes)
+		}
+		shape[i] = int(v)
+		size *= int(v)
+	}
+
+	return shape, size, nil
 }
 
 // dimsString formats the first nd big-endian dimensions of hdr as AxBxC.
@@ -144,6 +171,19 @@ func LoadIDX(path string) ([]int, []byte, error) {
 	}
 	defer f.Close()
 	return ReadIDX(f, path)
+}
+
+// loadIDXAs reads an IDX file whose bytes become values of dt: its data may
+// take at most maxTensorBytes once converted, checked on the header before
+// anything is read.
+func loadIDXAs(ctx context.Context, path string, dt tensor.Dtype) ([]int, []byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, errors.Wrap(err, "datasets")
+	}
+	defer f.Close()
+	max := int64(maxTensorBytes / dt.Size())
+	return readIDX(withContext(ctx, f), path, max, fmt.Sprintf("more than %d values, which would take more than %d GiB as %v", max, maxTensorBytes>>30, dt))
 }
 
 // ImageLayout is the shape of each image example in a Dataset.
@@ -187,7 +227,13 @@ func LoadMNIST(dir string, dt tensor.Dtype) (train, test *Dataset, err error) {
 
 // LoadMNISTWith is LoadMNIST with a choice of layout.
 func LoadMNISTWith(dir string, opt MNISTOptions) (train, test *Dataset, err error) {
-	return loadMNISTDir("LoadMNIST", dir, opt)
+	return loadMNISTDir(context.Background(), "LoadMNIST", dir, opt)
+}
+
+// LoadMNISTContext is LoadMNISTWith that stops with ctx's error once ctx
+// is done.
+func LoadMNISTContext(ctx context.Context, dir string, opt MNISTOptions) (train, test *Dataset, err error) {
+	return loadMNISTDir(ctx, "LoadMNIST", dir, opt)
 }
 
 // LoadFashionMNIST reads Fashion-MNIST, which has the same files, shapes and
@@ -199,7 +245,13 @@ func LoadFashionMNIST(dir string, dt tensor.Dtype) (train, test *Dataset, err er
 
 // LoadFashionMNISTWith is LoadFashionMNIST with a choice of layout.
 func LoadFashionMNISTWith(dir string, opt MNISTOptions) (train, test *Dataset, err error) {
-	return loadMNISTDir("LoadFashionMNIST", dir, opt)
+	return loadMNISTDir(context.Background(), "LoadFashionMNIST", dir, opt)
+}
+
+// LoadFashionMNISTContext is LoadFashionMNISTWith that stops with ctx's
+// error once ctx is done.
+func LoadFashionMNISTContext(ctx context.Context, dir string, opt MNISTOptions) (train, test *Dataset, err error) {
+	return loadMNISTDir(ctx, "LoadFashionMNIST", dir, opt)
 }
 
 // FashionMNISTClassNames returns the names of Fashion-MNIST's classes 0..9.
@@ -207,7 +259,7 @@ func FashionMNISTClassNames() []string {
 	return []string{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}
 }
 
-func loadMNISTDir(op, dir string, opt MNISTOptions) (train, test *Dataset, err error) {
+func loadMNISTDir(ctx context.Context, op, dir string, opt MNISTOptions) (train, test *Dataset, err error) {
 	dt := opt.Dtype
 	if dt.Type == nil {
 		dt = tensor.Float64
@@ -218,11 +270,11 @@ func loadMNISTDir(op, dir string, opt MNISTOptions) (train, test *Dataset, err e
 	if opt.Layout != Flat && opt.Layout != NCHW {
 		return nil, nil, errors.Errorf("datasets: %s: unknown layout %d", op, opt.Layout)
 	}
-	train, err = loadMNISTPart(op, dir, mnistTrainImages, mnistTrainLabels, dt, opt.Layout)
+	train, err = loadMNISTPart(ctx, op, dir, mnistTrainImages, mnistTrainLabels, dt, opt.Layout)
 	if err != nil {
 		return nil, nil, err
 	}
-	test, err = loadMNISTPart(op, dir, mnistTestImages, mnistTestLabels, dt, opt.Layout)
+	test, err = loadMNISTPart(ctx, op, dir, mnistTestImages, mnistTestLabels, dt, opt.Layout)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -242,7 +294,7 @@ func findFile(op, dir, name string) (string, error) {
 	return "", errors.Errorf("datasets: %s: neither %s nor %s exists", op, p, filepath.Base(q))
 }
 
-func loadMNISTPart(op, dir, images, labels string, dt tensor.Dtype, layout ImageLayout) (*Dataset, error) {
+func loadMNISTPart(ctx context.Context, op, dir, images, labels string, dt tensor.Dtype, layout ImageLayout) (*Dataset, error) {
 	ip, err := findFile(op, dir, images)
 	if err != nil {
 		return nil, err
@@ -251,11 +303,11 @@ func loadMNISTPart(op, dir, images, labels string, dt tensor.Dtype, layout Image
 	if err != nil {
 		return nil, err
 	}
-	is, pix, err := LoadIDX(ip)
+	is, pix, err := loadIDXAs(ctx, ip, dt)
 	if err != nil {
 		return nil, err
 	}
-	ls, lab, err := LoadIDX(lp)
+	ls, lab, err := loadIDXAs(ctx, lp, dt)
 	if err != nil {
 		return nil, err
 	}

@@ -64,6 +64,9 @@ func NewIterator(d *Dataset, b Batches) (*Iterator, error) {
 	if d == nil {
 		return nil, errors.New("datasets: NewIterator: nil Dataset")
 	}
+	if err := d.Validate(); err != nil {
+		return nil, errors.Wrap(err, "datasets: NewIterator")
+	}
 	if b.Size < 0 {
 		return nil, errors.Errorf("datasets: NewIterator: batch size %d is negative (use 0 for the full batch)", b.Size)
 	}
@@ -96,17 +99,25 @@ func NewIterator(d *Dataset, b Batches) (*Iterator, error) {
 func (it *Iterator) start(k int) {
 	it.epoch = k
 	it.err = nil
-	for i := range it.perm {
-		it.perm[i] = i
-	}
-	if it.cfg.Shuffle {
-		// Reseeding one generator gives the same stream as
-		// rng.New(seed, "shuffle", k), without allocating a new one.
-		it.r.Seed(rng.Seed(it.cfg.Seed, "shuffle", uint64(k)))
-		shuffle(it.perm, it.r)
-	}
+	fillEpochOrder(it.perm, it.r, it.cfg.Shuffle, it.cfg.Seed, k)
 	it.next = 0
 	it.cur = nil
+}
+
+// fillEpochOrder fills perm with epoch k's order of 0..len(perm)-1: the
+// identity, or with shuffle a Fisher–Yates shuffle drawn from r reseeded
+// with rng.Seed(seed, "shuffle", k). It is the one definition of an epoch's
+// order, shared by Iterator and Dataset.Open.
+func fillEpochOrder(perm []int, r *rand.Rand, shuf bool, seed int64, k int) {
+	for i := range perm {
+		perm[i] = i
+	}
+	if shuf {
+		// Reseeding one generator gives the same stream as
+		// rng.New(seed, "shuffle", k), without allocating a new one.
+		r.Seed(rng.Seed(seed, "shuffle", uint64(k)))
+		shuffle(perm, r)
+	}
 }
 
 // Next advances to the next batch of the current epoch and reports whether

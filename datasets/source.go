@@ -3,66 +3,79 @@ package datasets
 import (
 	"context"
 	"io"
+	"math/rand"
 
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
 )
 
 // A Source is a training set that trainers read one pass per epoch: held in
-// memory (*Dataset, the fast path) or streamed from disk. A pass can be split
-// into parts, one per replica or process of a data-parallel run, each read
-// on its own.
+// memory (*Dataset, the fast path) or streamed from disk (Shards, IDXStream,
+// CSVStream).
 type Source interface {
-	Len() int             // examples in one epoch, all parts together
-	XShape() tensor.Shape // one example's input shape
-	YShape() tensor.Shape // one example's target shape; () for class indices
+	// Len is the number of examples in one epoch, all parts together.
+	Len() int
+	// XShape is one example's input shape.
+	XShape() tensor.Shape
+	// YShape is one example's target shape; () for class indices.
+	YShape() tensor.Shape
+	// Dtype is tensor.Float32 or tensor.Float64.
 	Dtype() tensor.Dtype
-	// PartLen is how many examples part `part` of `parts` yields per pass,
-	// known without reading data, so that every replica can agree on the
-	// number of steps before the first one.
+	// PartLen is how many examples part `part` of `parts` yields per pass
+	// (known without reading data, e.g. from a manifest), so that every
+	// replica or rank can agree on the step count up front.
 	PartLen(part, parts int) int
-	// Open starts one pass over part pass.Part of pass.Parts.
+	// Open starts one pass over part Pass.Part of Pass.Parts.
 	Open(ctx context.Context, pass Pass) (Stream, error)
 }
 
-// Pass says which pass over a Source to read.
+// Pass says which pass a Source opens.
 type Pass struct {
-	Epoch   int   // from 0
-	Seed    int64 // shuffle seed
-	Shuffle bool  // a seeded permutation per epoch; false: the stored order
-	// Part and Parts split the pass: 0 ≤ Part < Parts; Parts 0 means 1.
+	// Epoch numbers the pass from 0; with Shuffle it selects the order.
+	Epoch int
+	// Seed is the shuffle seed (the trainer passes rng.Seed(cfg.Seed,
+	// "shuffle")). A *Dataset uses it as Batches.Seed: its pass for epoch
+	// k is an Iterator's epoch k.
+	Seed int64
+	// Shuffle visits the examples in an order drawn from Seed and Epoch;
+	// without it, in storage order.
+	Shuffle bool
+	// Part and Parts: the pass reads part Part of Parts (replicas or
+	// ranks), 0 <= Part < Parts; Parts 0 means 1.
 	Part, Parts int
-	// Skip is how many examples of this part's pass to skip first (to
-	// resume in the middle of an epoch).
+	// Skip is the number of examples of this part's pass to skip first
+	// (to resume in mid-epoch).
 	Skip int
 }
 
 // A Stream yields one pass's examples in order.
 type Stream interface {
-	// Read copies the next n examples into rows [0, n) of x and y (of the
-	// Source's dtype and shapes, with at least n rows) and returns how
-	// many it copied: n, fewer only at the end of the pass, and 0 with
-	// io.EOF after it.
+	// Read copies the next n examples into rows [0, n) of x and y (x:
+	// (>=n, XShape...), y likewise, same dtype) and returns how many it
+	// copied: n, fewer only at the end of the pass, 0 and io.EOF after it.
+	// A bad record is an error naming the file and byte offset, returned
+	// by the Read that meets it (with the count of the good examples
+	// copied before it); the pass cannot go on after an error.
 	Read(x, y *tensor.Dense, n int) (int, error)
+	// Close stops the pass and releases its files and goroutines.
 	Close() error
 }
 
-// checkPass validates a Pass against a source of n examples, returning the
-// effective number of parts.
-func checkPass(p Pass) (int, error) {
+// checkPass validates a Pass against a Source of partLen examples per part
+// and returns Parts with 0 read as 1.
+func checkPass(op string, p Pass, partLen func(part, parts int) int) (int, error) {
 	parts := p.Parts
 	if parts == 0 {
 		parts = 1
 	}
-	switch {
-	case parts < 0:
-		return 0, errors.Errorf("datasets: Pass.Parts = %d, want ≥ 0", p.Parts)
-	case p.Part < 0 || p.Part >= parts:
-		return 0, errors.Errorf("datasets: Pass.Part = %d, want 0 ≤ Part < %d", p.Part, parts)
-	case p.Epoch < 0:
-		return 0, errors.Errorf("datasets: Pass.Epoch = %d, epochs count from 0", p.Epoch)
-	case p.Skip < 0:
-		return 0, errors.Errorf("datasets: Pass.Skip = %d, want ≥ 0", p.Skip)
+	if parts < 0 || p.Part < 0 || p.Part >= parts {
+		return 0, errors.Errorf("datasets: %s: part %d of %d: want 0 <= part < parts", op, p.Part, p.Parts)
+	}
+	if p.Epoch < 0 {
+		return 0, errors.Errorf("datasets: %s: epoch %d: epochs count from 0", op, p.Epoch)
+	}
+	if n := partLen(p.Part, parts); p.Skip < 0 || p.Skip > n {
+		return 0, errors.Errorf("datasets: %s: skip %d: part %d of %d holds %d examples", op, p.Skip, p.Part, parts, n)
 	}
 	return parts, nil
 }
@@ -79,67 +92,76 @@ func StridedLen(n, part, parts int) int {
 	return (n-part-1)/parts + 1
 }
 
-// PartLen implements Source: part r of P holds the positions j ≡ r (mod P)
-// of each epoch's order.
+// PartLen is the number of examples part of parts holds: the epoch
+// positions j = part, part+parts, part+2*parts, ... below Len().
 func (d *Dataset) PartLen(part, parts int) int { return StridedLen(d.n, part, parts) }
 
-// Open implements Source. A pass is the epoch's order as an Iterator with
-// Batches{Shuffle: pass.Shuffle, Seed: pass.Seed} gives it, restricted to
-// the positions of the part.
-func (d *Dataset) Open(ctx context.Context, pass Pass) (Stream, error) {
-	parts, err := checkPass(pass)
+// Open starts a pass over part Pass.Part of Pass.Parts: the positions
+// j ≡ Part (mod Parts) of the epoch's order, which is the order an Iterator
+// with Batches{Shuffle: Pass.Shuffle, Seed: Pass.Seed} visits in epoch
+// Pass.Epoch. For Parts = 1 a pass is exactly that order. Open allocates the
+// permutation (N ints); reads allocate nothing.
+func (d *Dataset) Open(ctx context.Context, p Pass) (Stream, error) {
+	parts, err := checkPass("Dataset.Open", p, d.PartLen)
 	if err != nil {
 		return nil, err
 	}
-	it, err := NewIterator(d, Batches{Size: d.n, Shuffle: pass.Shuffle, Seed: pass.Seed})
-	if err != nil {
-		return nil, err
+	if err := ctx.Err(); err != nil {
+		return nil, errors.Wrap(err, "datasets: Dataset.Open")
 	}
-	it.SetEpoch(pass.Epoch)
-	if !it.Next() {
-		return nil, errors.Wrap(it.Err(), "datasets: Open")
+	s := &datasetStream{d: d, ctx: ctx, perm: make([]int, d.n), step: parts}
+	var r *rand.Rand
+	if p.Shuffle {
+		r = rand.New(rand.NewSource(0))
 	}
-	perm := it.Indices()
-	s := &datasetStream{ctx: ctx, d: d}
-	for j := pass.Part; j < len(perm); j += parts {
-		s.idx = append(s.idx, perm[j])
-	}
-	if pass.Skip > len(s.idx) {
-		return nil, errors.Errorf("datasets: Open: Skip = %d, but part %d of %d has %d examples", pass.Skip, pass.Part, parts, len(s.idx))
-	}
-	s.next = pass.Skip
+	fillEpochOrder(s.perm, r, p.Shuffle, p.Seed, p.Epoch)
+	s.pos = p.Part + p.Skip*parts
 	return s, nil
 }
 
+// datasetStream reads positions pos, pos+step, ... of perm.
 type datasetStream struct {
-	ctx  context.Context
-	d    *Dataset
-	idx  []int
-	next int
+	d      *Dataset
+	ctx    context.Context
+	perm   []int
+	pos    int
+	step   int
+	idx    []int // scratch for Gather
+	closed bool
 }
 
 func (s *datasetStream) Read(x, y *tensor.Dense, n int) (int, error) {
-	if s.ctx != nil {
-		if err := s.ctx.Err(); err != nil {
-			return 0, err
-		}
+	if s.closed {
+		return 0, errors.New("datasets: Stream.Read: stream is closed")
 	}
 	if n < 0 {
-		return 0, errors.Errorf("datasets: Stream.Read: n = %d", n)
+		return 0, errors.Errorf("datasets: Stream.Read: n = %d is negative", n)
 	}
-	if s.next >= len(s.idx) {
+	if err := s.ctx.Err(); err != nil {
+		return 0, errors.Wrap(err, "datasets: Stream.Read")
+	}
+	if s.pos >= s.d.n {
 		return 0, io.EOF
 	}
-	end := s.next + n
-	if end > len(s.idx) {
-		end = len(s.idx)
+	k := (s.d.n - s.pos + s.step - 1) / s.step
+	if k > n {
+		k = n
 	}
-	if err := s.d.Gather(s.idx[s.next:end], x, y); err != nil {
+	if err := checkDest("Stream.Read", "X", x, s.d.dt, s.d.xshape, k); err != nil {
 		return 0, err
 	}
-	k := end - s.next
-	s.next = end
-	return k, nil
+	if err := checkDest("Stream.Read", "Y", y, s.d.dt, s.d.yshape, k); err != nil {
+		return 0, err
+	}
+	s.idx = s.idx[:0]
+	for ; len(s.idx) < k; s.pos += s.step {
+		s.idx = append(s.idx, s.perm[s.pos])
+	}
+	s.d.gather(s.idx, x, y)
+	return len(s.idx), nil
 }
 
-func (s *datasetStream) Close() error { return nil }
+func (s *datasetStream) Close() error {
+	s.closed = true
+	return nil
+}

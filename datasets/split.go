@@ -25,6 +25,9 @@ func (d *Dataset) Split(seed int64, stratify bool, fractions ...float64) ([]*Dat
 	if d == nil {
 		return nil, errors.New("datasets: Split: nil Dataset")
 	}
+	if err := d.Validate(); err != nil {
+		return nil, errors.Wrap(err, "datasets: Split")
+	}
 	if len(fractions) == 0 {
 		return nil, errors.New("datasets: Split: no fractions")
 	}

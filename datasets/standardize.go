@@ -26,6 +26,9 @@ func (d *Dataset) Standardizer() (*Standardizer, error) {
 	if d == nil {
 		return nil, errors.New("datasets: Standardizer: nil Dataset")
 	}
+	if err := d.Validate(); err != nil {
+		return nil, errors.Wrap(err, "datasets: Standardizer")
+	}
 	f := d.xf
 	mean := make([]float64, f)
 	std := make([]float64, f)
@@ -64,6 +67,9 @@ func (s *Standardizer) Apply(d *Dataset) (*Dataset, error) {
 	}
 	if d == nil {
 		return nil, errors.New("datasets: Standardizer.Apply: nil Dataset")
+	}
+	if err := d.Validate(); err != nil {
+		return nil, errors.Wrap(err, "datasets: Standardizer.Apply")
 	}
 	if len(s.Mean) != len(s.Std) {
 		return nil, errors.Errorf("datasets: Standardizer.Apply: %d means but %d standard deviations", len(s.Mean), len(s.Std))

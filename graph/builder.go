@@ -23,6 +23,8 @@ type Builder struct {
 	seed     int64
 	training bool
 	params   map[string]*G.Node
+	buffers  map[string]*G.Node
+	updates  []stateUpdate // buffers a run computes anew (UpdateBuffer)
 	inputs   map[string]*tensor.Dense
 	feeds    []func() error // refill derived inputs (dropout masks) before each run
 	rands    []layerRand    // generators of random layers, reseeded before each run
@@ -38,11 +40,12 @@ func NewBuilder(p *Params) *Builder {
 		seed = p.seed
 	}
 	return &Builder{
-		g:      G.NewGraph(),
-		p:      p,
-		seed:   seed,
-		params: map[string]*G.Node{},
-		inputs: map[string]*tensor.Dense{},
+		g:       G.NewGraph(),
+		p:       p,
+		seed:    seed,
+		params:  map[string]*G.Node{},
+		buffers: map[string]*G.Node{},
+		inputs:  map[string]*tensor.Dense{},
 	}
 }
 
@@ -56,8 +59,8 @@ func (b *Builder) Params() *Params { return b.p }
 // Dtype is the element type of the graph's tensors.
 func (b *Builder) Dtype() tensor.Dtype { return b.p.dtype }
 
-// SetTraining marks the graph as one that trains: layers such as Dropout
-// behave differently in training and evaluation.
+// SetTraining marks the graph as one that trains: layers such as Dropout and
+// BatchNorm behave differently in training and evaluation.
 func (b *Builder) SetTraining(on bool) { b.training = on }
 
 // Training reports whether the graph is a training graph.
@@ -103,27 +106,106 @@ func (b *Builder) Param(name string, shape tensor.Shape, init Initializer) (*G.N
 	if err := checkShape(shape); err != nil {
 		return nil, errors.Wrapf(err, "graph: parameter %q", name)
 	}
-	t := b.p.values[name]
+	if init == nil {
+		init = GlorotUniform
+	}
+	n, err := b.bind("parameter", name, shape, init, b.p.values, b.p.Add)
+	if err != nil {
+		return nil, err
+	}
+	b.params[name] = n
+	return n, nil
+}
+
+// bind returns a new node over the named tensor of values, which it first
+// creates with add, filled by init, if there is none.
+func (b *Builder) bind(kind, name string, shape tensor.Shape, init Initializer, values map[string]*tensor.Dense, add func(string, *tensor.Dense) error) (*G.Node, error) {
+	if _, ok := b.params[name]; ok && kind != "parameter" {
+		return nil, errors.Errorf("graph: %s %q: the graph has a parameter of that name", kind, name)
+	}
+	if _, ok := b.buffers[name]; ok && kind != "buffer" {
+		return nil, errors.Errorf("graph: %s %q: the graph has a buffer of that name", kind, name)
+	}
+	t := values[name]
 	if t == nil {
-		if init == nil {
-			init = GlorotUniform
-		}
 		vals := make([]float64, shape.TotalSize())
 		init(rng.New(b.p.seed, "param/"+name), shape.Clone(), vals)
 		t = tensor.New(tensor.Of(b.p.dtype), tensor.WithShape(shape.Clone()...))
 		setFloat64s(t, vals)
-		if err := b.p.Add(name, t); err != nil {
+		if err := add(name, t); err != nil {
 			return nil, err
 		}
 	} else if !SameShape(t.Shape(), shape) {
-		return nil, errors.Errorf("graph: parameter %q has shape %v, asked for %v", name, t.Shape(), shape)
+		return nil, errors.Errorf("graph: %s %q has shape %v, asked for %v", kind, name, t.Shape(), shape)
 	}
-	// The node holds its own header over the parameter's memory: gorgonia
+	// The node holds its own header over the tensor's memory: gorgonia
 	// transposes matmul operands in place (T, then UT) during a run, which on
 	// a header shared by several graphs would race with their runs.
-	n := G.NewTensor(b.g, b.p.dtype, len(shape), G.WithShape(shape.Clone()...), G.WithName(name), G.WithValue(t.ShallowClone()))
-	b.params[name] = n
+	return G.NewTensor(b.g, b.p.dtype, len(shape), G.WithShape(shape.Clone()...), G.WithName(name), G.WithValue(t.ShallowClone())), nil
+}
+
+// Buffer returns the node of the named buffer: non-trainable state in
+// Params, such as BatchNorm's running statistics, which the graph reads but
+// never differentiates. The first time a name is asked for in a Params, the
+// tensor is made with the given shape and filled by init (which must not be
+// nil), as Param does. To change a buffer from a training graph, compute its
+// next value as a node and register it with UpdateBuffer.
+func (b *Builder) Buffer(name string, shape tensor.Shape, init Initializer) (*G.Node, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	if n, ok := b.buffers[name]; ok {
+		if !SameShape(n.Shape(), shape) {
+			return nil, errors.Errorf("graph: buffer %q has shape %v, asked for %v", name, n.Shape(), shape)
+		}
+		return n, nil
+	}
+	if err := checkShape(shape); err != nil {
+		return nil, errors.Wrapf(err, "graph: buffer %q", name)
+	}
+	if init == nil {
+		return nil, errors.Errorf("graph: buffer %q: nil initializer", name)
+	}
+	n, err := b.bind("buffer", name, shape, init, b.p.buffers, b.p.AddBuffer)
+	if err != nil {
+		return nil, err
+	}
+	b.buffers[name] = n
 	return n, nil
+}
+
+// stateUpdate is a buffer and the node holding its next value.
+type stateUpdate struct {
+	name string
+	next *G.Node
+}
+
+// UpdateBuffer registers next, a node of this graph with the buffer's shape,
+// as the named buffer's value after a run. A run never writes the buffer
+// itself — several Programs may run over the same Params at once — but
+// computes next into memory the Program owns; Program.CommitState then
+// copies it into the buffer. A buffer is updated at most once per graph.
+func (b *Builder) UpdateBuffer(name string, next *G.Node) error {
+	if err := b.check(); err != nil {
+		return err
+	}
+	buf, ok := b.buffers[name]
+	if !ok {
+		return errors.Errorf("graph: UpdateBuffer: the graph has no buffer %q (make it with Builder.Buffer)", name)
+	}
+	if next == nil || next.Graph() != b.g {
+		return errors.Errorf("graph: UpdateBuffer %q: the next value is nil or belongs to another graph", name)
+	}
+	if !SameShape(next.Shape(), buf.Shape()) || next.Dtype() != buf.Dtype() {
+		return errors.Errorf("graph: UpdateBuffer %q: next value %v %v, buffer is %v %v", name, next.Dtype(), next.Shape(), buf.Dtype(), buf.Shape())
+	}
+	for _, u := range b.updates {
+		if u.name == name {
+			return errors.Errorf("graph: UpdateBuffer %q: the buffer already has an update in this graph", name)
+		}
+	}
+	b.updates = append(b.updates, stateUpdate{name: name, next: next})
+	return nil
 }
 
 // Input returns a new input node with a tensor the graph owns; a Program's
@@ -179,7 +261,7 @@ func (b *Builder) check() error {
 	if b == nil || b.p == nil {
 		return errors.New("graph: nil builder or builder without params (make one with NewBuilder(params))")
 	}
-	return checkDtype(b.p.dtype)
+	return b.p.Validate()
 }
 
 func checkShape(s tensor.Shape) error {

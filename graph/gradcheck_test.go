@@ -436,7 +436,7 @@ func assertSameBits(t *testing.T, p, q *Params) {
 		t.Fatal(err)
 	}
 	for _, name := range p.Names() {
-		a, b := p.Float64s(name), q.Float64s(name)
+		a, b := p.CopyFloat64s(name), q.CopyFloat64s(name)
 		for i := range a {
 			if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
 				t.Fatalf("%s[%d]: %v != %v", name, i, a[i], b[i])

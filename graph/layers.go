@@ -24,12 +24,12 @@ func ReLU(x *G.Node) (*G.Node, error) {
 
 // Sigmoid is 1/(1+e^−x).
 func Sigmoid(x *G.Node) (*G.Node, error) {
-	return activation("Sigmoid", x, G.Sigmoid)
+	return actLayer(actSigmoid, 0, G.Sigmoid)(x) // activation.go
 }
 
 // Tanh is the hyperbolic tangent.
 func Tanh(x *G.Node) (*G.Node, error) {
-	return activation("Tanh", x, G.Tanh)
+	return actLayer(actTanh, 0, G.Tanh)(x)
 }
 
 // activation applies f to x, reporting a nil x or a gorgonia panic as an
@@ -51,9 +51,7 @@ func Softmax(x *G.Node) (*G.Node, error) {
 
 // LeakyReLU returns the activation x for x > 0, alpha·x otherwise.
 func LeakyReLU(alpha float64) Activation {
-	return func(x *G.Node) (*G.Node, error) {
-		return activation("LeakyReLU", x, func(x *G.Node) (*G.Node, error) { return G.LeakyRelu(x, alpha) })
-	}
+	return actLayer(actLeaky, alpha, func(x *G.Node) (*G.Node, error) { return G.LeakyRelu(x, alpha) })
 }
 
 // Dense is a fully connected layer: x·W + b for x of shape (batch, in), with

@@ -17,13 +17,14 @@ func MSE(b *Builder, out, target *G.Node) (*G.Node, error) {
 
 // BinaryCrossEntropy is the mean logistic loss of logits out against targets
 // in [0, 1] of the same shape, computed from logits as
-// max(z,0) − z·y + log(1+e^−|z|), which never overflows.
+// max(z,0) − z·y + log(1+e^−|z|), which never overflows. A target outside
+// [0, 1] (the loss would be unbounded below) is an error when the graph runs.
 func BinaryCrossEntropy(b *Builder, out, target *G.Node) (*G.Node, error) {
 	return lossNode(lossBCE, out, target)
 }
 
 // SoftmaxCrossEntropy is the mean over the batch of −log softmax(z)[y] for
-// logits out of shape (batch, classes), computed with log-sum-exp so that
+// logits out of shape (batch, classes), classes ≥ 2, computed with log-sum-exp so that
 // large logits do not overflow. target is either class indices (batch) or
 // one-hot or soft target rows (batch, classes).
 func SoftmaxCrossEntropy(b *Builder, out, target *G.Node) (*G.Node, error) {
@@ -41,6 +42,8 @@ func lossNode(kind lossKind, out, target *G.Node) (*G.Node, error) {
 		return nil, errors.Errorf("%s: output is a scalar; want (batch, ...)", what)
 	case kind == lossSCE && out.Dims() != 2:
 		return nil, errors.Errorf("%s: output shape %v; want (batch, classes)", what, os)
+	case kind == lossSCE && os[1] < 2:
+		return nil, errors.Errorf("%s: output shape %v has one class: its softmax is 1 and the loss 0 whatever the weights; give the model one output per class (at least 2), or use BinaryCrossEntropy for a single logit", what, os)
 	case kind == lossSCE && target.Dims() == 1:
 		if ts[0] != os[0] {
 			return nil, errors.Errorf("%s: output shape %v and class-index target shape %v differ in batch size", what, os, ts)

@@ -249,8 +249,11 @@ func lossValue[T float](kind lossKind, o, y []T, shape tensor.Shape, indices boo
 		return sum / float64(len(o)), nil
 	case lossBCE:
 		for i, v := range o {
-			z := float64(v)
-			sum += math.Max(z, 0) - z*float64(y[i]) + math.Log1p(math.Exp(-math.Abs(z)))
+			z, t := float64(v), float64(y[i])
+			if !(t >= 0 && t <= 1) {
+				return 0, errors.Errorf("element %d: target %v is not in [0, 1]", i, y[i])
+			}
+			sum += math.Max(z, 0) - z*t + math.Log1p(math.Exp(-math.Abs(z)))
 		}
 		return sum / float64(len(o)), nil
 	}

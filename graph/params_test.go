@@ -52,7 +52,7 @@ func TestParamsSharedAcrossBatchSizes(t *testing.T) {
 
 	// expect computes row r of x·W + b from the current parameter values.
 	expect := func(r int) []float64 {
-		w, bias := p.Float64s("d/w"), p.Float64s("d/b")
+		w, bias := p.CopyFloat64s("d/w"), p.CopyFloat64s("d/b")
 		y := make([]float64, out)
 		for j := range y {
 			y[j] = bias[j]
@@ -91,7 +91,7 @@ func TestParamsSharedAcrossBatchSizes(t *testing.T) {
 	if err := p.CopyFrom(q); err != nil {
 		t.Fatal(err)
 	}
-	if got := p.Float64s("d/w")[0]; got != 100 {
+	if got := p.CopyFloat64s("d/w")[0]; got != 100 {
 		t.Fatalf("after CopyFrom d/w[0] = %v, want 100", got)
 	}
 	check("after CopyFrom")
@@ -130,7 +130,7 @@ func TestParamShapeMismatch(t *testing.T) {
 		t.Errorf("Param twice with the same shape: %v, %v, %v", n1, n2, err)
 	}
 	// The second initializer is ignored: the parameter exists.
-	if v := p.Float64s("v"); v[0] == 0 && v[1] == 0 && v[2] == 0 && v[3] == 0 {
+	if v := p.CopyFloat64s("v"); v[0] == 0 && v[1] == 0 && v[2] == 0 && v[3] == 0 {
 		t.Errorf("Param re-initialized an existing parameter: %v", v)
 	}
 }
@@ -167,7 +167,7 @@ func TestInitReproducible(t *testing.T) {
 		t.Errorf("Names %v, want creation order [c a b]", got)
 	}
 	for _, name := range []string{"a", "b", "c"} {
-		x, y := p.Float64s(name), q.Float64s(name)
+		x, y := p.CopyFloat64s(name), q.CopyFloat64s(name)
 		for i := range x {
 			if math.Float64bits(x[i]) != math.Float64bits(y[i]) {
 				t.Fatalf("%s[%d] is %v built first, %v built later", name, i, x[i], y[i])
@@ -183,17 +183,17 @@ func TestInitReproducible(t *testing.T) {
 		}
 		return true
 	}
-	if !differ(p.Float64s("a"), p.Float64s("b")) {
-		t.Errorf("a and b share values: %v %v", p.Float64s("a"), p.Float64s("b"))
+	if !differ(p.CopyFloat64s("a"), p.CopyFloat64s("b")) {
+		t.Errorf("a and b share values: %v %v", p.CopyFloat64s("a"), p.CopyFloat64s("b"))
 	}
 	r := paramsInOrder(t, tensor.Float64, 10, "a")
-	if !differ(p.Float64s("a"), r.Float64s("a")) {
+	if !differ(p.CopyFloat64s("a"), r.CopyFloat64s("a")) {
 		t.Errorf("seeds 9 and 10 give a the same values")
 	}
 	// float32 params hold the float64 draws rounded.
 	f := paramsInOrder(t, tensor.Float32, 9, "b")
 	for i, v := range f.Value("b").Data().([]float32) {
-		if want := float32(p.Float64s("b")[i]); v != want {
+		if want := float32(p.CopyFloat64s("b")[i]); v != want {
 			t.Fatalf("float32 b[%d] = %v, want %v", i, v, want)
 		}
 	}
@@ -281,7 +281,7 @@ func TestParamsAccessors(t *testing.T) {
 	if p.Dtype() != tensor.Float64 || p.Seed() != 1 || p.Len() != 2 || p.NumScalars() != 24 {
 		t.Errorf("Dtype %v Seed %d Len %d NumScalars %d", p.Dtype(), p.Seed(), p.Len(), p.NumScalars())
 	}
-	if p.Name(1) != "y" || p.At(1) != p.Value("y") || p.Value("z") != nil || p.Float64s("z") != nil {
+	if p.Name(1) != "y" || p.At(1) != p.Value("y") || p.Value("z") != nil || p.CopyFloat64s("z") != nil {
 		t.Errorf("Name/At/Value/Float64s disagree")
 	}
 	names := p.Names()
@@ -299,7 +299,7 @@ func TestParamsCloneCopyFromCompatible(t *testing.T) {
 	}
 	assertSameBits(t, p, q)
 	q.Value("a").Data().([]float64)[0] = 42
-	if p.Float64s("a")[0] == 42 {
+	if p.CopyFloat64s("a")[0] == 42 {
 		t.Errorf("Clone shares tensors with the original")
 	}
 
@@ -370,7 +370,7 @@ func TestParamsAdd(t *testing.T) {
 	for _, c := range cases {
 		assertErr(t, "Add "+c.name, c.p.Add(c.param, c.t), c.want...)
 	}
-	if p.Len() != 1 || p.Float64s("w")[1] != 2 {
+	if p.Len() != 1 || p.CopyFloat64s("w")[1] != 2 {
 		t.Errorf("after failed Adds: %v", p.Names())
 	}
 

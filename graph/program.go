@@ -33,6 +33,18 @@ type Program struct {
 	gradCopy []*tensor.Dense
 	gradVal  []*tensor.Dense
 	outVal   []*tensor.Dense
+	// state lists the buffers the graph updates (Builder.UpdateBuffer);
+	// pending says that the last Run succeeded and computed their next
+	// values, which CommitState has not copied yet.
+	state   []stateCommit
+	pending bool
+}
+
+// stateCommit is a buffer's tensor in Params and the node of its next value.
+type stateCommit struct {
+	name string
+	next *G.Node
+	dst  *tensor.Dense
 }
 
 // Compile compiles the graph into a Program that computes loss (which may be
@@ -47,6 +59,9 @@ func (b *Builder) Compile(loss *G.Node, outputs ...*G.Node) (prog *Program, err 
 	}
 	if b.compiled {
 		return nil, errors.New("graph: builder already compiled")
+	}
+	if loss == nil && len(outputs) == 0 {
+		return nil, errors.New("graph: Compile: no loss and no outputs: nothing to compute")
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -76,6 +91,10 @@ func (b *Builder) Compile(loss *G.Node, outputs ...*G.Node) (prog *Program, err 
 	}
 	targets = append(targets, outputs...)
 	targets = append(targets, prog.grads...)
+	for _, u := range b.updates {
+		targets = append(targets, u.next)
+		prog.state = append(prog.state, stateCommit{name: u.name, next: u.next, dst: b.p.buffers[u.name]})
+	}
 	for _, n := range targets {
 		if n == nil {
 			return nil, errors.New("graph: compile: nil output")
@@ -135,6 +154,7 @@ func (p *Program) Run() (err error) {
 			err = errors.Errorf("graph: run: %v", r)
 		}
 	}()
+	p.pending = false
 	p.reseed()
 	p.runs++
 	for _, f := range p.feeds {
@@ -163,8 +183,35 @@ func (p *Program) Run() (err error) {
 	for i, o := range p.outputs {
 		p.outVal[i] = asDense(p.value(o))
 	}
+	p.pending = len(p.state) > 0
 	return nil
 }
+
+// CommitState copies the buffer values the last Run computed (BatchNorm's
+// running statistics, see Builder.UpdateBuffer) into the Params buffers, so
+// that evaluation graphs and later runs see them. Runs only compute them;
+// the trainer calls CommitState after each training step, at a point where
+// no Program over the same Params is running. It does nothing for a Program
+// that updates no buffer, after a failed Run, or a second time after the
+// same Run; it allocates nothing.
+func (p *Program) CommitState() error {
+	if !p.pending {
+		return nil
+	}
+	p.pending = false
+	for _, s := range p.state {
+		if err := copyValue(s.dst, p.value(s.next)); err != nil {
+			return errors.Wrapf(err, "graph: commit buffer %q", s.name)
+		}
+	}
+	return nil
+}
+
+// NumState is the number of buffers the program updates.
+func (p *Program) NumState() int { return len(p.state) }
+
+// StateName is the name of the i-th buffer the program updates.
+func (p *Program) StateName(i int) string { return p.state[i].name }
 
 // value is n's value after a run.
 func (p *Program) value(n *G.Node) G.Value {

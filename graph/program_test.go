@@ -152,8 +152,8 @@ func TestProgramParamOrder(t *testing.T) {
 		t.Fatalf("params %d: %s, %s; want a, b", prog.NumParams(), prog.ParamName(0), prog.ParamName(1))
 	}
 	// d Σ a⊙b / da = b.
-	if !equal(Float64s(prog.Grad(0)), p.Float64s("b")) || !equal(Float64s(prog.Grad(1)), p.Float64s("a")) {
-		t.Errorf("gradients %v %v, want b %v and a %v", prog.Grad(0), prog.Grad(1), p.Float64s("b"), p.Float64s("a"))
+	if !equal(Float64s(prog.Grad(0)), p.CopyFloat64s("b")) || !equal(Float64s(prog.Grad(1)), p.CopyFloat64s("a")) {
+		t.Errorf("gradients %v %v, want b %v and a %v", prog.Grad(0), prog.Grad(1), p.CopyFloat64s("b"), p.CopyFloat64s("a"))
 	}
 }
 

@@ -32,6 +32,9 @@ func Save(w io.Writer, p *graph.Params) error {
 	if w == nil {
 		return errors.New("models: Save: nil writer")
 	}
+	if err := p.Validate(); err != nil {
+		return errors.Wrap(err, "models: Save")
+	}
 	f := &ckpt.File{Dtype: p.Dtype(), Seed: p.Seed(), Tensors: ckpt.Weights(p)}
 	return errors.Wrap(ckpt.Encode(w, f), "models: Save")
 }

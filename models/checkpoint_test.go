@@ -484,6 +484,7 @@ func FuzzLoad(f *testing.F) {
 	f.Add(saveBytes(f, testParams(f, tensor.Float32, -9)))
 	f.Add(saveBytes(f, testParams(f, tensor.Float64, 1<<40)))
 	f.Add(saveBytes(f, graph.NewParams(tensor.Float64, 0)))
+	f.Add(bufferCheckpoint(f)) // state_test.go: a parameter and a buffer
 	f.Add([]byte{})
 	f.Add([]byte("DSCNTPRM"))
 	f.Add(small[:len(small)/2])

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"context"
 	"math"
 	"reflect"
 
@@ -96,9 +97,15 @@ func NewEvaluator(m Model, p *graph.Params, loss graph.Loss, chunk int) *Evaluat
 
 // Evaluate computes the loss and metrics of the model over ds.
 func Evaluate(m Model, p *graph.Params, loss graph.Loss, ds *datasets.Dataset) (Metrics, error) {
+	return EvaluateContext(context.Background(), m, p, loss, ds)
+}
+
+// EvaluateContext is Evaluate that stops with ctx's error, between two
+// chunks of examples, once ctx is done.
+func EvaluateContext(ctx context.Context, m Model, p *graph.Params, loss graph.Loss, ds *datasets.Dataset) (Metrics, error) {
 	e := NewEvaluator(m, p, loss, 0)
 	defer e.Close()
-	return e.Evaluate(ds)
+	return e.EvaluateContext(ctx, ds)
 }
 
 // Close releases the compiled graphs.
@@ -116,10 +123,24 @@ func (e *Evaluator) programs(ds *datasets.Dataset) (*exec.Cache, error) {
 	if ds == nil {
 		return nil, errors.New("models: Evaluate: nil dataset")
 	}
-	if ds.Dtype() != e.p.Dtype() {
-		return nil, errors.Errorf("models: Evaluate: dataset dtype %v differs from params dtype %v", ds.Dtype(), e.p.Dtype())
+	if err := ds.Validate(); err != nil {
+		return nil, errors.Wrap(err, "models: Evaluate")
 	}
-	xs, ys := ds.XShape(), ds.YShape()
+	return e.programsFor(ds.Dtype(), ds.XShape(), ds.YShape())
+}
+
+// programsFor returns the evaluation programs for examples of dtype dt
+// and shapes xs, ys.
+func (e *Evaluator) programsFor(dt tensor.Dtype, xs, ys tensor.Shape) (*exec.Cache, error) {
+	if e.m == nil || e.p == nil || e.loss == nil {
+		return nil, errors.New("models: Evaluate needs a model, params and a loss")
+	}
+	if err := e.p.Validate(); err != nil {
+		return nil, errors.Wrap(err, "models: Evaluate")
+	}
+	if dt != e.p.Dtype() {
+		return nil, errors.Errorf("models: Evaluate: dataset dtype %v differs from params dtype %v", dt, e.p.Dtype())
+	}
 	if e.cache == nil || !graph.SameShape(xs, e.xs) || !graph.SameShape(ys, e.ys) {
 		e.Close()
 		e.xs, e.ys = xs, ys
@@ -130,7 +151,16 @@ func (e *Evaluator) programs(ds *datasets.Dataset) (*exec.Cache, error) {
 
 // Evaluate computes the loss and metrics of the model over ds.
 func (e *Evaluator) Evaluate(ds *datasets.Dataset) (Metrics, error) {
+	return e.EvaluateContext(context.Background(), ds)
+}
+
+// EvaluateContext is Evaluate that stops with ctx's error, between two
+// chunks of examples, once ctx is done.
+func (e *Evaluator) EvaluateContext(ctx context.Context, ds *datasets.Dataset) (Metrics, error) {
 	var met Metrics
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	cache, err := e.programs(ds)
 	if err != nil {
 		return met, err
@@ -145,6 +175,9 @@ func (e *Evaluator) Evaluate(ds *datasets.Dataset) (Metrics, error) {
 		end := start + e.chunk
 		if end > n {
 			end = n
+		}
+		if err := ctx.Err(); err != nil {
+			return met, errors.Wrapf(err, "models: evaluate: stopped at example %d of %d", start, n)
 		}
 		c, err := cache.Get(end - start)
 		if err != nil {

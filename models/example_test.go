@@ -94,7 +94,7 @@ func ExampleSaveFile() {
 		fmt.Println(loaded.Name(i), loaded.At(i).Shape())
 	}
 	fmt.Println(loaded.Dtype(), "seed", loaded.Seed())
-	fmt.Println("same values:", reflect.DeepEqual(params.Float64s("out/w"), loaded.Float64s("out/w")))
+	fmt.Println("same values:", reflect.DeepEqual(params.CopyFloat64s("out/w"), loaded.CopyFloat64s("out/w")))
 	// Output:
 	// hidden1/w (4, 8)
 	// hidden1/b (8)
@@ -132,7 +132,7 @@ func ExampleLoad() {
 	if err := models.LoadInto(fresh, bytes.NewReader(buf.Bytes())); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("same values:", reflect.DeepEqual(fresh.Float64s("hidden1/w"), trained.Float64s("hidden1/w")))
+	fmt.Println("same values:", reflect.DeepEqual(fresh.CopyFloat64s("hidden1/w"), trained.CopyFloat64s("hidden1/w")))
 
 	wider := graph.NewParams(graph.Float64, 0)
 	if err := models.Init(net, wider, graph.Shape{5}); err != nil {
@@ -206,7 +206,10 @@ func Example_customModel() {
 	}
 	net := TwoBranch{Hidden: 32, Classes: 10}
 	params := graph.NewParams(graph.Float64, 1)
-	before, err := models.Evaluate(net, params, graph.SoftmaxCrossEntropy, test) // creates the params
+	if err := models.Init(net, params, test.XShape()); err != nil { // creates the params
+		log.Fatal(err)
+	}
+	before, err := models.Evaluate(net, params, graph.SoftmaxCrossEntropy, test)
 	if err != nil {
 		log.Fatal(err)
 	}

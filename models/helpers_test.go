@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"math"
-	"strings"
 	"sync"
 	"testing"
 
@@ -14,19 +13,14 @@ import (
 	"github.com/descent-go/descent/graph"
 	"github.com/descent-go/descent/models"
 	"github.com/descent-go/descent/trainers"
+
+	"github.com/descent-go/descent/internal/testutil"
 )
 
 // wantErr fails unless err is non-nil and contains every one of subs.
 func wantErr(t *testing.T, err error, subs ...string) {
 	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want one containing %q", subs)
-	}
-	for _, s := range subs {
-		if !strings.Contains(err.Error(), s) {
-			t.Errorf("error %q does not contain %q", err, s)
-		}
-	}
+	testutil.ErrContains(t, err, subs...)
 }
 
 func must(t testing.TB, err error) {

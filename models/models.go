@@ -192,3 +192,65 @@ func orOne(n int) int {
 func layerName(prefix string, i int) string {
 	return prefix + strconv.Itoa(i+1)
 }
+
+// ConvNet is a small convolutional network with batch normalization for
+// (batch, channels, height, width) images (NCHW), height and width at least
+// 4: two stages of 3×3 convolution (16, then 32 filters, padding 1) →
+// graph.BatchNorm → ReLU → 2×2 max-pool, then Dense 128 → BatchNorm → ReLU →
+// Dense Classes. Output logits (batch, Classes); targets class indices.
+// Natural loss: graph.SoftmaxCrossEntropy. Its BatchNorm layers keep
+// running statistics in Params buffers, which training updates and
+// evaluation uses; a training batch needs at least 2 examples.
+type ConvNet struct {
+	Classes int // 0 means 10
+}
+
+// Forward implements Model.
+func (m ConvNet) Forward(b *graph.Builder, x *G.Node) (*G.Node, error) {
+	classes := m.Classes
+	if classes == 0 {
+		classes = 10
+	}
+	if classes < 2 {
+		return nil, errors.Errorf("models: ConvNet Classes = %d, want ≥ 2 (0 means 10)", m.Classes)
+	}
+	if x == nil {
+		return nil, errors.New("models: ConvNet: nil input")
+	}
+	if s := x.Shape(); x.Dims() != 4 || s[2] < 4 || s[3] < 4 {
+		return nil, errors.Errorf("models: ConvNet wants (batch, channels, height, width) input with height and width ≥ 4, got shape %v", s)
+	}
+	h := x
+	var err error
+	for i, filters := range []int{16, 32} {
+		name := layerName("conv", i)
+		if err == nil {
+			h, err = graph.Conv2D(b, name, h, filters, 3, 1, 1, nil)
+		}
+		if err == nil {
+			h, err = graph.BatchNorm(b, name+"/bn", h)
+		}
+		if err == nil {
+			h, err = graph.ReLU(h)
+		}
+		if err == nil {
+			h, err = graph.MaxPool2D(h, 2, 2)
+		}
+	}
+	if err == nil {
+		h, err = graph.Flatten(h)
+	}
+	if err == nil {
+		h, err = graph.Dense(b, "fc1", h, 128, graph.HeNormal)
+	}
+	if err == nil {
+		h, err = graph.BatchNorm(b, "fc1/bn", h)
+	}
+	if err == nil {
+		h, err = graph.ReLU(h)
+	}
+	if err != nil {
+		return nil, errors.Wrap(err, "models: ConvNet")
+	}
+	return graph.Dense(b, "out", h, classes, graph.GlorotUniform)
+}

@@ -31,7 +31,7 @@ func TestLinearRecoversWeights(t *testing.T) {
 	// about half per epoch: 150 epochs reach machine precision.
 	gd := trainers.GD{Config: trainers.Config{Epochs: 150, Loss: graph.MSE, Optimizer: trainers.SGD{LR: 0.3}, Seed: 1}}
 	fit(t, gd, models.Linear{}, p, ds)
-	got := append(p.Float64s("linear/w"), p.Float64s("linear/b")...)
+	got := append(p.CopyFloat64s("linear/w"), p.CopyFloat64s("linear/b")...)
 	if len(got) != d+1 {
 		t.Fatalf("params %v: got %d weights and biases, want %d", p.Names(), len(got), d+1)
 	}
@@ -137,6 +137,7 @@ func TestLeNetForward(t *testing.T) {
 			d[i] = r.Float32()
 		}
 		p := graph.NewParams(tensor.Float32, 1)
+		must(t, models.Init(models.LeNet{}, p, s[1:]))
 		out, err := models.Predict(models.LeNet{}, p, x)
 		if err != nil {
 			t.Errorf("input %v: %v", s, err)
@@ -153,6 +154,7 @@ func TestLeNetForward(t *testing.T) {
 		}
 	}
 	p := graph.NewParams(tensor.Float32, 1)
+	must(t, models.Init(models.LeNet{Classes: 3}, p, tensor.Shape{1, 28, 28}))
 	out, err := models.Predict(models.LeNet{Classes: 3}, p, tensor.New(tensor.WithShape(4, 1, 28, 28), tensor.Of(tensor.Float32)))
 	must(t, err)
 	if !out.Shape().Eq(tensor.Shape{4, 3}) {

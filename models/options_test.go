@@ -78,8 +78,8 @@ func TestMLPDropout(t *testing.T) {
 	if mask == nil || !mask.Shape().Eq(tensor.Shape{n, hidden}) {
 		t.Fatalf("training graph mask %v, want shape (%d, %d)", mask, n, hidden)
 	}
-	w1, b1 := p.Float64s("hidden1/w"), p.Float64s("hidden1/b")
-	w2, b2 := p.Float64s("out/w"), p.Float64s("out/b")
+	w1, b1 := p.CopyFloat64s("hidden1/w"), p.CopyFloat64s("hidden1/b")
+	w2, b2 := p.CopyFloat64s("out/w"), p.CopyFloat64s("out/b")
 	var prev []float64
 	for run := 0; run < 2; run++ {
 		must(t, tr.Run())
@@ -140,6 +140,8 @@ func TestMLPActivation(t *testing.T) {
 		}
 		m := models.MLP{Hidden: []int{4, 5}, Outputs: 2, Activation: act}
 		p := graph.NewParams(tensor.Float64, 8)
+		must(t, models.Init(m, p, x.Shape()[1:]))
+		calls = 0
 		got, err := models.Predict(m, p, x)
 		must(t, err)
 		if c.act != nil && calls != 2 {
@@ -147,12 +149,12 @@ func TestMLPActivation(t *testing.T) {
 		}
 		h := graph.Float64s(x)
 		for _, l := range []string{"hidden1", "hidden2"} {
-			h = matmul(h, 6, p.Float64s(l+"/w"), p.Float64s(l+"/b"))
+			h = matmul(h, 6, p.CopyFloat64s(l+"/w"), p.CopyFloat64s(l+"/b"))
 			for i := range h {
 				h[i] = c.f(h[i])
 			}
 		}
-		want := matmul(h, 6, p.Float64s("out/w"), p.Float64s("out/b"))
+		want := matmul(h, 6, p.CopyFloat64s("out/w"), p.CopyFloat64s("out/b"))
 		for i, v := range graph.Float64s(got) {
 			if math.Abs(v-want[i]) > 1e-12 {
 				t.Fatalf("%s: output %d is %v, want %v", c.name, i, v, want[i])

@@ -1,6 +1,8 @@
 package models
 
 import (
+	"context"
+
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
 
@@ -8,14 +10,20 @@ import (
 	"github.com/descent-go/descent/internal/exec"
 )
 
-// Init creates m's parameters in p, as training would on its first step, by
-// building the model once for inputs of one example's shape xShape. Use it
-// before loading a checkpoint into a fresh Params, or to count parameters.
+// Init creates m's parameters in empty Params p, as training would on its
+// first step, by building the model once for inputs of one example's shape
+// xShape. Use it before loading a checkpoint into a fresh Params, or to count
+// parameters. Params that already hold parameters are never changed: Init
+// then only checks that they are exactly the model's, and an error names the
+// missing and unexpected ones.
 func Init(m Model, p *graph.Params, xShape tensor.Shape) error {
-	if m == nil || p == nil {
-		return errors.New("models: Init needs a model and params")
+	if m == nil {
+		return errors.New("models: Init: no model")
 	}
-	c, err := exec.New(exec.Spec{Forward: m.Forward, Params: p, X: xShape}).Get(1)
+	if err := p.Validate(); err != nil {
+		return errors.Wrap(err, "models: Init")
+	}
+	c, err := exec.New(exec.Spec{Forward: m.Forward, Params: p, X: xShape, Create: true}).Get(1)
 	if err != nil {
 		return errors.Wrapf(err, "models: Init for example shape %v", xShape)
 	}
@@ -51,9 +59,15 @@ func NewPredictor(m Model, p *graph.Params, chunk int) *Predictor {
 // Predict returns the model's outputs for x of shape (N, example shape...):
 // logits for classifiers, predictions for regressors, shape (N, outputs...).
 func Predict(m Model, p *graph.Params, x *tensor.Dense) (*tensor.Dense, error) {
+	return PredictContext(context.Background(), m, p, x)
+}
+
+// PredictContext is Predict that stops with ctx's error, between two chunks
+// of examples, once ctx is done.
+func PredictContext(ctx context.Context, m Model, p *graph.Params, x *tensor.Dense) (*tensor.Dense, error) {
 	pr := NewPredictor(m, p, 0)
 	defer pr.Close()
-	return pr.Predict(x)
+	return pr.PredictContext(ctx, x)
 }
 
 // Close releases the compiled graphs.
@@ -66,8 +80,20 @@ func (pr *Predictor) Close() {
 
 // Predict returns the model's outputs for x of shape (N, example shape...).
 func (pr *Predictor) Predict(x *tensor.Dense) (*tensor.Dense, error) {
+	return pr.PredictContext(context.Background(), x)
+}
+
+// PredictContext is Predict that stops with ctx's error, between two chunks
+// of examples, once ctx is done.
+func (pr *Predictor) PredictContext(ctx context.Context, x *tensor.Dense) (*tensor.Dense, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	if pr.m == nil || pr.p == nil {
 		return nil, errors.New("models: Predict needs a model and params")
+	}
+	if err := pr.p.Validate(); err != nil {
+		return nil, errors.Wrap(err, "models: Predict")
 	}
 	if x == nil {
 		return nil, errors.New("models: Predict: nil input")
@@ -96,6 +122,9 @@ func (pr *Predictor) Predict(x *tensor.Dense) (*tensor.Dense, error) {
 		end := start + pr.chunk
 		if end > n {
 			end = n
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, errors.Wrapf(err, "models: predict: stopped at example %d of %d", start, n)
 		}
 		c, err := pr.cache.Get(end - start)
 		if err != nil {

@@ -48,6 +48,7 @@ func TestPredictChunks(t *testing.T) {
 		} {
 			p := graph.NewParams(dt, 3)
 			x := randInput(1, dt, c.shape...)
+			must(t, models.Init(c.m, p, x.Shape()[1:]))
 			xBefore := graph.Float64s(x)
 			big := models.NewPredictor(c.m, p, 1000)
 			want, err := big.Predict(x)
@@ -131,6 +132,7 @@ func TestPredictLeavesTrainedParams(t *testing.T) {
 func TestPredictErrors(t *testing.T) {
 	p := graph.NewParams(tensor.Float64, 1)
 	m := models.MLP{Hidden: []int{4}, Outputs: 2}
+	must(t, models.Init(m, p, tensor.Shape{3}))
 	_, err := models.Predict(m, p, randInput(1, tensor.Float32, 5, 3))
 	wantErr(t, err, "dtype", "float32", "float64")
 	_, err = models.Predict(m, p, nil)
@@ -143,7 +145,7 @@ func TestPredictErrors(t *testing.T) {
 	wantErr(t, err, "models: Predict")
 	_, err = models.Predict(m, nil, randInput(1, tensor.Float64, 5, 3))
 	wantErr(t, err, "models: Predict")
-	_, err = models.Predict(models.MLP{Outputs: 0}, p, randInput(1, tensor.Float64, 5, 3))
+	_, err = models.Predict(models.MLP{Outputs: 0}, graph.NewParams(tensor.Float64, 1), randInput(1, tensor.Float64, 5, 3))
 	wantErr(t, err, "MLP Outputs = 0")
 
 	// A view that is not contiguous.
@@ -163,10 +165,10 @@ func TestPredictErrors(t *testing.T) {
 
 	// A custom model whose output does not have one row per example.
 	for _, bad := range []models.Model{sumModel{}, transposeModel{}} {
-		_, err = models.Predict(bad, p, randInput(1, tensor.Float64, 5, 3))
+		_, err = models.Predict(bad, graph.NewParams(tensor.Float64, 1), randInput(1, tensor.Float64, 5, 3))
 		wantErr(t, err, "output", "shape")
 	}
-	_, err = models.Predict(panicModel{}, p, randInput(1, tensor.Float64, 5, 3))
+	_, err = models.Predict(panicModel{}, graph.NewParams(tensor.Float64, 1), randInput(1, tensor.Float64, 5, 3))
 	wantErr(t, err, "panic", "boom")
 }
 

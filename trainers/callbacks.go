@@ -22,6 +22,10 @@ const (
 	StepEnd  EventKind = iota // every Config.LogEvery updates
 	EpochEnd                  // after every epoch, with its Record
 	FitEnd                    // once, when the Fit ends for whatever reason
+	// FitBegin comes once, before the first step, with the History of no
+	// epoch yet: a callback's error then (a bad setting) stops the Fit
+	// before any update.
+	FitBegin
 )
 
 // An Event is what a callback is told.
@@ -112,6 +116,8 @@ func EarlyStopping(monitored string, patience int, minDelta float64, restoreBest
 		}
 		st := s.(*earlyState)
 		switch e.Kind {
+		case FitBegin:
+			return checkEarlyStopping(monitored, patience, minDelta, e.History)
 		case EpochEnd:
 			if e.Epoch == 0 {
 				*st = *newEarlyState()
@@ -184,12 +190,16 @@ func (s *earlyState) load(data []byte, weights *graph.Params) error {
 //
 // An older file is removed only after the new one is safely written.
 // LatestCheckpoint(path) finds the newest. every = 0 with monitored = ""
-// (nothing to write), every < 0, or keep < 1 with every ≥ 1 is an error at
-// the first epoch's end. Called outside a Fit, it writes the weights only.
+// (nothing to write), every < 0, keep < 1 with every ≥ 1, an empty path or an
+// unknown monitored quantity is an error before the first step (FitBegin).
+// Called outside a Fit, it writes the weights only.
 func Checkpoint(path string, every, keep int, monitored string) Callback {
 	own := &checkpointState{}
 	own.Im.reset()
 	return func(e Event) error {
+		if e.Kind == FitBegin {
+			return checkCheckpoint(path, every, keep, monitored, e.History)
+		}
 		if e.Kind != EpochEnd || e.Rank != 0 {
 			return nil
 		}

@@ -16,7 +16,7 @@ import (
 func detRun(t *testing.T, train, val *datasets.Dataset, seed int64, noiseEvery int) (*graph.Params, *History) {
 	t.Helper()
 	p := graph.NewParams(tensor.Float32, 7)
-	c := Config{Epochs: 4, Loss: graph.SoftmaxCrossEntropy, Optimizer: Adam{LR: 0.01}, Seed: seed,
+	c := Config{Epochs: 4, Loss: graph.SoftmaxCrossEntropy, Optimizer: NewAdam(0.01), Seed: seed,
 		Validation: val, RecordSteps: true, NoiseEvery: noiseEvery, Schedule: Cosine(0.1)}
 	m := models.MLP{Hidden: []int{16, 8}, Outputs: 3, Dropout: 0.3}
 	h, err := MiniBatchSGD{BatchSize: 16, Config: c}.Fit(bg, m, p, train)

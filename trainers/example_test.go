@@ -92,7 +92,7 @@ func ExampleGD() {
 		return
 	}
 	fmt.Printf("true    w = %.2f, b = %.2f\n", trueW, trueB)
-	fmt.Printf("learned w = %.2f, b = %.2f\n", params.Float64s("linear/w"), params.Float64s("linear/b")[0])
+	fmt.Printf("learned w = %.2f, b = %.2f\n", params.CopyFloat64s("linear/w"), params.CopyFloat64s("linear/b")[0])
 	fmt.Println("updates:", hist.Last().Updates, "examples:", hist.Last().Examples)
 	// Output:
 	// true    w = [-1.44 -2.36 2.73], b = -0.32
@@ -147,7 +147,7 @@ func ExampleEarlyStopping() {
 		Config: trainers.Config{
 			Epochs:     200,
 			Loss:       graph.SoftmaxCrossEntropy,
-			Optimizer:  trainers.Adam{LR: 0.01},
+			Optimizer:  trainers.NewAdam(0.01),
 			Seed:       1,
 			Validation: test,
 			Callbacks:  []trainers.Callback{trainers.EarlyStopping("val_loss", 3, 0, true)},
@@ -246,7 +246,7 @@ func ExampleLatestCheckpoint() {
 	fit := func(stopAfter3 bool, path, resume string) (*graph.Params, *trainers.History, error) {
 		params := graph.NewParams(tensor.Float32, 1)
 		hist, err := trainers.MiniBatchSGD{BatchSize: 64, Config: trainers.Config{
-			Epochs: 6, Loss: graph.SoftmaxCrossEntropy, Optimizer: trainers.Adam{LR: 0.01}, Seed: 1,
+			Epochs: 6, Loss: graph.SoftmaxCrossEntropy, Optimizer: trainers.NewAdam(0.01), Seed: 1,
 			Validation: test, Schedule: trainers.ReduceOnPlateau(0.5, 1, 0),
 			Callbacks: []trainers.Callback{trainers.Checkpoint(path, 1, 2, "val_loss"), func(e trainers.Event) error {
 				if e.Kind == trainers.EpochEnd && e.Epoch == 2 && stopAfter3 {

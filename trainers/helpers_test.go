@@ -3,7 +3,6 @@ package trainers
 import (
 	"context"
 	"math"
-	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -12,6 +11,8 @@ import (
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
 	"github.com/descent-go/descent/models"
+
+	"github.com/descent-go/descent/internal/testutil"
 )
 
 // Helpers shared by the tests: a linear-regression problem whose exact
@@ -98,7 +99,7 @@ func (lr linReg) all() []int {
 
 // theta reads a Linear model's parameters as (w..., b).
 func theta(p *graph.Params) []float64 {
-	return append(p.Float64s("linear/w"), p.Float64s("linear/b")...)
+	return append(p.CopyFloat64s("linear/w"), p.CopyFloat64s("linear/b")...)
 }
 
 // setTheta creates a Linear model's parameters in p (if needed) and sets
@@ -147,7 +148,7 @@ func relClose(got, want []float64, tol float64) bool {
 func allParams(p *graph.Params) [][]float64 {
 	out := make([][]float64, p.Len())
 	for i := range out {
-		out[i] = p.Float64s(p.Name(i))
+		out[i] = p.CopyFloat64s(p.Name(i))
 	}
 	return out
 }
@@ -161,7 +162,7 @@ func sameBits(a, b *graph.Params) bool {
 		if a.Name(i) != b.Name(i) {
 			return false
 		}
-		x, y := a.Float64s(a.Name(i)), b.Float64s(b.Name(i))
+		x, y := a.CopyFloat64s(a.Name(i)), b.CopyFloat64s(b.Name(i))
 		if len(x) != len(y) {
 			return false
 		}
@@ -176,14 +177,7 @@ func sameBits(a, b *graph.Params) bool {
 
 func mustContain(t testing.TB, err error, subs ...string) {
 	t.Helper()
-	if err == nil {
-		t.Fatalf("no error; want one mentioning %q", subs)
-	}
-	for _, s := range subs {
-		if !strings.Contains(err.Error(), s) {
-			t.Errorf("error %q does not mention %q", err, s)
-		}
-	}
+	testutil.ErrContains(t, err, subs...)
 }
 
 // cfg returns a regression Config with the given epochs and optimizer.

@@ -74,6 +74,7 @@ func (r *run) hogwild(ctx context.Context, epoch int) (lossSum float64, seen int
 				rep.err = err
 				return
 			}
+			rep.c = c
 			loss := c.Loss()
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
 				rep.err = errors.Errorf("example %d: loss is %v (diverged: lower the learning rate?)", perm[j], loss)
@@ -101,6 +102,10 @@ func (r *run) hogwild(ctx context.Context, epoch int) (lossSum float64, seen int
 	r.lr = math.Float64frombits(last)
 	if err := r.repErr(epoch); err != nil {
 		return 0, 0, err
+	}
+	// Buffers are committed once the replicas have stopped: part 0's last.
+	if err := r.commitState(); err != nil {
+		return 0, 0, errors.Wrapf(err, "trainers: epoch %d", epoch)
 	}
 	for _, rep := range r.reps {
 		lossSum += rep.loss

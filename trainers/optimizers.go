@@ -90,8 +90,9 @@ func momentumStep[T float](lr, mu float64, nesterov bool, w, g, v []T) {
 }
 
 // Adam adapts a step per parameter from running means of the gradient and
-// its square, with bias correction (Kingma & Ba, 2015). Zero fields take the
-// usual defaults: Beta1 0.9, Beta2 0.999, Eps 1e-8.
+// its square, with bias correction (Kingma & Ba, 2015). Every field means
+// what it says, zero included (Beta1 0 is Adam without momentum); Eps must
+// be > 0. NewAdam(lr) sets the usual Beta1 0.9, Beta2 0.999, Eps 1e-8.
 type Adam struct {
 	LR, Beta1, Beta2, Eps float64
 }
@@ -128,7 +129,7 @@ func (o AdamW) StartState(params []*tensor.Dense, st *OptimizerState) (Update, e
 }
 
 func (o AdamW) start(name string, params []*tensor.Dense, st *OptimizerState) (Update, error) {
-	b1, b2, eps := orDefault(o.Beta1, 0.9), orDefault(o.Beta2, 0.999), orDefault(o.Eps, 1e-8)
+	b1, b2, eps := o.Beta1, o.Beta2, o.Eps
 	if err := positive(name, "LR", o.LR); err != nil {
 		return nil, err
 	}
@@ -140,7 +141,7 @@ func (o AdamW) start(name string, params []*tensor.Dense, st *OptimizerState) (U
 			return nil, err
 		}
 	}
-	if err := positive(name, "Eps", eps); err != nil {
+	if err := positiveEps(name, eps); err != nil {
 		return nil, err
 	}
 	if o.WeightDecay < 0 || math.IsNaN(o.WeightDecay) {
@@ -179,8 +180,8 @@ func adamStep[T float](lr, b1, b2, eps, c1, c2 float64, w, g, m, v []T) {
 }
 
 // RMSProp divides each step by a running root-mean-square of the gradient:
-// s ← ρs + (1−ρ)g²; w ← w − η·g/(√s + ε). Zero fields take the defaults
-// Rho 0.9, Eps 1e-8.
+// s ← ρs + (1−ρ)g²; w ← w − η·g/(√s + ε). Rho 0 means 0; Eps must be > 0.
+// NewRMSProp(lr) sets the usual Rho 0.9, Eps 1e-8.
 type RMSProp struct {
 	LR, Rho, Eps float64
 }
@@ -194,21 +195,22 @@ func (o RMSProp) Start(params []*tensor.Dense) (Update, error) { return o.StartS
 // StartState implements StatefulOptimizer: the running means are
 // "square_avg/<parameter>".
 func (o RMSProp) StartState(params []*tensor.Dense, st *OptimizerState) (Update, error) {
-	rho, eps := orDefault(o.Rho, 0.9), orDefault(o.Eps, 1e-8)
+	rho, eps := o.Rho, o.Eps
 	if err := positive("RMSProp", "LR", o.LR); err != nil {
 		return nil, err
 	}
 	if err := unit("RMSProp", "Rho", rho); err != nil {
 		return nil, err
 	}
-	if err := positive("RMSProp", "Eps", eps); err != nil {
+	if err := positiveEps("RMSProp", eps); err != nil {
 		return nil, err
 	}
 	return squaresUpdate(st.Tensors("square_avg", params), params, rho, 1-rho, eps), nil
 }
 
 // AdaGrad divides each step by the root of the summed squared gradients:
-// s ← s + g²; w ← w − η·g/(√s + ε). Eps defaults to 1e-10.
+// s ← s + g²; w ← w − η·g/(√s + ε). Eps must be > 0; NewAdaGrad(lr) sets
+// the usual 1e-10.
 type AdaGrad struct {
 	LR, Eps float64
 }
@@ -221,11 +223,11 @@ func (o AdaGrad) Start(params []*tensor.Dense) (Update, error) { return o.StartS
 
 // StartState implements StatefulOptimizer: the sums are "sum/<parameter>".
 func (o AdaGrad) StartState(params []*tensor.Dense, st *OptimizerState) (Update, error) {
-	eps := orDefault(o.Eps, 1e-10)
+	eps := o.Eps
 	if err := positive("AdaGrad", "LR", o.LR); err != nil {
 		return nil, err
 	}
-	if err := positive("AdaGrad", "Eps", eps); err != nil {
+	if err := positiveEps("AdaGrad", eps); err != nil {
 		return nil, err
 	}
 	return squaresUpdate(st.Tensors("sum", params), params, 1, 1, eps), nil
@@ -270,13 +272,6 @@ func sameLen(params, grads []*tensor.Dense) error {
 		return errors.Errorf("trainers: %d gradients for %d parameters", len(grads), len(params))
 	}
 	return nil
-}
-
-func orDefault(v, def float64) float64 {
-	if v == 0 {
-		return def
-	}
-	return v
 }
 
 func positive(opt, field string, v float64) error {

@@ -122,12 +122,15 @@ func TestOptimizersMatchHandComputedSteps(t *testing.T) {
 		{"Momentum", SGD{LR: 1, Momentum: 0.9}, refMomentum(0.9, false), 0.98648},
 		// w: 1 − 0.1·0.19 = 0.981, − 0.05·0.176 = 0.9722, + 0.02·0.4566 = 0.981332
 		{"Nesterov", SGD{LR: 1, Momentum: 0.9, Nesterov: true}, refMomentum(0.9, true), 0.981332},
-		{"Adam", Adam{LR: 1}, refAdam(0.9, 0.999, 1e-8, 0), math.NaN()},
+		{"Adam", NewAdam(1), refAdam(0.9, 0.999, 1e-8, 0), math.NaN()},
+		{"Adam Beta1 0", Adam{LR: 1, Beta1: 0, Beta2: 0.999, Eps: 1e-8}, refAdam(0, 0.999, 1e-8, 0), math.NaN()},
+		{"Adam Beta2 0", Adam{LR: 1, Beta1: 0.9, Beta2: 0, Eps: 1e-8}, refAdam(0.9, 0, 1e-8, 0), math.NaN()},
 		{"Adam custom", Adam{LR: 1, Beta1: 0.5, Beta2: 0.9, Eps: 1e-3}, refAdam(0.5, 0.9, 1e-3, 0), math.NaN()},
-		{"AdamW", AdamW{LR: 1, WeightDecay: 0.1}, refAdam(0.9, 0.999, 1e-8, 0.1), math.NaN()},
-		{"RMSProp", RMSProp{LR: 1}, refRMSProp(0.9, 1e-8), math.NaN()},
+		{"AdamW", NewAdamW(1, 0.1), refAdam(0.9, 0.999, 1e-8, 0.1), math.NaN()},
+		{"RMSProp", NewRMSProp(1), refRMSProp(0.9, 1e-8), math.NaN()},
+		{"RMSProp Rho 0", RMSProp{LR: 1, Rho: 0, Eps: 1e-8}, refRMSProp(0, 1e-8), math.NaN()},
 		{"RMSProp custom", RMSProp{LR: 1, Rho: 0.5, Eps: 1e-4}, refRMSProp(0.5, 1e-4), math.NaN()},
-		{"AdaGrad", AdaGrad{LR: 1}, refAdaGrad(1e-10), math.NaN()},
+		{"AdaGrad", NewAdaGrad(1), refAdaGrad(1e-10), math.NaN()},
 	} {
 		want := runRef(tc.ref)
 		if !math.IsNaN(tc.hand) && math.Abs(want[2][0][0]-tc.hand) > 1e-15 {
@@ -155,7 +158,7 @@ func TestOptimizersMatchHandComputedSteps(t *testing.T) {
 
 func TestOptimizerStateIsPerFit(t *testing.T) {
 	// One Optimizer value serves two Fits: each Start has fresh moments.
-	o := Adam{LR: 1}
+	o := NewAdam(1)
 	a, b := runOptimizer(t, o, tensor.Float64), runOptimizer(t, o, tensor.Float64)
 	if a[2][0][0] != b[2][0][0] {
 		t.Errorf("second Start continued the first one's state: %v vs %v", a[2][0][0], b[2][0][0])
@@ -163,7 +166,7 @@ func TestOptimizerStateIsPerFit(t *testing.T) {
 }
 
 func TestOptimizerGradientCountMismatch(t *testing.T) {
-	for _, o := range []Optimizer{SGD{LR: 1}, SGD{LR: 1, Momentum: 0.5}, Adam{LR: 1}, RMSProp{LR: 1}, AdaGrad{LR: 1}} {
+	for _, o := range []Optimizer{SGD{LR: 1}, SGD{LR: 1, Momentum: 0.5}, NewAdam(1), NewRMSProp(1), NewAdaGrad(1)} {
 		u, err := o.Start([]*tensor.Dense{newTensor(tensor.Float64, []float64{1})})
 		if err != nil {
 			t.Fatal(err)
@@ -192,15 +195,19 @@ func TestInvalidHyperparametersFailBeforeAnyUpdate(t *testing.T) {
 		{SGD{LR: 0.1, Momentum: nan}, nil, []string{"SGD", "Momentum"}},
 		{SGD{LR: 0.1, Nesterov: true}, nil, []string{"SGD", "Nesterov", "Momentum"}},
 		{Adam{LR: 0}, nil, []string{"Adam", "LR"}},
-		{Adam{LR: 0.1, Beta1: -0.5}, nil, []string{"Adam", "Beta1"}},
-		{Adam{LR: 0.1, Beta2: -0.001}, nil, []string{"Adam", "Beta2"}},
-		{Adam{LR: 0.1, Beta2: 1}, nil, []string{"Adam", "Beta2"}},
+		{Adam{LR: 0.1, Beta1: -0.5, Eps: 1}, nil, []string{"Adam", "Beta1"}},
+		{Adam{LR: 0.1, Beta2: -0.001, Eps: 1}, nil, []string{"Adam", "Beta2"}},
+		{Adam{LR: 0.1, Beta2: 1, Eps: 1}, nil, []string{"Adam", "Beta2"}},
 		{Adam{LR: 0.1, Eps: -1e-8}, nil, []string{"Adam", "Eps"}},
-		{AdamW{LR: 0.1, WeightDecay: -1}, nil, []string{"AdamW", "WeightDecay"}},
-		{AdamW{LR: 0.1, WeightDecay: nan}, nil, []string{"AdamW", "WeightDecay"}},
-		{AdamW{LR: 0.1, Beta1: 1}, nil, []string{"AdamW", "Beta1"}},
+		{Adam{LR: 0.1}, nil, []string{"Adam", "Eps = 0", "NewAdam"}},
+		{AdamW{LR: 0.1}, nil, []string{"AdamW", "Eps = 0", "NewAdamW"}},
+		{RMSProp{LR: 0.1}, nil, []string{"RMSProp", "Eps = 0", "NewRMSProp"}},
+		{AdaGrad{LR: 0.1}, nil, []string{"AdaGrad", "Eps = 0", "NewAdaGrad"}},
+		{AdamW{LR: 0.1, WeightDecay: -1, Eps: 1}, nil, []string{"AdamW", "WeightDecay"}},
+		{AdamW{LR: 0.1, WeightDecay: nan, Eps: 1}, nil, []string{"AdamW", "WeightDecay"}},
+		{AdamW{LR: 0.1, Beta1: 1, Eps: 1}, nil, []string{"AdamW", "Beta1"}},
 		{RMSProp{LR: -1}, nil, []string{"RMSProp", "LR"}},
-		{RMSProp{LR: 0.1, Rho: 1.5}, nil, []string{"RMSProp", "Rho"}},
+		{RMSProp{LR: 0.1, Rho: 1.5, Eps: 1}, nil, []string{"RMSProp", "Rho"}},
 		{RMSProp{LR: 0.1, Eps: nan}, nil, []string{"RMSProp", "Eps"}},
 		{AdaGrad{LR: nan}, nil, []string{"AdaGrad", "LR"}},
 		{AdaGrad{LR: 0.1, Eps: -1}, nil, []string{"AdaGrad", "Eps"}},

@@ -208,10 +208,16 @@ func (rep *replica) accumulate(ctx context.Context, r *run, chunk, total int) {
 		if err == nil {
 			err = c.Run()
 		}
+		if err == nil && r.pool == nil {
+			// One replica: nothing else runs, so every chunk's buffers
+			// (BatchNorm statistics) are committed, as steps' are.
+			err = c.CommitState()
+		}
 		if err != nil {
 			rep.err = err
 			return
 		}
+		rep.c = c
 		loss := c.Loss()
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
 			rep.err = errors.Errorf("loss is %v (diverged: lower the learning rate?)", loss)
@@ -441,12 +447,20 @@ func (r *run) broadcastWeights() error {
 	return nil
 }
 
-// checkInSync compares a checksum of the weights across processes after
-// every epoch: replicas that drifted apart are an error, not a silent
+// checkInSync gives every process rank 0's buffers and compares a checksum
+// of the weights across processes after every epoch: replicas that drifted apart are an error, not a silent
 // average of different models.
 func (r *run) checkInSync(epoch int) error {
 	if r.cl == nil || r.cl.Size() == 1 {
 		return nil
+	}
+	// Non-trainable buffers (BatchNorm's running statistics) follow each
+	// process's part 0; rank 0's, part 0 of the whole job, are what an
+	// in-process run keeps, so every rank takes them.
+	for i := 0; i < r.params.NumBuffers(); i++ {
+		if err := r.cl.Broadcast(tensorBytes(r.params.BufferAt(i)), 0); err != nil {
+			return errors.Wrapf(err, "trainers: epoch %d: broadcasting buffer %q from rank 0", epoch, r.params.BufferName(i))
+		}
 	}
 	h := fnv.New64a()
 	for _, w := range r.weights {

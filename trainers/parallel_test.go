@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/descent-go/descent/datasets"
@@ -485,6 +486,64 @@ func TestHogwildMisuse(t *testing.T) {
 		mustContain(t, err, tc.want...)
 		if p.Len() != 0 {
 			t.Errorf("%s: a refused Fit filled the Params", tc.name)
+		}
+	}
+}
+
+// bnNet is Dense → BatchNorm → ReLU → Dense: a model with buffers.
+type bnNet struct{}
+
+func (bnNet) Forward(b *graph.Builder, x *G.Node) (*G.Node, error) {
+	h, err := graph.Dense(b, "d1", x, 8, graph.HeNormal)
+	if err == nil {
+		h, err = graph.BatchNorm(b, "bn", h)
+	}
+	if err == nil {
+		h, err = graph.ReLU(h)
+	}
+	if err == nil {
+		h, err = graph.Dense(b, "d2", h, 3, graph.GlorotUniform)
+	}
+	return h, err
+}
+
+// With BatchNorm, every rank ends with rank 0's running statistics, which
+// are those of an in-process run with as many replicas.
+func TestClusterBuffersFollowRankZero(t *testing.T) {
+	ds := classes(t, 64, 4, 3, tensor.Float64)
+	c := Config{Epochs: 2, Loss: graph.SoftmaxCrossEntropy, Optimizer: SGD{LR: 0.1}, Seed: 2}
+	fit := func(c Config) *graph.Params {
+		p := graph.NewParams(tensor.Float64, 3)
+		if _, err := (MiniBatchSGD{Config: c, BatchSize: 16}).Fit(bg, bnNet{}, p, ds); err != nil {
+			t.Error(err)
+		}
+		return p
+	}
+	c.Parallel.Replicas = 2
+	want := fit(c)
+	if want.NumBuffers() == 0 {
+		t.Fatal("the model has no buffers")
+	}
+	ranks := newFakeJob(2)
+	got := make([]*graph.Params, 2)
+	var wg sync.WaitGroup
+	for i := range ranks {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			rc := c
+			rc.Parallel = Parallel{Cluster: ranks[i]}
+			got[i] = fit(rc)
+		}(i)
+	}
+	wg.Wait()
+	for i, p := range got {
+		for k := 0; k < want.NumBuffers(); k++ {
+			name := want.BufferName(k)
+			a, b := denseFloats(p.Buffer(name)), denseFloats(want.Buffer(name))
+			if relDiff(a, b) != 0 {
+				t.Errorf("rank %d: buffer %q differs from the in-process run's", i, name)
+			}
 		}
 	}
 }

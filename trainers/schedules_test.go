@@ -134,7 +134,9 @@ func TestBadScheduleValueIsAnError(t *testing.T) {
 			}
 			return 1
 		}, []string{"epoch 0 step 5", "-0.1", "learning rate"}, 5},
-		{"Inf", func(t Time) float64 { return math.Inf(1) }, []string{"epoch 0 step 0", "learning rate"}, 0},
+		// A factor that is bad from the start is an error before the Fit
+		// starts: no History.
+		{"Inf", func(t Time) float64 { return math.Inf(1) }, []string{"before the first step", "learning rate"}, 0},
 		{"panic", func(t Time) float64 {
 			if t.Step == 2 {
 				panic("boom")
@@ -154,7 +156,7 @@ func TestBadScheduleValueIsAnError(t *testing.T) {
 		p := graph.NewParams(tensor.Float64, 1)
 		h, err := MiniBatchSGD{BatchSize: 10, Config: c}.Fit(bg, models.Linear{}, p, lr.ds)
 		mustContain(t, err, tc.want...)
-		if updates != tc.steps || h == nil || len(h.Epochs) != tc.steps/10 {
+		if updates != tc.steps || (h == nil) != (tc.steps == 0) || (h != nil && len(h.Epochs) != tc.steps/10) {
 			t.Errorf("%s: %d updates before the error, want %d; History %v", tc.name, updates, tc.steps, h)
 		}
 	}

@@ -52,7 +52,7 @@ func resumeTrainers(c Config) []Trainer {
 
 var resumeOptimizers = []Optimizer{
 	SGD{LR: 0.05}, SGD{LR: 0.05, Momentum: 0.9}, SGD{LR: 0.05, Momentum: 0.9, Nesterov: true},
-	Adam{LR: 0.01}, AdamW{LR: 0.01, WeightDecay: 0.1}, RMSProp{LR: 0.01}, AdaGrad{LR: 0.05},
+	NewAdam(0.01), NewAdamW(0.01, 0.1), NewRMSProp(0.01), NewAdaGrad(0.05),
 }
 
 var resumeSchedules = []struct {
@@ -164,7 +164,7 @@ func listNamesQuiet(dir string) []string {
 func TestResumeNoiseAndStopped(t *testing.T) {
 	train, val := resumeData(t)
 	dir := t.TempDir()
-	c := resumeConfig(dir, 12, Adam{LR: 0.05}, nil, val)
+	c := resumeConfig(dir, 12, NewAdam(0.05), nil, val)
 	c.NoiseEvery, c.NoiseBatch = 3, 4
 	p := graph.NewParams(tensor.Float32, 3)
 	h, err := MiniBatchSGD{Config: c, BatchSize: 4}.Fit(bg, resumeModel, p, train)
@@ -193,7 +193,7 @@ func TestResumeNoiseAndStopped(t *testing.T) {
 func TestResumeMismatch(t *testing.T) {
 	train, val := resumeData(t)
 	dir := t.TempDir()
-	c := resumeConfig(dir, 2, Adam{LR: 0.01}, nil, val)
+	c := resumeConfig(dir, 2, NewAdam(0.01), nil, val)
 	_, err := MiniBatchSGD{Config: c, BatchSize: 8}.Fit(bg, resumeModel, graph.NewParams(tensor.Float32, 3), train)
 	must(t, err)
 	path := checkpointName(filepath.Join(dir, "run.ckpt"), 1)
@@ -212,7 +212,7 @@ func TestResumeMismatch(t *testing.T) {
 		want  []string
 	}{
 		{"optimizer", nil, nil, nil, func(c *Config) { c.Optimizer = SGD{LR: 0.01} }, []string{"the optimizer differs", "trainers.Adam", "trainers.SGD"}},
-		{"optimizer setting", nil, nil, nil, func(c *Config) { c.Optimizer = Adam{LR: 0.02} }, []string{"the optimizer differs", "LR:0.01", "LR:0.02"}},
+		{"optimizer setting", nil, nil, nil, func(c *Config) { c.Optimizer = NewAdam(0.02) }, []string{"the optimizer differs", "LR:0.01", "LR:0.02"}},
 		{"model", nil, models.MLP{Hidden: []int{7}, Outputs: 3, Dropout: 0.25}, nil, nil, []string{"the model parameters differ", "hidden1/w[4 6]", "hidden1/w[4 7]"}},
 		{"data shape", nil, nil, other, nil, []string{"the training data differs", "27 examples", "30 examples"}},
 		{"trainer", func(c Config) Trainer { return MiniBatchSGD{Config: c, BatchSize: 9} }, nil, nil, nil, []string{"the trainer differs", "B=8", "B=9"}},
@@ -223,7 +223,7 @@ func TestResumeMismatch(t *testing.T) {
 		{"missing", nil, nil, nil, func(c *Config) { c.Resume = filepath.Join(dir, "nope.ckpt") }, []string{"trainers: resume", "nope.ckpt"}},
 		{"epochs", nil, nil, nil, func(c *Config) { c.Resume = checkpointName(filepath.Join(dir, "run.ckpt"), 2); c.Epochs = 1 }, []string{"after 2 epochs, more than Config.Epochs = 1"}},
 	} {
-		rc := resumeConfig(dir, 3, Adam{LR: 0.01}, nil, val)
+		rc := resumeConfig(dir, 3, NewAdam(0.01), nil, val)
 		rc.Resume = path
 		if m.edit != nil {
 			m.edit(&rc)
@@ -264,7 +264,7 @@ func TestResumeMismatch(t *testing.T) {
 func TestTrainingCheckpointContents(t *testing.T) {
 	train, val := resumeData(t)
 	dir := t.TempDir()
-	c := resumeConfig(dir, 2, Adam{LR: 0.01}, nil, val)
+	c := resumeConfig(dir, 2, NewAdam(0.01), nil, val)
 	p := graph.NewParams(tensor.Float32, 3)
 	_, err := MiniBatchSGD{Config: c, BatchSize: 8}.Fit(bg, resumeModel, p, train)
 	must(t, err)
@@ -362,7 +362,7 @@ func TestResumeAfterSIGKILL(t *testing.T) {
 func killSetup(dir string, epochs int) (Config, func(Config) Trainer) {
 	_, val := resumeData(nil)
 	c := Config{
-		Epochs: epochs, Loss: graph.SoftmaxCrossEntropy, Optimizer: Adam{LR: 0.001}, Schedule: ReduceOnPlateau(0.5, 3, 0), Seed: 5,
+		Epochs: epochs, Loss: graph.SoftmaxCrossEntropy, Optimizer: NewAdam(0.001), Schedule: ReduceOnPlateau(0.5, 3, 0), Seed: 5,
 		Validation: val,
 		Callbacks:  []Callback{Checkpoint(filepath.Join(dir, "run.ckpt"), 1, 2, ""), EarlyStopping("val_loss", epochs, 0, true)},
 	}
@@ -389,7 +389,7 @@ func killChild(dir string) {
 func FuzzReadState(f *testing.F) {
 	train, val := resumeData(f)
 	dir := f.TempDir()
-	c := resumeConfig(dir, 2, Adam{LR: 0.01}, ReduceOnPlateau(0.5, 1, 0), val)
+	c := resumeConfig(dir, 2, NewAdam(0.01), ReduceOnPlateau(0.5, 1, 0), val)
 	c.NoiseEvery, c.NoiseBatch = 2, 4
 	if _, err := (MiniBatchSGD{Config: c, BatchSize: 8}).Fit(bg, resumeModel, graph.NewParams(tensor.Float32, 3), train); err != nil {
 		f.Fatal(err)
@@ -445,7 +445,7 @@ func FuzzReadState(f *testing.F) {
 func TestResumeWithReplicas(t *testing.T) {
 	train, val := resumeData(t)
 	dir := t.TempDir()
-	c := resumeConfig(dir, 5, Adam{LR: 0.01}, ReduceOnPlateau(0.5, 1, 0), val)
+	c := resumeConfig(dir, 5, NewAdam(0.01), ReduceOnPlateau(0.5, 1, 0), val)
 	c.Parallel.Replicas = 2
 	p := graph.NewParams(tensor.Float32, 3)
 	h, err := MiniBatchSGD{Config: c, BatchSize: 8}.Fit(bg, resumeModel, p, train)

@@ -236,6 +236,7 @@ type run struct {
 	weights []*tensor.Dense // their tensors
 	grads   []*tensor.Dense // gradients of the current update
 	update  Update
+	guard   *guard // keeps the params finite
 	noise   *noiseState
 	sched   Time
 	start   time.Time
@@ -258,6 +259,9 @@ func newRun(l Loop, m models.Model, p *graph.Params, train datasets.Source) (r *
 	cfg, pol := l.Config, l.Policy
 	if pol.Name == "" {
 		pol.Name = "Loop"
+	}
+	if err := checkInputs(p, train, cfg); err != nil {
+		return nil, err
 	}
 	if err := checkSetup(cfg, pol, m, p, train); err != nil {
 		return nil, err
@@ -306,7 +310,7 @@ func newRun(l Loop, m models.Model, p *graph.Params, train datasets.Source) (r *
 	}
 	r = built
 	spec := exec.Spec{Forward: m.Forward, Params: target, X: train.XShape(), Y: train.YShape(),
-		Loss: cfg.Loss, Training: true}
+		Loss: cfg.Loss, Training: true, Create: fresh}
 	local := len(r.reps)
 	for i := range r.reps {
 		q := r.rank*local + i
@@ -347,6 +351,10 @@ func newRun(l Loop, m models.Model, p *graph.Params, train datasets.Source) (r *
 	if len(r.weights) == 0 {
 		return nil, errors.New("trainers: the model has no parameters")
 	}
+	if err := checkData(cfg, target, r.mem, first.Out); err != nil {
+		return nil, err
+	}
+	r.guard = newGuard(r.weights)
 	r.optState = newOptimizerState(r.names)
 	if r.update, err = startOptimizer(cfg.Optimizer, r.weights, r.optState); err != nil {
 		return nil, err
@@ -394,9 +402,17 @@ func newRun(l Loop, m models.Model, p *graph.Params, train datasets.Source) (r *
 			return nil, err
 		}
 	}
+	if err := r.begin(); err != nil {
+		return nil, err
+	}
 	if fresh {
 		for _, name := range target.Names() {
 			if err := p.Add(name, target.Value(name)); err != nil {
+				return nil, errors.Wrap(err, "trainers")
+			}
+		}
+		for _, name := range target.BufferNames() {
+			if err := p.AddBuffer(name, target.Buffer(name)); err != nil {
 				return nil, errors.Wrap(err, "trainers")
 			}
 		}
@@ -667,7 +683,7 @@ func (r *run) epoch(ctx context.Context, epoch int) (Epoch, error) {
 		lossSum, seen, err = r.stochastic(ctx, epoch)
 	}
 	if err != nil || r.hist.Stopped != "" {
-		return Epoch{}, err
+		return Epoch{}, r.guard.explain(err, r.names, r.sched.Step, r.lr)
 	}
 	if seen == 0 {
 		return Epoch{}, errors.Errorf("trainers: epoch %d had no batch", epoch)
@@ -681,6 +697,9 @@ func (r *run) epoch(ctx context.Context, epoch int) (Epoch, error) {
 			return Epoch{}, err
 		}
 	}
+	if err := r.guard.restore(r.names, r.sched.Step, r.lr); err != nil {
+		return Epoch{}, errors.Wrapf(err, "trainers: end of epoch %d", epoch)
+	}
 	if err := r.checkInSync(epoch); err != nil {
 		return Epoch{}, err
 	}
@@ -690,7 +709,7 @@ func (r *run) epoch(ctx context.Context, epoch int) (Epoch, error) {
 	monitored := trainLoss
 	if r.eval != nil {
 		t0 := time.Now()
-		met, err := r.eval.Evaluate(r.cfg.Validation)
+		met, err := r.eval.EvaluateContext(ctx, r.cfg.Validation)
 		r.evalDur += time.Since(t0)
 		if err != nil {
 			return Epoch{}, errors.Wrapf(err, "trainers: epoch %d: validation", epoch)
@@ -750,6 +769,9 @@ func (r *run) stochastic(ctx context.Context, epoch int) (lossSum float64, seen 
 			return 0, 0, r.stopAgreed(ctx, stop, epoch)
 		}
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			if why := r.badData(); why != "" {
+				return 0, 0, errors.Errorf("trainers: epoch %d step %d: loss is %v: %s", epoch, r.sched.Step, loss, why)
+			}
 			return 0, 0, errors.Errorf("trainers: epoch %d step %d: loss is %v (diverged: lower the learning rate?)", epoch, r.sched.Step, loss)
 		}
 		if err := r.checkGrads(epoch); err != nil {
@@ -762,11 +784,25 @@ func (r *run) stochastic(ctx context.Context, epoch int) (lossSum float64, seen 
 		if err := r.step(epoch, loss); err != nil {
 			return 0, 0, err
 		}
+		if err := r.commitState(); err != nil {
+			return 0, 0, errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
+		}
 		if err := r.diagnose(ctx, epoch); err != nil {
 			return 0, 0, err
 		}
 	}
 	return lossSum, seen, nil
+}
+
+// commitState stores the buffers (BatchNorm's running statistics) that
+// replica 0's last training run computed, while no replica runs. With one
+// replica that is every training run's; with several, part 0's statistics
+// stand for the step's (graph.Program.CommitState).
+func (r *run) commitState() error {
+	if c := r.reps[0].c; c != nil {
+		return c.CommitState()
+	}
+	return nil
 }
 
 // fullBatch accumulates the exact mean gradient of one epoch into r.grads:
@@ -798,6 +834,9 @@ func (r *run) fullBatch(ctx context.Context, epoch int) (lossSum float64, seen i
 	}
 	if err := r.checkGrads(epoch); err != nil {
 		return 0, 0, err
+	}
+	if err := r.commitState(); err != nil { // several replicas: the last chunk of part 0
+		return 0, 0, errors.Wrapf(err, "trainers: epoch %d", epoch)
 	}
 	r.examples += int64(total)
 	r.gradEvals += int64(total)
@@ -867,6 +906,7 @@ func (r *run) step(epoch int, loss float64) error {
 	if err != nil {
 		return errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
 	}
+	r.guard.save()
 	if err := r.apply(lr, r.grads); err != nil {
 		return errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
 	}

@@ -1,9 +1,10 @@
 // Command mnist trains on MNIST or Fashion-MNIST: a multi-layer perceptron
-// (784-256-128-10, ReLU) or a LeNet-5-style convolutional network
-// (models.LeNet), with mini-batch SGD with momentum 0.9, weight decay and a
-// cosine learning-rate schedule, and reports the test accuracy.
+// (784-256-128-10, ReLU), a LeNet-5-style convolutional network
+// (models.LeNet) or a small CNN with batch normalization (models.ConvNet),
+// with mini-batch SGD with momentum 0.9, weight decay and a cosine
+// learning-rate schedule, and reports the test accuracy.
 //
-//	go run ./examples/mnist [-model mlp|cnn] [-data mnist|fashion] [-dir PATH]
+//	go run ./examples/mnist [-model mlp|cnn|bncnn] [-data mnist|fashion] [-dir PATH]
 //	    [-n 0] [-val 5000] [-epochs 0] [-batch 64] [-lr 0.05] [-png FILE] [-json]
 //
 // The data is read from -dir; by default from shared/data/mnist (or
@@ -24,6 +25,11 @@
 //     -val 0 (all 60000, 4 epochs) gave 99.2% in 1 min 40 s, and
 //     -val 0 -epochs 12 99.2% in about 5 minutes. For a quick look,
 //     -n 10000 -epochs 3 takes 25 s (97.6%).
+//   - bncnn (models.ConvNet: two 3×3 convolutions of 16 and 32 filters,
+//     each with BatchNorm, and a Dense 128 with BatchNorm): on
+//     Fashion-MNIST, -data fashion -val 0 (all 60000, 6 epochs) gave 92.78%
+//     test accuracy; 7 minutes of CPU time, 42 minutes of wall time on a
+//     machine shared at a load of 25–37.
 package main
 
 import (
@@ -72,11 +78,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("mnist", flag.ContinueOnError)
 	data := fs.String("data", "mnist", "data set: mnist or fashion (Fashion-MNIST)")
 	dir := fs.String("dir", "", "directory of the four IDX files (default: shared/data/<set> in the working directory or a parent, else a download into the user cache)")
-	modelName := fs.String("model", "mlp", "model: mlp (784-256-128-10) or cnn (LeNet-5 style)")
+	modelName := fs.String("model", "mlp", "model: mlp (784-256-128-10), cnn (LeNet-5 style) or bncnn (models.ConvNet, with BatchNorm)")
 	n := fs.Int("n", 0, "training examples to use, a random subsample (0: all)")
 	val := fs.Int("val", 5000, "training examples held out for the per-epoch validation lines (0: none)")
 	testN := fs.Int("test-n", 0, "test examples to evaluate, a random subsample (0: all 10000)")
-	epochs := fs.Int("epochs", 0, "training epochs (0: 12 for mlp, 4 for cnn)")
+	epochs := fs.Int("epochs", 0, "training epochs (0: 12 for mlp, 4 for cnn, 6 for bncnn)")
 	batch := fs.Int("batch", 64, "mini-batch size")
 	lr := fs.Float64("lr", 0.05, "peak learning rate (SGD, momentum 0.9, cosine decay to 1/20 of it)")
 	wd := fs.Float64("wd", 5e-4, "weight decay (L2) coefficient")
@@ -106,8 +112,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		if *epochs == 0 {
 			*epochs = 4
 		}
+	case "bncnn":
+		model, layout = models.ConvNet{Classes: 10}, datasets.NCHW
+		evalChunk = 64
+		if *epochs == 0 {
+			*epochs = 6
+		}
 	default:
-		return fmt.Errorf("-model %q: want mlp or cnn", *modelName)
+		return fmt.Errorf("-model %q: want mlp, cnn or bncnn", *modelName)
 	}
 	if *n < 0 || *epochs < 1 || *batch < 1 || *val < 0 || *testN < 0 || !(*lr > 0) || !(*wd >= 0) {
 		return errors.New("-epochs, -batch and -lr must be positive, -n, -val, -test-n and -wd not negative")

@@ -49,3 +49,11 @@ func TestCNNSmoke(t *testing.T) {
 		t.Errorf("test loss %.4f after training, %.4f before: want it lower", s.TestLoss, s.InitialLoss)
 	}
 }
+
+func TestBNCNNSmoke(t *testing.T) {
+	s := mnistJSON(t, "-model", "bncnn", "-n", "200", "-val", "0", "-epochs", "1", "-batch", "32", "-test-n", "200")
+	t.Logf("BatchNorm CNN on %d examples, 1 epoch (%.1fs): test loss %.4f → %.4f, accuracy %.4f", s.Train, s.Seconds, s.InitialLoss, s.TestLoss, s.TestAccuracy)
+	if !(s.TestLoss < s.InitialLoss) {
+		t.Errorf("test loss %.4f after training, %.4f before: want it lower", s.TestLoss, s.InitialLoss)
+	}
+}

@@ -333,7 +333,7 @@ func fit(ctx context.Context, rep *cli.Report, m doubleWell, ds *datasets.Datase
 			if e.Kind != trainers.StepEnd {
 				return nil
 			}
-			if e.Params.Float64s("w")[0] < wBarrier {
+			if e.Params.CopyFloat64s("w")[0] < wBarrier {
 				crossed = e.Step
 				return trainers.ErrStop
 			}
@@ -354,7 +354,7 @@ func fit(ctx context.Context, rep *cli.Report, m doubleWell, ds *datasets.Datase
 	if _, err := t.Fit(ctx, m, p, ds); err != nil {
 		return 0, 0, err
 	}
-	return crossed, p.Float64s("w")[0], nil
+	return crossed, p.CopyFloat64s("w")[0], nil
 }
 
 // measureNoise runs GD from w0 with a noise estimate at batch size b after

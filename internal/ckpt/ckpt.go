@@ -219,7 +219,7 @@ func decode(data []byte) (*File, error) {
 			err = errors.Errorf("truncated at byte %d: checksum incomplete (%d of %d bytes)", len(data), left, sumSize)
 		case !sumHolds(data[:end], data[end:end+sumSize]):
 			got, want := data[end:end+sumSize], sha256.Sum256(data[:end])
-			return nil, errors.Errorf("checksum mismatch: stored %x…, computed %x… (the file is corrupted)", got[:8], want[:8])
+			return nil, errors.Errorf("checksum mismatch: stored %x, computed %x (the file is corrupted)", got, want)
 		case left > sumSize:
 			return nil, errors.Errorf("%d unexpected bytes after the checksum (which ends at byte %d)", left-sumSize, end+sumSize)
 		default:

@@ -4,6 +4,8 @@
 package exec
 
 import (
+	"fmt"
+
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -23,6 +25,12 @@ type Spec struct {
 	Loss     graph.Loss   // nil: outputs only
 	Training bool         // compute gradients; random layers active
 	Seed     int64        // seed of random layers
+	// Create lets the model create its parameters in Params when they are
+	// empty (Init, a first Fit). Otherwise, and whenever Params hold any
+	// parameter, they must hold exactly the model's: a parameter the model
+	// asks for that is missing, or one it never uses, is an error naming
+	// them, and Params are never changed.
+	Create bool
 }
 
 // Compiled is one program with its input tensors.
@@ -100,7 +108,28 @@ func compile(s Spec, n int) (*Compiled, error) {
 	if s.Forward == nil {
 		return nil, errors.New("no model")
 	}
-	b := graph.NewBuilder(s.Params)
+	if err := s.Params.Validate(); err != nil {
+		return nil, err
+	}
+	target := s.Params
+	if s.Params.Len() > 0 || !s.Create {
+		// Build on a Params sharing the caller's tensors: what the model
+		// creates lands there, and shows what the caller's Params lack.
+		target = graph.NewParams(s.Params.Dtype(), s.Params.Seed())
+		for _, name := range s.Params.Names() {
+			if err := target.Add(name, s.Params.Value(name)); err != nil {
+				return nil, err
+			}
+		}
+		// Buffers too (BatchNorm's running statistics): graphs read and
+		// commit the caller's.
+		for _, name := range s.Params.BufferNames() {
+			if err := target.AddBuffer(name, s.Params.Buffer(name)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	b := graph.NewBuilder(target)
 	b.SetTraining(s.Training)
 	b.SetSeed(s.Seed)
 	x, err := b.Input("x", batchShape(n, s.X))
@@ -113,6 +142,11 @@ func compile(s Spec, n int) (*Compiled, error) {
 	}
 	if out == nil {
 		return nil, errors.Errorf("model forward on input shape %v returned no output", x.Shape())
+	}
+	if target != s.Params {
+		if err := matchParams(s.Params, target, b); err != nil {
+			return nil, err
+		}
 	}
 	c := &Compiled{N: n, X: b.InputTensor("x"), Out: out.Shape().Clone()}
 	var loss *G.Node
@@ -140,4 +174,47 @@ func safeForward(f Forward, b *graph.Builder, x *G.Node) (out *G.Node, err error
 		}
 	}()
 	return f(b, x)
+}
+
+// matchParams reports, naming them, the parameters the model built by b
+// created in built (the caller's Params lack them) and those of have the
+// model never asked for.
+func matchParams(have, built *graph.Params, b *graph.Builder) error {
+	var missing, unused []string
+	for _, name := range built.Names() {
+		if have.Value(name) == nil {
+			missing = append(missing, name)
+		}
+	}
+	for _, name := range built.BufferNames() {
+		if have.Buffer(name) == nil {
+			missing = append(missing, name)
+		}
+	}
+	used := map[string]bool{}
+	for _, n := range b.Learnables() {
+		used[n.Name()] = true
+	}
+	for _, name := range have.Names() {
+		if !used[name] {
+			unused = append(unused, name)
+		}
+	}
+	if len(missing) == 0 && len(unused) == 0 {
+		return nil
+	}
+	if have.Len() == 0 {
+		return errors.Errorf("the params are empty: the model has %d parameter tensors %q (fill them with models.Init and training, or by loading a checkpoint)", len(missing), missing)
+	}
+	msg := "the params do not fit the model:"
+	if len(missing) > 0 {
+		msg += fmt.Sprintf(" missing parameters %q (the model asks for them)", missing)
+		if len(unused) > 0 {
+			msg += ";"
+		}
+	}
+	if len(unused) > 0 {
+		msg += fmt.Sprintf(" unexpected parameters %q (the model never uses them: misspelled, or params of another model?)", unused)
+	}
+	return errors.New(msg)
 }

@@ -1,0 +1,113 @@
+package models
+
+import (
+	"context"
+	"io"
+
+	"github.com/pkg/errors"
+
+	"github.com/descent-go/descent/datasets"
+	"github.com/descent-go/descent/graph"
+)
+
+// EvaluateSource computes the loss and metrics of the model over one
+// unshuffled pass of src — a data set streamed from disk (datasets.Shards,
+// IDXStream, CSVStream) — holding one chunk at a time. Over the same
+// examples in the same order it gives what Evaluate gives in memory:
+// classification metrics for class-index or one-hot (K > 1) targets, and
+// for (1) targets of BinaryCrossEntropy that are all 0 or 1; regression
+// metrics when outputs and targets have one shape.
+func (e *Evaluator) EvaluateSource(ctx context.Context, src datasets.Source) (Metrics, error) {
+	var met Metrics
+	if src == nil {
+		return met, errors.New("models: EvaluateSource: nil Source")
+	}
+	cache, err := e.programsFor(src.Dtype(), src.XShape(), src.YShape())
+	if err != nil {
+		return met, err
+	}
+	st, err := src.Open(ctx, datasets.Pass{Parts: 1})
+	if err != nil {
+		return met, errors.Wrap(err, "models: EvaluateSource")
+	}
+	defer st.Close()
+	ys := src.YShape()
+	cls := len(ys) == 0
+	onehot := len(ys) == 1 && ys[0] > 1
+	binary := isBinaryCrossEntropy(e.loss) && graph.SameShape(ys, []int{1})
+	acc := newAccumulator(nil, 0)
+	var labels []int
+	n := src.Len()
+	for start := 0; start < n; {
+		rows := e.chunk
+		if rows > n-start {
+			rows = n - start
+		}
+		c, err := cache.Get(rows)
+		if err != nil {
+			return met, errors.Wrap(err, "models: EvaluateSource")
+		}
+		if start == 0 {
+			acc.regress = !cls && graph.SameShape(c.Out, c.Y.Shape())
+			if !cls && !onehot && !binary && !acc.regress {
+				return met, errors.Errorf("models: EvaluateSource: model output shape %v differs from target shape %v and the targets are not classes", c.Out, c.Y.Shape())
+			}
+		}
+		got, err := st.Read(c.X, c.Y, rows)
+		if err == nil && got < rows || err == io.EOF {
+			err = errors.Errorf("the source ended after %d of its %d examples", start+got, n)
+		}
+		if err != nil {
+			return met, errors.Wrapf(err, "models: EvaluateSource: examples %d..%d", start, start+rows-1)
+		}
+		if err := c.Run(); err != nil {
+			return met, errors.Wrapf(err, "models: EvaluateSource: examples %d..%d", start, start+rows-1)
+		}
+		y := graph.Float64s(c.Y)
+		labels = labels[:0]
+		switch {
+		case cls:
+			for _, v := range y {
+				labels = append(labels, int(v))
+			}
+		case onehot:
+			k := ys[0]
+			for r := 0; r < rows; r++ {
+				best := 0
+				for j := 1; j < k; j++ {
+					if y[r*k+j] > y[r*k+best] {
+						best = j
+					}
+				}
+				labels = append(labels, best)
+			}
+		case binary:
+			for _, v := range y {
+				if v != 0 && v != 1 {
+					binary = false // not classes: regression metrics only, as Evaluate
+					break
+				}
+				labels = append(labels, int(v))
+			}
+		}
+		acc.labels = nil
+		if cls || onehot || binary {
+			acc.labels = labels
+			top := 0
+			for _, l := range labels {
+				if l > top {
+					top = l
+				}
+			}
+			acc.grow(top + 1)
+		}
+		if err := acc.add(0, c.Loss(), c.Output(0), c.Y); err != nil {
+			return met, errors.Wrapf(err, "models: EvaluateSource: examples %d..%d", start, start+rows-1)
+		}
+		start += rows
+	}
+	if isBinaryCrossEntropy(e.loss) && graph.SameShape(ys, []int{1}) && !binary {
+		acc.labels = nil // a target that is not 0 or 1 was met: no classes
+	}
+	return acc.metrics(), nil
+}
