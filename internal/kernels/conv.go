@@ -176,14 +176,6 @@ func im2colRows[T float](c Conv, x, col []T, r0, r1 int) {
 	}
 }
 
-// addTo is dst[i] += src[i] over dst's length (src at least as long).
-func addTo[T float](dst, src []T) {
-	src = src[:len(dst)]
-	for i, v := range src {
-		dst[i] += v
-	}
-}
-
 // col2im sets dx to the sum, over col's entries, of each entry at the input
 // position im2col took it from (padding dropped).
 func col2im[T float](c Conv, col, dx []T) {
@@ -220,10 +212,6 @@ func col2imImages[T float](c Conv, col, dx []T, n0, n1 int) {
 						}
 						in := src[(n*oh+y)*ow : (n*oh+y+1)*ow]
 						out := dst[ih*c.W : (ih+1)*c.W]
-						if c.S == 1 {
-							addTo(out[lo-c.P+kw:lo-c.P+kw+hi-lo], in[lo:hi])
-							continue
-						}
 						for x := lo; x < hi; x++ {
 							out[x*c.S-c.P+kw] += in[x]
 						}
