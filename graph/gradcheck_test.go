@@ -444,3 +444,115 @@ func assertSameBits(t *testing.T, p, q *Params) {
 		}
 	}
 }
+
+// swishNet is x → Dense(units) → swish (h·σ(h)) → Dense(1) → MSE, with the
+// hidden biases set to bias: a bias of −12 makes a unit that is nearly off,
+// whose weights have gradients of order 1e-6 — healthy, and small.
+func swishNet(t *testing.T, bias []float64, op G.Op) func(b *Builder) (*G.Node, error) {
+	return func(b *Builder) (*G.Node, error) {
+		x := fillInput(t, b, "x", tensor.Shape{6, 4}, randn(3))
+		h, err := Dense(b, "d1", x, len(bias), nil)
+		if err != nil {
+			return nil, err
+		}
+		copy(b.Params().Value("d1/b").Data().([]float64), bias)
+		s, err := Sigmoid(h)
+		if err != nil {
+			return nil, err
+		}
+		if h, err = G.HadamardProd(h, s); err != nil {
+			return nil, err
+		}
+		if op != nil {
+			if h, err = G.ApplyOp(op, h); err != nil {
+				return nil, err
+			}
+		}
+		out, err := Dense(b, "d2", h, 1, nil)
+		if err != nil {
+			return nil, err
+		}
+		return mseHead(t, b, out)
+	}
+}
+
+// With its defaults, GradCheck passes a healthy model whose gradients are
+// near the central difference's rounding limit, which a plain relative error
+// fails (2.6e-5 at a gradient of 5e-6 was seen), and still catches a
+// gradient 0.01 % off.
+func TestGradCheckDefaultsAtTheRoundingLimit(t *testing.T) {
+	bias := []float64{-12, 0.5, -0.3}
+	build := swishNet(t, bias, nil)
+
+	// The plain relative error, computed here as GradCheck did before it
+	// allowed for rounding: some gradient is tiny and fails GradCheckTol.
+	p := NewParams(tensor.Float64, 5)
+	b := NewBuilder(p)
+	b.SetTraining(true)
+	loss, err := build(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := b.Compile(loss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	if err := prog.Run(); err != nil {
+		t.Fatal(err)
+	}
+	worstPlain, worstAt, smallest := 0.0, "", math.Inf(1)
+	for i := 0; i < prog.NumParams(); i++ {
+		name := prog.ParamName(i)
+		grad := Float64s(prog.Grad(i))
+		w := p.Value(name).Data().([]float64)
+		for j := range w {
+			orig := w[j]
+			w[j] = orig + GradCheckStep
+			if err := prog.Run(); err != nil {
+				t.Fatal(err)
+			}
+			up := prog.Loss()
+			w[j] = orig - GradCheckStep
+			if err := prog.Run(); err != nil {
+				t.Fatal(err)
+			}
+			down := prog.Loss()
+			w[j] = orig
+			num := (up - down) / (2 * GradCheckStep)
+			rel := math.Abs(grad[j]-num) / math.Max(math.Max(math.Abs(grad[j]), math.Abs(num)), GradCheckFloor)
+			if rel > worstPlain {
+				worstPlain, worstAt = rel, fmt.Sprintf("%s[%d] (gradient %.2g)", name, j, grad[j])
+			}
+			smallest = math.Min(smallest, math.Abs(grad[j]))
+		}
+	}
+	t.Logf("plain relative error: worst %.2g at %s; smallest gradient %.2g", worstPlain, worstAt, smallest)
+	if !(smallest < 1e-5) || !(worstPlain > GradCheckTol) {
+		t.Fatalf("the model does not reach the rounding limit (smallest gradient %.2g, plain relative error %.2g): the test checks nothing", smallest, worstPlain)
+	}
+
+	// GradCheck with its defaults passes it.
+	p = NewParams(tensor.Float64, 5)
+	res, err := GradCheck(p, build, GradCheckStep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(res.MaxRelErr <= GradCheckTol) || res.Checked != p.NumScalars() {
+		t.Errorf("healthy swish model: max rel err %.3g at %s[%d] (analytic %.6g, numeric %.6g, rounding %.2g), %d of %d scalars checked",
+			res.MaxRelErr, res.Param, res.Index, res.Analytic, res.Numeric, res.Rounding, res.Checked, p.NumScalars())
+	}
+	if !(res.Rounding > 0 && res.Rounding < 1e-7) {
+		t.Errorf("rounding limit %g, want a small positive number", res.Rounding)
+	}
+	t.Logf("GradCheck defaults: max rel err %.2g at %s[%d], rounding limit %.2g", res.MaxRelErr, res.Param, res.Index, res.Rounding)
+
+	// It still catches a gradient 0.01 % off (relative error ≈ 1e-4).
+	res, err = GradCheck(NewParams(tensor.Float64, 5), swishNet(t, bias, scaleGradOp{1e-4}), GradCheckStep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(res.MaxRelErr > 50*GradCheckTol) {
+		t.Errorf("gradient scaled by 1+1e-4: max rel err %.3g, want ≈ 1e-4", res.MaxRelErr)
+	}
+}

@@ -63,3 +63,25 @@ func SameShape(a, b tensor.Shape) bool {
 	}
 	return true
 }
+
+// Float64Data returns a float64 tensor's own values, not a copy: writing into
+// the slice writes the tensor (a parameter, a gradient). It is nil for a nil
+// tensor or one of another dtype. In a notebook that imports
+// gorgonia.org/tensor, where the interpreter cannot compile t.Data(), it is the
+// way to a tensor's memory (an optimizer written in the notebook, say).
+func Float64Data(t *tensor.Dense) []float64 {
+	if t == nil {
+		return nil
+	}
+	d, _ := t.Data().([]float64)
+	return d
+}
+
+// Float32Data is Float64Data for float32 tensors.
+func Float32Data(t *tensor.Dense) []float32 {
+	if t == nil {
+		return nil
+	}
+	d, _ := t.Data().([]float32)
+	return d
+}

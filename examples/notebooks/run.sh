@@ -7,6 +7,10 @@
 #   bash examples/notebooks/run.sh --setup              install the kernel only, for jupyter
 #                                                       notebook/lab (prints the JUPYTER_PATH to use)
 #   -k   keep the work directory (executed notebooks, nbconvert logs) and print its path
+#   --test check|two-kernels|snippets   also run a test of the machinery (repeatable):
+#        check: check.py on broken notebooks; two-kernels: two kernels started seconds apart
+#        import and train; snippets: docs' notebook-safe Go snippets through the kernel
+#   --no-notebooks   run only the --test ones
 #
 # What it does, every step skipped when already done (reruns take seconds plus the notebooks):
 #  1. Jupyter from Debian (jupyter-nbconvert python3-nbclient jupyter-client python3-nbformat),
@@ -40,17 +44,22 @@ root=$(cd "$here/../.." && pwd)
 cache=${DESCENT_NOTEBOOKS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/descent-notebooks}
 
 say() { printf '[notebooks] %s\n' "$*"; }
-die() { printf '[notebooks] FAIL: %s\n' "$*" >&2; exit 1; }
+die() { printf '[notebooks] FAIL: %s\n' "$*" >&2; wait; exit 1; }  # wait: no background job outlives the run
 usage() { sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 step_start=0
 step() { step_start=$(date +%s); say "--- $*"; }
 step_done() { say "    done in $(( $(date +%s) - step_start ))s"; }
 
-keep=0 setup_only=0 names=()
+keep=0 setup_only=0 no_notebooks=0 names=() tests=()
 while (($#)); do
   case $1 in
     -k|--keep) keep=1 ;;
     --setup) setup_only=1 ;;
+    --test)
+      (($# > 1)) || die "--test needs a name: check, two-kernels or snippets"
+      case $2 in check|two-kernels|snippets) tests+=("$2") ;; *) die "unknown test $2 (known: check, two-kernels, snippets)" ;; esac
+      shift ;;
+    --no-notebooks) no_notebooks=1 ;;
     -h|--help) usage; exit 0 ;;
     -*) usage >&2; die "unknown option $1" ;;
     *) names+=("$1") ;;
@@ -79,37 +88,50 @@ for p in "${APT_PACKAGES[@]}"; do
 done
 cc=$(go env CC); cc=${cc:-gcc}
 command -v "${cc%% *}" >/dev/null || missing+=(gcc libc6-dev)
+apt_pid=
 if ((${#missing[@]})); then
   command -v apt-get >/dev/null || die "missing ${missing[*]} and no apt-get: install them by hand"
   [[ $(id -u) == 0 ]] || die "missing Debian packages ${missing[*]}: run as root, or apt-get install them first"
-  say "installing ${missing[*]} (apt-get)"
-  export DEBIAN_FRONTEND=noninteractive
-  aptlog=$(mktemp)
-  ok=0
-  for try in 1 2 3 4; do
-    # The image deletes downloaded .debs after each dpkg run and another apt may run at the
-    # same time: "cannot access archive" and lock errors go away on a retry.
-    if apt-get update >"$aptlog" 2>&1 &&
-       apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=300 "${missing[@]}" >>"$aptlog" 2>&1; then
-      ok=1; break
-    fi
-    tail -n 20 "$aptlog" >&2
-    say "apt-get failed (try $try of 4), retrying in $((try * 5))s"
-    sleep $((try * 5))
-  done
-  rm -f "$aptlog"
-  ((ok)) || die "apt-get install ${missing[*]} failed"
+  say "installing ${missing[*]} (apt-get, in the background while Go builds)"
+  aptlog="$cache/apt.log"
+  (
+    export DEBIAN_FRONTEND=noninteractive
+    for try in 1 2 3 4; do
+      # The image deletes downloaded .debs after each dpkg run and another apt may run at the
+      # same time: "cannot access archive" and lock errors go away on a retry.
+      if apt-get update >"$aptlog" 2>&1 &&
+         apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=300 "${missing[@]}" >>"$aptlog" 2>&1; then
+        exit 0
+      fi
+      tail -n 20 "$aptlog" >&2
+      printf '[notebooks] apt-get failed (try %s of 4), retrying in %ss\n' "$try" $((try * 5))
+      sleep $((try * 5))
+    done
+    exit 1
+  ) &
+  apt_pid=$!
 fi
-if [[ -x /usr/bin/jupyter && -x /usr/bin/python3 ]]; then
-  jupyter=/usr/bin/jupyter py=/usr/bin/python3   # Debian's, whatever else is first in PATH
-else
-  jupyter=$(command -v jupyter) || die "jupyter not found"
-  py=$(command -v python3) || die "python3 not found"
-fi
-"$py" -c 'import nbformat, nbclient' || die "$py cannot import nbformat and nbclient"
-nbconvert_version=$("$jupyter" nbconvert --version 2>/dev/null) || die "'$jupyter nbconvert' does not run"
-say "jupyter nbconvert $nbconvert_version, $("$py" --version), $(go version)"
 step_done
+
+# Jupyter and python, once apt-get (if it runs) is done.
+py= jupyter=
+need_python() {
+  [[ -z $py ]] || return 0
+  if [[ -n $apt_pid ]]; then
+    wait "$apt_pid" || die "apt-get install ${missing[*]} failed (log: $cache/apt.log)"
+    apt_pid=
+  fi
+  if [[ -x /usr/bin/jupyter && -x /usr/bin/python3 ]]; then
+    jupyter=/usr/bin/jupyter py=/usr/bin/python3   # Debian's, whatever else is first in PATH
+  else
+    jupyter=$(command -v jupyter) || die "jupyter not found"
+    py=$(command -v python3) || die "python3 not found"
+  fi
+  "$py" -c 'import nbformat, nbclient, jupyter_client' || die "$py cannot import nbformat, nbclient and jupyter_client"
+  local v
+  v=$("$jupyter" nbconvert --version 2>/dev/null) || die "'$jupyter nbconvert' does not run"
+  say "jupyter nbconvert $v, $("$py" --version), $(go version)"
+}
 
 # ---------------------------------------------------------------------------
 step "Go $GO_VERSION toolchain"
@@ -125,80 +147,158 @@ step_done
 step "gophernotes $GOPHERNOTES_VERSION"
 bindir="$cache/gophernotes-$GOPHERNOTES_VERSION-$GO_VERSION"
 bin="$bindir/gophernotes"
+gn_pid=
 if [[ -x $bin ]] && "$go121" version -m "$bin" 2>/dev/null | grep -q "^[[:space:]]*build[[:space:]]*-trimpath=true"; then
   say "cached: $bin"
 else
-  # `go install ...@v0.7.5` can fail on the checksum database (gomacro's pseudo-version) or on a
-  # version list; the module's own go.sum verifies its dependencies when it is built in place.
-  srcjson=$(cd "$cache" && GOWORK=off go mod download -json "github.com/gopherdata/gophernotes@$GOPHERNOTES_VERSION") ||
-    die "go mod download github.com/gopherdata/gophernotes@$GOPHERNOTES_VERSION failed: $srcjson"
-  src=$(printf '%s' "$srcjson" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
-  build="$cache/gophernotes-build"
-  rm -rf "$build" && cp -r "$src" "$build" && chmod -R u+w "$build"
-  say "building (a cold build takes a few minutes)"
-  # -trimpath here and in the kernel's GOFLAGS: a plugin loads only if every package it shares
-  # with the kernel (golang.org/x/xerrors, say) was compiled identically, file paths included,
-  # and the kernel builds plugins in a module cache of its own.
-  (cd "$build" && GOTOOLCHAIN=local CGO_ENABLED=1 GOWORK=off "$go121" build -trimpath -o "$build/gophernotes.bin" .) ||
-    die "building gophernotes failed"
-  mkdir -p "$bindir" && mv "$build/gophernotes.bin" "$bin" && rm -rf "$build"
+  # cgo needs a C compiler: when apt-get installs it, build after it.
+  if [[ " ${missing[*]} " == *" gcc "* && -n $apt_pid ]]; then
+    say "waiting for apt-get (gcc)"
+    wait "$apt_pid" || die "apt-get install ${missing[*]} failed (log: $cache/apt.log)"
+    apt_pid=
+  fi
+  gnlog="$cache/gophernotes-build.log"
+  say "building in the background (a cold build takes minutes; log: $gnlog)"
+  (
+    set -e
+    # `go install ...@v0.7.5` can fail on the checksum database (gomacro's pseudo-version) or on
+    # a version list; the module's own go.sum verifies its dependencies when it is built in place.
+    src=$(cd "$cache" && GOWORK=off go mod download -json "github.com/gopherdata/gophernotes@$GOPHERNOTES_VERSION" |
+      sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
+    [[ -n $src && -d $src ]] || { echo "go mod download github.com/gopherdata/gophernotes@$GOPHERNOTES_VERSION gave no Dir"; exit 1; }
+    build="$cache/gophernotes-build"
+    rm -rf "$build" && cp -r "$src" "$build" && chmod -R u+w "$build"
+    # -trimpath here and in the kernel's GOFLAGS: a plugin loads only if every package it shares
+    # with the kernel (golang.org/x/xerrors, say) was compiled identically, file paths included,
+    # and the kernel builds plugins in a module cache of its own.
+    cd "$build"
+    GOTOOLCHAIN=local CGO_ENABLED=1 GOWORK=off "$go121" build -trimpath -o "$build/gophernotes.bin" .
+    mkdir -p "$bindir" && mv "$build/gophernotes.bin" "$bin" && cd "$cache" && rm -rf "$build"
+  ) >"$gnlog" 2>&1 &
+  gn_pid=$!
 fi
+# Waits for the background build, if any, and fails loudly with its log.
+need_gophernotes() {
+  [[ -n $gn_pid ]] || return 0
+  local s=$(date +%s)
+  wait "$gn_pid" || { cat "$gnlog" >&2; die "building gophernotes failed (log above: $gnlog)"; }
+  gn_pid=
+  say "gophernotes built ($bin; waited $(( $(date +%s) - s ))s for it)"
+}
 step_done
 
 # ---------------------------------------------------------------------------
 step "module cache B: descent's dependencies for $GO_VERSION"
 kgopath="$cache/kernel-gopath"
 kmodcache="$kgopath/pkg/mod"
-mkdir -p "$kmodcache"
-# Copies of descent that the kernel fetched from A on earlier runs: never needed again.
-for d in "$kmodcache/$module"@* "$kmodcache/cache/download/$module"; do
-  [[ -e $d ]] || continue
-  chmod -R u+w "$d" && rm -rf "$d"
-done
-# $go121 itself (GOTOOLCHAIN=local), so no second copy of the toolchain lands in this cache.
-(cd "$root" && GOTOOLCHAIN=local GOWORK=off GOMODCACHE="$kmodcache" GOFLAGS="${GOFLAGS:-} -modcacherw" \
-  "$go121" mod download all) || die "$GO_VERSION go mod download all failed"
 proxyb="$kmodcache/cache/download"
+mkdir -p "$kmodcache"
+# Filled once per go.mod/go.sum: the stamp names their hash.
+deps=$(cat "$root/go.mod" "$root/go.sum" 2>/dev/null | sha256sum | cut -c1-16)
+stamp="$kgopath/deps-$GO_VERSION-$deps.stamp"
+if [[ -f $stamp ]]; then
+  say "cached: descent's dependencies for go.mod/go.sum $deps"
+else
+  # $go121 itself (GOTOOLCHAIN=local), so no second copy of the toolchain lands in this cache.
+  (cd "$root" && GOTOOLCHAIN=local GOWORK=off GOMODCACHE="$kmodcache" GOFLAGS="${GOFLAGS:-} -modcacherw" \
+    "$go121" mod download all) || die "$GO_VERSION go mod download all failed"
+  rm -f "$kgopath"/deps-*.stamp && touch "$stamp"
+fi
 step_done
 
 # ---------------------------------------------------------------------------
 step "file proxy A: this checkout as $module"
+need_python
 proxya="$cache/proxy-a"
 version=$("$py" "$here/modproxy.py" "$root" "$proxya") || die "modproxy.py failed"
 say "$module $version"
+# Copies of descent that kernels fetched from A on earlier runs, other than this version's.
+for d in "$kmodcache/$module"@* "$kmodcache/cache/download/$module/@v"/*; do
+  [[ -e $d && $d != *"@$version" && $d != */"$version".* && $d != */list ]] || continue
+  chmod -R u+w "$d" && rm -rf "$d"
+done
 step_done
 
 # ---------------------------------------------------------------------------
 step "kernel spec"
-# gomacro finds an import's exported names with golang.org/x/tools v0.1.8 (go/packages), which
-# asks `go list -export=true` for export data and cannot read Go 1.21's (unified) format: it drops
-# the error and the import block "succeeds" with nothing in it ("package ... exports zero
-# constants, functions, types and variables", then "undefined" at the first use). With
-# -export=false go/packages type-checks the packages from source, with the kernel's Go 1.21
-# go/types. This wrapper, first in the kernel's PATH, makes that change; every other go command
-# passes through untouched (gomacro runs go get, go mod tidy and go build as $GOROOT/bin/go).
-kbin="$cache/kernel-bin"
-mkdir -p "$kbin"
-cat >"$kbin/go.tmp" <<EOF
+# The kernel's go. gomacro runs `go get`, `go mod tidy` and `go build -buildmode=plugin` as
+# $GOROOT/bin/go and `go list` (through go/packages) as the go in PATH. The kernel's GOROOT is
+# therefore $cache/kernel-goroot: Go 1.21.13's GOROOT, linked entry by entry, except bin/go,
+# which is this wrapper; it runs the real go with the real GOROOT and changes two commands:
+# - `go list -export=true` becomes -export=false. gomacro finds an import's exported names with
+#   golang.org/x/tools v0.1.8 (go/packages), which cannot read Go 1.21's (unified) export data;
+#   it drops the error and the import block "succeeds" with nothing in it ("package ... exports
+#   zero constants, functions, types and variables", then "undefined" at the first use). With
+#   -export=false go/packages type-checks the packages from source, with Go 1.21's go/types.
+# - `go get` in a plugin folder also gets $module at this checkout's version. Each import cell
+#   is a module of its own, and `go get gorgonia.org/tensor` alone would select tensor's own
+#   minimum dependency versions (an older gonum), which the kernel's module cache does not hold
+#   ("reading file://.../gonum/@v/v0.11.0.zip: no such file or directory"); with descent in the
+#   build list every cell gets descent's dependency versions, whatever it imports.
+kgoroot="$cache/kernel-goroot"
+rm -rf "$kgoroot.tmp" && mkdir -p "$kgoroot.tmp/bin"
+for e in "$goroot"/* "$goroot"/.[!.]*; do
+  [[ -e $e && ${e##*/} != bin ]] || continue
+  ln -s "$e" "$kgoroot.tmp/${e##*/}"
+done
+ln -s "$goroot/bin/gofmt" "$kgoroot.tmp/bin/gofmt"
+cat >"$kgoroot.tmp/bin/go" <<EOF
 #!/bin/sh
 # Written by examples/notebooks/run.sh: the gophernotes kernel's go, see there.
-if [ "\$1" = list ]; then
+GOROOT="$goroot"; export GOROOT
+case "\$1" in
+list)
   shift
   for a in "\$@"; do
     shift
     [ "\$a" = -export=true ] && a=-export=false
     set -- "\$@" "\$a"
   done
-  exec "$go121" list "\$@"
-fi
+  exec "$go121" list "\$@" ;;
+get)
+  case "\$(pwd -P)" in */gomacro.imports/*) exec "$go121" "\$@" "$module@$version" ;; esac ;;
+esac
 exec "$go121" "\$@"
 EOF
-chmod +x "$kbin/go.tmp" && mv "$kbin/go.tmp" "$kbin/go"
+chmod +x "$kgoroot.tmp/bin/go"
+rm -rf "$kgoroot" && mv "$kgoroot.tmp" "$kgoroot"
+kbin="$cache/kernel-bin"
+mkdir -p "$kbin"
+rm -f "$kbin/go"  # the wrapper of earlier versions of this script
+# The kernel's launcher. gomacro builds a kernel's imports as plugins under
+# $GOPATH/src/gomacro.imports and deletes that whole folder at the kernel's first import, so
+# kernels sharing a GOPATH break each other (one fails with "go.mod file not found" inside a build,
+# another imports nothing). The launcher gives each kernel a GOPATH of its own,
+# $cache/kernels/k.XXXXXX, locked with flock for the kernel's lifetime (the lock is an open file
+# the kernel inherits); the next kernel to start removes the folders whose lock is free. The module
+# cache and Go's build cache stay shared: what one kernel compiled, the next one reuses.
+kernels="$cache/kernels"
+mkdir -p "$kernels"
+cat >"$kbin/gophernotes-kernel.tmp" <<EOF
+#!/bin/sh
+# Written by examples/notebooks/run.sh: starts a gophernotes kernel with a GOPATH of its own.
+set -e
+base="$kernels"
+mkdir -p "\$base"
+for d in "\$base"/k.*; do
+  [ -d "\$d" ] || continue
+  flock -n "\$d/lock" rm -rf "\$d" 2>/dev/null || true
+done
+find "\$base" -maxdepth 1 -name 'new.*' -mmin +60 -exec rm -rf {} + 2>/dev/null || true
+d=\$(mktemp -d "\$base/new.XXXXXX")
+exec 9>"\$d/lock"
+flock -n 9
+k="\$base/k.\${d##*/new.}"
+mv "\$d" "\$k"
+export GOPATH="\$k"
+exec "$bin" "\$@"
+EOF
+chmod +x "$kbin/gophernotes-kernel.tmp" && mv "$kbin/gophernotes-kernel.tmp" "$kbin/gophernotes-kernel"
 jpath="$cache/jupyter"
 kdir="$jpath/kernels/gophernotes"
 mkdir -p "$kdir"
-GN_BIN=$bin GN_GOROOT=$goroot GN_GOPATH=$kgopath GN_MODCACHE=$kmodcache \
-GN_PROXY="file://$proxya,file://$proxyb" GN_PATH="$kbin:$goroot/bin:$PATH" \
+GN_BIN="$kbin/gophernotes-kernel" GN_GOROOT=$kgoroot GN_MODCACHE=$kmodcache \
+GN_PROXY="file://$proxya,file://$proxyb" GN_PATH="$kgoroot/bin:$PATH" \
   "$py" - "$kdir/kernel.json" <<'EOF'
 import json, os, sys
 e = os.environ
@@ -207,12 +307,14 @@ spec = {
     "display_name": "Go (gophernotes, descent)",
     "language": "go",
     "env": {
-        # Imports are compiled as plugins by exactly the Go that built the kernel.
+        # Imports are compiled as plugins by exactly the Go that built the kernel (its GOROOT
+        # with the wrapper above as bin/go).
         "GOROOT": e["GN_GOROOT"], "GOTOOLCHAIN": "local", "CGO_ENABLED": "1",
         "PATH": e["GN_PATH"],
-        # Plugins are built under $GOPATH/src/gomacro.imports; modules come only from the
-        # checkout (A) and from descent's own dependency versions (B).
-        "GOPATH": e["GN_GOPATH"], "GOMODCACHE": e["GN_MODCACHE"],
+        # Plugins are built under $GOPATH/src/gomacro.imports, GOPATH being the kernel's own
+        # (set by the launcher); modules come only from the checkout (A) and from descent's own
+        # dependency versions (B).
+        "GOMODCACHE": e["GN_MODCACHE"],
         "GOPROXY": e["GN_PROXY"], "GOSUMDB": "off",
         "GOPRIVATE": "", "GONOPROXY": "", "GONOSUMDB": "",
         "GOFLAGS": "-modcacherw -trimpath", "GOWORK": "off",
@@ -227,6 +329,41 @@ EOF
 say "JUPYTER_PATH=$jpath"
 step_done
 
+# ---------------------------------------------------------------------------
+step "descent's packages compiled for the kernel's plugins"
+# A kernel's first import compiles descent and its dependencies in plugin mode (-dynlink), which
+# on a cold machine takes minutes. Building a plugin of every public package of descent here,
+# exactly as the kernel does (same Go, module cache, proxies and flags), fills Go's build cache
+# with those compilations while gophernotes builds in the background; each kernel then only
+# type-checks and links. Done once per descent version and build cache.
+gocache=$(GOTOOLCHAIN=local "$go121" env GOCACHE)
+warm="$cache/warm"
+wstamp="$warm/$version-$(printf '%s' "$gocache" | sha256sum | cut -c1-12).stamp"
+if [[ -f $wstamp ]]; then
+  say "cached: $version in $gocache"
+else
+  wdir="$warm/gopath/src/gomacro.imports/warm"
+  rm -rf "$warm" && mkdir -p "$wdir"
+  mapfile -t pkgs < <(cd "$root" && GOTOOLCHAIN=local GOWORK=off GOFLAGS=-mod=mod GOMODCACHE="$kmodcache" \
+    GOPROXY=off "$go121" list -e -f '{{if ne .Name "main"}}{{.ImportPath}}{{end}}' ./... |
+    grep -v -e '/internal/' -e '/internal$' -e '/examples/' -e '/bench' || true)
+  ((${#pkgs[@]})) || die "no public packages of $module found (go list ./... in $root)"
+  printf 'module gomacro.imports/warm\n' >"$wdir/go.mod"
+  { printf 'package main\n\nimport (\n'; printf '\t_ "%s"\n' "${pkgs[@]}"; printf ')\n\nfunc main() {}\n'; } >"$wdir/main.go"
+  (cd "$wdir" && export GOROOT=$goroot GOTOOLCHAIN=local CGO_ENABLED=1 GOPATH="$warm/gopath" \
+     GOMODCACHE=$kmodcache GOPROXY="file://$proxya,file://$proxyb" GOSUMDB=off GOPRIVATE= GONOPROXY= GONOSUMDB= \
+     GOFLAGS="-modcacherw -trimpath" GOWORK=off GO111MODULE=on &&
+   "$go121" get "${pkgs[@]}" && "$go121" mod tidy && "$go121" build -buildmode=plugin -o "$warm/warm.so" .) ||
+    die "building descent's packages as a plugin failed"
+  rm -rf "$warm/gopath" "$warm/warm.so" && touch "$wstamp"
+  say "${#pkgs[@]} packages: ${pkgs[*]#$module/}"
+fi
+step_done
+
+step "gophernotes (background build)"
+need_gophernotes
+step_done
+
 if ((setup_only)); then
   cat <<EOF
 
@@ -236,6 +373,29 @@ The kernel is installed. To use it interactively (Debian: apt-get install jupyte
 The kernel sees descent as it is now ($version): after changing descent, run --setup again
 and restart the kernel.
 EOF
+  exit 0
+fi
+
+# ---------------------------------------------------------------------------
+# The machinery's own tests (CI runs them all: .ci/run notebooks).
+test_failed=()
+for t in "${tests[@]}"; do
+  step "test $t"
+  case $t in
+    check) cmd=("$py" "$here/test_check.py") ;;
+    two-kernels) cmd=("$py" "$here/two_kernels.py" "${DESCENT_TWO_KERNELS_DELAY:-3}") ;;
+    snippets) cmd=("$py" "$here/snippets.py") ;;
+  esac
+  [[ -f ${cmd[1]} ]] || die "test $t: ${cmd[1]} is missing"
+  if ! JUPYTER_PATH=$jpath "${cmd[@]}"; then
+    say "test $t FAILED"
+    test_failed+=("$t")
+  fi
+  step_done
+done
+if ((no_notebooks)); then
+  ((${#test_failed[@]} == 0)) || die "${#test_failed[@]} of ${#tests[@]} tests failed: ${test_failed[*]}"
+  say "all ${#tests[@]} tests passed (total $(( $(date +%s) - t0 ))s)"
   exit 0
 fi
 
@@ -304,7 +464,10 @@ step_done
 
 say "summary (total $(( $(date +%s) - t0 ))s):"
 printf '[notebooks]   %s\n' "${results[@]}"
+if ((${#test_failed[@]})); then
+  die "${#test_failed[@]} of ${#tests[@]} tests failed: ${test_failed[*]}; notebooks: ${#failed[@]} of ${#notebooks[@]} failed ${failed[*]}"
+fi
 if ((${#failed[@]})); then
   die "${#failed[@]} of ${#notebooks[@]} notebooks failed: ${failed[*]}"
 fi
-say "all ${#notebooks[@]} notebooks passed"
+say "all ${#notebooks[@]} notebooks passed${tests:+, and the tests ${tests[*]}}"
