@@ -46,8 +46,7 @@ func field(v interface{}, path ...string) interface{} {
 
 // TestClaim2 checks the direction of claim 2 at a reduced size: the noise
 // variance falls like 1/B (fitted slope near −1), small batches need no
-// more examples to the target than large ones, and large batches process
-// more examples per second.
+// more examples to the target than large ones.
 func TestClaim2(t *testing.T) {
 	s := runJSON(t, "-claim", "2", "-batches", "1,16,256", "-noise-batches", "1,4,16,64,256",
 		"-lrs", "0.03,0.1,0.3,1", "-budget", "3", "-target", "0.15", "-checks", "12")
@@ -68,9 +67,8 @@ func TestClaim2(t *testing.T) {
 	if math.IsInf(ex(0), 1) || !(ex(0) <= ex(2)) {
 		t.Errorf("examples to target %.0f at B = 1, %.0f at B = 256: want B = 1 to reach it and need no more", ex(0), ex(2))
 	}
-	if !(eps(0) < eps(2)) {
-		t.Errorf("examples/s %.0f at B = 1, %.0f at B = 256: want more at B = 256", eps(0), eps(2))
-	}
+	// Throughput is logged, not asserted: a timed check in a unit test fails
+	// on a loaded machine (bench/ and -claim 2's full run measure it).
 }
 
 // TestClaim1 checks the direction of claim 1 at a reduced size: after one

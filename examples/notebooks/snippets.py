@@ -55,6 +55,7 @@ PRELUDE = [
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
 	"github.com/descent-go/descent/models"
+	"github.com/descent-go/descent/plot"
 	"github.com/descent-go/descent/trainers"
 	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
