@@ -33,6 +33,7 @@ type Dataset struct {
 	xshape tensor.Shape
 	yshape tensor.Shape
 	cls    bool // Y is (N): class indices
+	bin    bool // Y is (N, 1), every value 0 or 1: binary classes
 	k      int  // NumClasses
 
 	// the backing arrays of x and y: exactly one pair is non-nil.
@@ -128,8 +129,23 @@ func newDataset(op string, x, y *tensor.Dense) (*Dataset, error) {
 		d.k = maxc + 1
 	case d.yf > 1:
 		d.k = d.yf
+	default:
+		d.bin = d.zeroOne()
+		if d.bin {
+			d.k = 2
+		}
 	}
 	return d, nil
+}
+
+// zeroOne reports whether every target is 0 or 1.
+func (d *Dataset) zeroOne() bool {
+	for i := 0; i < d.n*d.yf; i++ {
+		if v := d.yAt(i); v != 0 && v != 1 {
+			return false
+		}
+	}
+	return true
 }
 
 // checkTensor checks what New needs of one tensor apart from its shape.
@@ -352,20 +368,66 @@ func (d *Dataset) YShape() tensor.Shape {
 func (d *Dataset) ClassIndices() bool { return d.cls }
 
 // NumClasses returns the number of classes: the largest class index plus one
-// for class-index targets, K for (N, K) targets with K > 1, and 0 for a
-// single regression target (N, 1).
+// for class-index targets, K for (N, K) targets with K > 1, 2 for binary
+// (N, 1) 0/1 targets, and 0 for a single regression target (N, 1).
 func (d *Dataset) NumClasses() int { return d.k }
+
+// TargetKind is what a Dataset's targets are. Targets reports it by one
+// rule, which the models and trainers packages use too:
+//
+//   - Y of shape (N): KindClassIndex, class indices;
+//   - Y of shape (N, K), K > 1: KindOneHot rows, whose class is their largest
+//     value (they are also K regression targets);
+//   - Y of shape (N, 1), every value 0 or 1: KindBinary targets, the classes of
+//     a single-logit classifier (models.Logistic with
+//     graph.BinaryCrossEntropy); a model with another loss reads them as
+//     regression targets;
+//   - any other Y of shape (N, 1): KindRegression, a regression target.
+type TargetKind int
+
+// The kinds of targets.
+const (
+	KindRegression TargetKind = iota
+	KindClassIndex
+	KindOneHot
+	KindBinary
+)
+
+func (k TargetKind) String() string {
+	switch k {
+	case KindClassIndex:
+		return "class indices"
+	case KindOneHot:
+		return "one-hot rows"
+	case KindBinary:
+		return "binary 0/1 targets"
+	}
+	return "regression targets"
+}
+
+// Targets returns the kind of the Dataset's targets (see TargetKind).
+func (d *Dataset) Targets() TargetKind {
+	switch {
+	case d.cls:
+		return KindClassIndex
+	case d.yf > 1:
+		return KindOneHot
+	case d.bin:
+		return KindBinary
+	}
+	return KindRegression
+}
 
 // Labels returns the class of each example: the index itself for class-index
 // targets, the position of the largest value (the first one on ties) for
-// (N, K) targets with K > 1, and nil for a single regression target. The
-// slice is new on each call.
+// (N, K) targets with K > 1, the value for binary (N, 1) 0/1 targets, and
+// nil for a single regression target. The slice is new on each call.
 func (d *Dataset) Labels() []int {
-	if !d.cls && d.yf < 2 {
+	if !d.cls && d.yf < 2 && !d.bin {
 		return nil
 	}
 	labels := make([]int, d.n)
-	if d.cls {
+	if d.cls || d.bin {
 		for i := range labels {
 			labels[i] = int(d.yAt(i))
 		}
@@ -512,6 +574,54 @@ func OneHot(labels []int, k int, dt tensor.Dtype) (*tensor.Dense, error) {
 		}
 	}
 	return t, nil
+}
+
+// BinaryTargets returns a new Dataset with the same X (shared, not copied)
+// and targets of shape (N, 1) in {0, 1}, the form a single-logit classifier
+// (models.Logistic with graph.BinaryCrossEntropy) trains on: class indices 0
+// and 1 become (N, 1) rows; binary (N, 1) targets are returned as they are.
+// Other targets are an error. ClassIndexTargets converts back.
+func (d *Dataset) BinaryTargets() (*Dataset, error) {
+	switch {
+	case d.bin:
+		return d, nil
+	case !d.cls || d.k > 2:
+		return nil, errors.Errorf("datasets: BinaryTargets: Y %v holds %s with %d classes: want class indices 0 and 1", d.y.Shape(), d.Targets(), d.k)
+	}
+	y := newZeros(d.dt, tensor.Shape{d.n, 1})
+	for i, c := range d.Labels() {
+		setFloat(y, i, float64(c))
+	}
+	return newDataset("BinaryTargets", d.x, y)
+}
+
+// ClassIndexTargets returns a new Dataset with the same X (shared, not
+// copied) and the targets as class indices, shape (N), the form
+// graph.SoftmaxCrossEntropy trains on: binary (N, 1) targets and one-hot
+// rows become their classes; class indices are returned as they are.
+// Regression targets are an error.
+func (d *Dataset) ClassIndexTargets() (*Dataset, error) {
+	if d.cls {
+		return d, nil
+	}
+	labels := d.Labels()
+	if labels == nil {
+		return nil, errors.Errorf("datasets: ClassIndexTargets: Y %v holds regression targets, not classes", d.y.Shape())
+	}
+	y := newZeros(d.dt, tensor.Shape{d.n})
+	for i, c := range labels {
+		setFloat(y, i, float64(c))
+	}
+	return newDataset("ClassIndexTargets", d.x, y)
+}
+
+// setFloat sets the flat element i of a float32 or float64 tensor.
+func setFloat(t *tensor.Dense, i int, v float64) {
+	if b, ok := t.Data().([]float64); ok {
+		b[i] = v
+		return
+	}
+	t.Data().([]float32)[i] = float32(v)
 }
 
 // OneHot returns a new Dataset with the same X (shared, not copied) and the

@@ -8,10 +8,10 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// data holds two small classic data sets from scikit-learn (BSD-3-Clause);
+// data holds three small classic data sets from scikit-learn (BSD-3-Clause);
 // data/README.md gives their source, license and credits.
 //
-//go:embed data/digits.csv.gz data/iris.csv
+//go:embed data/digits.csv.gz data/iris.csv data/breast_cancer.csv.gz
 var data embed.FS
 
 // Digits returns scikit-learn's optical handwritten digits: 1797 images of
@@ -25,7 +25,7 @@ var data embed.FS
 // scikit-learn under its BSD-3-Clause license; see data/README.md in this
 // package.
 func Digits(dt tensor.Dtype) (*Dataset, error) {
-	return loadEmbedded("data/digits.csv.gz", "digits.csv.gz", dt, false)
+	return loadEmbedded("data/digits.csv.gz", "digits.csv.gz", dt, CSVOptions{ClassIndex: true})
 }
 
 // Iris returns Fisher's iris data (1936): X of shape (150, 4), the sepal
@@ -37,7 +37,20 @@ func Digits(dt tensor.Dtype) (*Dataset, error) {
 // The data is scikit-learn's copy (the same as R's), shipped under its
 // BSD-3-Clause license; see data/README.md in this package.
 func Iris(dt tensor.Dtype) (*Dataset, error) {
-	return loadEmbedded("data/iris.csv", "iris.csv", dt, true)
+	return loadEmbedded("data/iris.csv", "iris.csv", dt, CSVOptions{Header: true, ClassIndex: true})
+}
+
+// BreastCancer returns the Wisconsin diagnostic breast cancer data, a
+// binary classification set: X of shape (569, 30), features of cell nuclei
+// computed from images (not scaled: use a Standardizer), and Y of shape
+// (569, 1) holding 0 (malignant, 212 examples) or 1 (benign, 357), binary
+// targets for models.Logistic with graph.BinaryCrossEntropy (convert them
+// with ClassIndexTargets for a softmax classifier).
+//
+// The data is scikit-learn's copy, shipped under its BSD-3-Clause license;
+// see data/README.md in this package.
+func BreastCancer(dt tensor.Dtype) (*Dataset, error) {
+	return loadEmbedded("data/breast_cancer.csv.gz", "breast_cancer.csv.gz", dt, CSVOptions{Header: true})
 }
 
 // IrisClassNames returns the names of Iris's classes 0, 1 and 2.
@@ -45,7 +58,7 @@ func IrisClassNames() []string {
 	return []string{"setosa", "versicolor", "virginica"}
 }
 
-func loadEmbedded(path, name string, dt tensor.Dtype, header bool) (*Dataset, error) {
+func loadEmbedded(path, name string, dt tensor.Dtype, opt CSVOptions) (*Dataset, error) {
 	if err := checkDtype(name, dt); err != nil {
 		return nil, err
 	}
@@ -53,5 +66,6 @@ func loadEmbedded(path, name string, dt tensor.Dtype, header bool) (*Dataset, er
 	if err != nil {
 		return nil, errors.Wrapf(err, "datasets: embedded %s", name)
 	}
-	return ReadCSV(bytes.NewReader(b), name, CSVOptions{Header: header, ClassIndex: true, Dtype: dt})
+	opt.Dtype = dt
+	return ReadCSV(bytes.NewReader(b), name, opt)
 }

@@ -82,3 +82,23 @@ func TestIris(t *testing.T) {
 		}
 	}
 }
+
+func TestBreastCancer(t *testing.T) {
+	d, err := BreastCancer(tensor.Float64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Len() != 569 || !d.XShape().Eq(tensor.Shape{30}) || d.Targets() != KindBinary {
+		t.Fatalf("BreastCancer: %v, X %v, targets %v", d, d.XShape(), d.Targets())
+	}
+	benign := 0
+	for _, c := range d.Labels() {
+		benign += c
+	}
+	if benign != 357 {
+		t.Errorf("%d benign, want 357 (and 212 malignant)", benign)
+	}
+	if x := d.X().Data().([]float64); x[0] != 17.99 || x[29] != 0.1189 {
+		t.Errorf("first row starts %v, ends %v", x[0], x[29])
+	}
+}

@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"math"
-	"reflect"
 
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
@@ -51,24 +50,25 @@ type Metrics struct {
 	// scikit-learn's "variance_weighted" R²). It is 0 when the targets are
 	// constant.
 	R2 float64
+
+	// AUC is the ROC AUC of a binary classifier's logit (HasAUC: a single
+	// output, binary targets of both classes).
+	AUC    float64
+	HasAUC bool
+	// Custom holds the user-defined metrics of the Evaluator, by name.
+	Custom map[string]float64
 }
 
-// Metric returns a metric by name: "loss", "accuracy", "mse", "mae" or
-// "r2"; false if it is unknown or not computed for this kind of dataset.
+// Metric returns a metric by name — a built-in one of the table
+// (MetricTable, Keras aliases included) or a custom one computed by the
+// Evaluator; false if it is unknown or not computed for this kind of
+// dataset.
 func (m Metrics) Metric(name string) (float64, bool) {
-	switch name {
-	case "loss":
-		return m.Loss, true
-	case "accuracy":
-		return m.Accuracy, m.Classify
-	case "mse":
-		return m.MSE, m.Regress
-	case "mae":
-		return m.MAE, m.Regress
-	case "r2":
-		return m.R2, m.Regress
+	if def, ok := LookupMetric(name); ok {
+		return def.Of(m)
 	}
-	return 0, false
+	v, ok := m.Custom[name]
+	return v, ok
 }
 
 // An Evaluator evaluates one model over its Params, compiling one
@@ -83,6 +83,18 @@ type Evaluator struct {
 	cache  *exec.Cache
 	xs, ys tensor.Shape
 	idx    []int
+	custom []Metric
+}
+
+// AddMetrics has the Evaluator also compute user-defined metrics (each with
+// a Func, under a name of its own), reported in Metrics.Custom. They see the
+// outputs of the whole dataset, which the Evaluator then keeps in memory.
+func (e *Evaluator) AddMetrics(ms ...Metric) error {
+	if err := checkCustom(append(append([]Metric(nil), e.custom...), ms...)); err != nil {
+		return err
+	}
+	e.custom = append(e.custom, ms...)
+	return nil
 }
 
 // NewEvaluator returns an Evaluator of m with parameters p and the given loss
@@ -165,11 +177,15 @@ func (e *Evaluator) EvaluateContext(ctx context.Context, ds *datasets.Dataset) (
 	if err != nil {
 		return met, err
 	}
-	labels, k := ds.Labels(), ds.NumClasses()
-	if labels == nil && isBinaryCrossEntropy(e.loss) {
-		labels, k = binaryLabels(ds), 2
+	var labels []int
+	k := 0
+	classify := Classifies(ds, e.loss)
+	if classify {
+		labels, k = ds.Labels(), ds.NumClasses()
 	}
 	acc := newAccumulator(labels, k)
+	acc.keepScore = true
+	var out []float64 // the whole dataset's outputs, for custom metrics
 	n := ds.Len()
 	for start := 0; start < n; start += e.chunk {
 		end := start + e.chunk
@@ -181,11 +197,15 @@ func (e *Evaluator) EvaluateContext(ctx context.Context, ds *datasets.Dataset) (
 		}
 		c, err := cache.Get(end - start)
 		if err != nil {
+			if hint := TargetHint(ds, e.loss); hint != "" {
+				return met, errors.Errorf("models: evaluate: %v; %s", err, hint)
+			}
 			return met, errors.Wrap(err, "models: evaluate")
 		}
 		if start == 0 {
 			// Regression metrics compare outputs and targets of one shape.
-			acc.regress = !ds.ClassIndices() && graph.SameShape(c.Out, c.Y.Shape())
+			// Binary classifiers' outputs are logits, not estimates of 0/1.
+			acc.regress = !ds.ClassIndices() && !(classify && ds.Targets() == datasets.KindBinary) && graph.SameShape(c.Out, c.Y.Shape())
 			if labels == nil && !acc.regress {
 				return met, errors.Errorf("models: evaluate: model output shape %v differs from target shape %v and the targets are not classes", c.Out, c.Y.Shape())
 			}
@@ -203,34 +223,33 @@ func (e *Evaluator) EvaluateContext(ctx context.Context, ds *datasets.Dataset) (
 		if err := acc.add(start, c.Loss(), c.Output(0), c.Y); err != nil {
 			return met, errors.Wrapf(err, "models: evaluate examples %d..%d", start, end-1)
 		}
-	}
-	return acc.metrics(), nil
-}
-
-// isBinaryCrossEntropy reports whether l is graph.BinaryCrossEntropy, whose
-// model outputs are logits.
-func isBinaryCrossEntropy(l graph.Loss) bool {
-	return reflect.ValueOf(l).Pointer() == reflect.ValueOf(graph.BinaryCrossEntropy).Pointer()
-}
-
-// binaryLabels returns the classes of (N, 1) targets that are all 0 or 1,
-// or nil.
-func binaryLabels(ds *datasets.Dataset) []int {
-	if !graph.SameShape(ds.YShape(), tensor.Shape{1}) {
-		return nil
-	}
-	y := graph.Float64s(ds.Y())
-	labels := make([]int, len(y))
-	for i, v := range y {
-		switch v {
-		case 0:
-		case 1:
-			labels[i] = 1
-		default:
-			return nil
+		if len(e.custom) > 0 {
+			out = append(out, graph.Float64s(c.Output(0))...)
 		}
 	}
-	return labels
+	met = acc.metrics()
+	if len(e.custom) > 0 {
+		o := Outcome{N: n, Outputs: out, Width: len(out) / n, Targets: graph.Float64s(ds.Y()), Labels: labels}
+		met.Custom = map[string]float64{}
+		for _, m := range e.custom {
+			v, err := customValue(m, o)
+			if err != nil {
+				return met, err
+			}
+			met.Custom[m.Name] = v
+		}
+	}
+	return met, nil
+}
+
+// customValue runs a user-defined metric, turning a panic into an error.
+func customValue(m Metric, o Outcome) (v float64, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = errors.Errorf("models: custom metric %q panicked: %v", m.Name, p)
+		}
+	}()
+	return m.Func(o), nil
 }
 
 // accumulator gathers the sums behind Metrics, chunk by chunk.
@@ -241,6 +260,8 @@ type accumulator struct {
 	loss      float64
 	correct   int
 	confusion [][]int
+	scores    []float64 // a single-logit classifier's outputs, for the AUC
+	keepScore bool      // collect scores: labels cover the whole set (not a stream)
 	// regression sums over all output elements
 	count   int
 	sq, abs float64
@@ -320,18 +341,10 @@ func (a *accumulator) classify(start, rows int, o []float64) {
 	a.grow(width)
 	for r := 0; r < rows; r++ {
 		row := o[r*width : (r+1)*width]
-		pred := 0
-		if width == 1 {
-			if row[0] > 0 {
-				pred = 1
-			}
-		} else {
-			for j, v := range row {
-				if v > row[pred] {
-					pred = j
-				}
-			}
+		if width == 1 && a.keepScore {
+			a.scores = append(a.scores, row[0])
 		}
+		pred := argmax(row)
 		label := a.labels[start+r]
 		a.confusion[label][pred]++
 		if pred == label {
@@ -375,6 +388,9 @@ func (a *accumulator) metrics() Metrics {
 		m.Classify = true
 		m.Accuracy = float64(a.correct) / float64(a.n)
 		m.Confusion = a.confusion
+		if len(a.scores) == a.n && len(a.labels) == a.n && len(a.confusion) == 2 { // whole-set labels (not a stream's chunk)
+			m.AUC, m.HasAUC = rocAUC(a.scores, a.labels)
+		}
 	}
 	if a.regress && a.count > 0 {
 		m.Regress = true

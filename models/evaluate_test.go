@@ -181,7 +181,8 @@ func TestEvaluateR2LargeMean(t *testing.T) {
 }
 
 // With BinaryCrossEntropy and (N, 1) targets in {0, 1}, the output is a
-// logit and Evaluate scores it as a binary classifier (and a regression).
+// logit and Evaluate scores it as a binary classifier, not a regression of
+// logits: no MSE or R², and the ROC AUC of the logit.
 func TestEvaluateBinary(t *testing.T) {
 	logits := []float64{2, -1, 0.5, -3, 0, 4}
 	targets := []float64{1, 0, 0, 1, 0, 1}
@@ -196,8 +197,28 @@ func TestEvaluateBinary(t *testing.T) {
 	met, err := models.Evaluate(identity{}, graph.NewParams(tensor.Float64, 1), graph.BinaryCrossEntropy, ds)
 	must(t, err)
 	wantConf := [][]int{{2, 1}, {1, 2}}
-	if !met.Classify || !met.Regress || met.Accuracy != 4.0/6 || !reflect.DeepEqual(met.Confusion, wantConf) {
-		t.Errorf("%+v: want accuracy 4/6 and confusion %v", met, wantConf)
+	if !met.Classify || met.Regress || met.Accuracy != 4.0/6 || !reflect.DeepEqual(met.Confusion, wantConf) {
+		t.Errorf("%+v: want classification only, accuracy 4/6 and confusion %v", met, wantConf)
+	}
+	// AUC: the fraction of (positive, negative) pairs ordered right.
+	var won, pairs float64
+	for i, zi := range logits {
+		for j, zj := range logits {
+			if targets[i] == 1 && targets[j] == 0 {
+				pairs++
+				if zi > zj {
+					won++
+				} else if zi == zj {
+					won += 0.5
+				}
+			}
+		}
+	}
+	if v, ok := met.Metric("auc"); !ok || v != won/pairs {
+		t.Errorf("auc %v %v, want %v", v, ok, won/pairs)
+	}
+	if _, ok := met.Metric("r2"); ok {
+		t.Error("r2 of a binary classifier's logits reported")
 	}
 	if math.Abs(met.Loss-wantLoss) > 1e-15 {
 		t.Errorf("loss %.17g, want %.17g", met.Loss, wantLoss)

@@ -8,7 +8,6 @@ import (
 	"math"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/pkg/errors"
 
@@ -31,7 +30,7 @@ const (
 // An Event is what a callback is told.
 type Event struct {
 	Kind  EventKind
-	Epoch int     // from 0
+	Epoch int     // from 0, like Epoch.Epoch (messages count from 1)
 	Step  int     // updates so far
 	Loss  float64 // the last batch's loss (StepEnd) or the epoch's training loss (EpochEnd)
 	// Examples and GradEvals are the training examples processed and the
@@ -58,25 +57,33 @@ type Callback func(e Event) error
 // epoch; Fit then returns no error and History.Stopped says why.
 var ErrStop = errors.New("trainers: stop requested by a callback")
 
-// monitor reads the named quantity from an epoch record: "val_loss",
-// "val_metric" or "train_loss". Losses improve downwards, metrics upwards
-// (except "mse", "mae" and "loss").
+// monitor reads the named quantity from an epoch record by its Keras name
+// (see Epoch.Value; "" is "val_loss" with a validation set, else "loss"),
+// and whether higher values are better (see History.HigherIsBetter).
 func monitor(name string, h *History, rec Epoch) (v float64, higherBetter bool, err error) {
-	switch name {
-	case "", "val_loss":
-		if !rec.HasVal {
-			return rec.TrainLoss, false, nil
+	name = monitored(name, h)
+	v, ok := h.Value(name, rec.Epoch)
+	if !ok {
+		if err := checkMonitored("a callback", name, h); err != nil {
+			return 0, false, err
 		}
-		return rec.ValLoss, false, nil
-	case "train_loss":
-		return rec.TrainLoss, false, nil
-	case "val_metric":
-		if !rec.HasVal {
-			return 0, false, errors.New("trainers: val_metric needs Config.Validation")
-		}
-		return rec.ValMetric, h.Metric != "mse" && h.Metric != "mae" && h.Metric != "loss", nil
+		return 0, false, errors.Errorf("trainers: epoch %d has no %q", rec.Epoch+1, name)
 	}
-	return 0, false, errors.Errorf("trainers: unknown monitored quantity %q (want val_loss, val_metric or train_loss)", name)
+	return v, h.HigherIsBetter(name), nil
+}
+
+// monitored resolves the default monitored quantity: the validation loss
+// when the Fit has a validation set, else the training loss.
+func monitored(name string, h *History) string {
+	if name != "" {
+		return name
+	}
+	for _, v := range h.Names() {
+		if v == "val_loss" {
+			return "val_loss"
+		}
+	}
+	return "loss"
 }
 
 // improvement tracks the best value of a monitored quantity.
@@ -100,14 +107,20 @@ func (im *improvement) observe(v float64, higherBetter bool, minDelta float64) b
 	return false
 }
 
-// EarlyStopping stops training when the monitored quantity ("val_loss" —
-// the training loss without a validation set —, "val_metric" or
-// "train_loss") has not improved by more than minDelta for patience epochs.
+// EarlyStopping stops training when the monitored quantity has not
+// improved by more than minDelta for patience epochs. It is named as Keras
+// names it ("val_loss", "loss", "val_accuracy", "accuracy", "val_auc", a
+// custom metric; "train_loss" and "val_metric", the validation metric, work
+// too), and must be recorded by the Fit (see Config.Metrics): monitoring
+// "val_loss" without a validation set is an error before the first step.
+// "" monitors the validation loss, or the training loss without a
+// validation set. Whether higher is better comes from the table of metrics.
 // With restoreBest, the Params are set back to their values at the best
-// epoch when the Fit ends. Its state (best value, epochs waited, best
-// weights) is kept by the Fit, so training checkpoints hold it and a resumed
-// Fit continues it; one callback can serve several Fits.
-func EarlyStopping(monitored string, patience int, minDelta float64, restoreBest bool) Callback {
+// epoch when the Fit ends, and History.BestEpoch says which. Its state (best
+// value, epochs waited, best weights) is kept by the Fit, so training
+// checkpoints hold it and a resumed Fit continues it; one callback can serve
+// several Fits.
+func EarlyStopping(monitoredName string, patience int, minDelta float64, restoreBest bool) Callback {
 	own := newEarlyState()
 	return func(e Event) error {
 		s, err := e.keep(own, func() cbState { return newEarlyState() })
@@ -117,12 +130,12 @@ func EarlyStopping(monitored string, patience int, minDelta float64, restoreBest
 		st := s.(*earlyState)
 		switch e.Kind {
 		case FitBegin:
-			return checkEarlyStopping(monitored, patience, minDelta, e.History)
+			return checkEarlyStopping(monitoredName, patience, minDelta, e.History)
 		case EpochEnd:
 			if e.Epoch == 0 {
 				*st = *newEarlyState()
 			}
-			v, hi, err := monitor(monitored, e.History, e.Record)
+			v, hi, err := monitor(monitoredName, e.History, e.Record)
 			if err != nil {
 				return err
 			}
@@ -145,7 +158,8 @@ func EarlyStopping(monitored string, patience int, minDelta float64, restoreBest
 				if err := e.Params.CopyFrom(st.best); err != nil {
 					return errors.Wrap(err, "trainers: EarlyStopping: restoring the best weights")
 				}
-				e.History.Stopped = strings.TrimSpace(e.History.Stopped + fmt.Sprintf(" (weights restored from epoch %d)", st.BestEpoch))
+				e.History.BestEpoch = st.BestEpoch + 1
+				e.History.Stopped = strings.TrimSpace(e.History.Stopped + fmt.Sprintf(" (weights restored from epoch %d)", st.BestEpoch+1))
 			}
 		}
 		return nil
@@ -312,10 +326,11 @@ func LogCSV(w io.Writer) Callback {
 		if e.Kind != EpochEnd || e.Rank != 0 {
 			return nil
 		}
+		extra := e.History.extraColumns()
 		if e.Epoch == 0 {
-			cw.Write(csvHeader)
+			cw.Write(append(append([]string(nil), csvHeader...), extra...))
 		}
-		cw.Write(e.Record.csvRow())
+		cw.Write(e.History.csvRow(e.Record, extra))
 		cw.Flush()
 		return errors.Wrap(cw.Error(), "trainers: LogCSV")
 	}
@@ -334,61 +349,4 @@ func LogJSON(w io.Writer) Callback {
 		_, err = w.Write(append(b, '\n'))
 		return errors.Wrap(err, "trainers: LogJSON")
 	}
-}
-
-// Progress draws a progress bar with the epoch, the current loss and an
-// estimated time to the end on w when w is a terminal (an *os.File on a
-// character device) and the CI environment variable is unset; otherwise —
-// a buffer, a pipe, a log file, a CI job — it writes nothing. Set
-// Config.LogEvery to have it move within epochs.
-func Progress(w io.Writer) Callback {
-	if !isTerminal(w) {
-		return func(Event) error { return nil }
-	}
-	return progressBar(w)
-}
-
-// progressBar draws the bar on w, terminal or not.
-func progressBar(w io.Writer) Callback {
-	start := time.Now()
-	return func(e Event) error {
-		h := e.History
-		if h == nil || e.Rank != 0 {
-			return nil
-		}
-		if e.Epoch == 0 && e.Step <= 1 && e.Kind != FitEnd {
-			start = time.Now()
-		}
-		total := h.Planned * h.StepsPerEpoch
-		done := e.Step
-		switch e.Kind {
-		case FitEnd:
-			fmt.Fprintln(w)
-			return nil
-		case EpochEnd:
-			done = (e.Epoch + 1) * h.StepsPerEpoch
-		}
-		frac := 0.0
-		if total > 0 {
-			frac = math.Min(float64(done)/float64(total), 1)
-		}
-		eta := "?"
-		if frac > 0 {
-			el := time.Since(start)
-			eta = (time.Duration(float64(el)/frac) - el).Round(time.Second).String()
-		}
-		const width = 30
-		bar := strings.Repeat("=", int(frac*width)) + strings.Repeat(" ", width-int(frac*width))
-		fmt.Fprintf(w, "\r%s epoch %d/%d [%s] %3.0f%% loss %.4f ETA %s   ", h.Method, e.Epoch+1, h.Planned, bar, 100*frac, e.Loss, eta)
-		return nil
-	}
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok || os.Getenv("CI") != "" {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

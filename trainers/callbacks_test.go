@@ -89,7 +89,7 @@ func TestEarlyStoppingRestoresBestWeights(t *testing.T) {
 	if len(h.Epochs) != best+1+patience {
 		t.Errorf("ran %d epochs, want best+1+patience = %d", len(h.Epochs), best+1+patience)
 	}
-	if !strings.Contains(h.Stopped, "stopped") || !strings.Contains(h.Stopped, "restored from epoch "+strconv.Itoa(best)) {
+	if !strings.Contains(h.Stopped, "stopped") || !strings.Contains(h.Stopped, "restored from epoch "+strconv.Itoa(best+1)) || h.BestEpoch != best+1 {
 		t.Errorf("Stopped = %q", h.Stopped)
 	}
 	if !sameBits(p, rec.params[best]) {
@@ -180,7 +180,7 @@ func TestCheckpointPeriodic(t *testing.T) {
 		want string
 	}{
 		{Checkpoint(path, 0, 1, ""), "every = 0"},
-		{Checkpoint(path, -1, 1, "val_loss"), "every = -1"},
+		{Checkpoint(path, -1, 1, "loss"), "every = -1"},
 		{Checkpoint(path, 1, 0, ""), "keep = 0"},
 		{Checkpoint(filepath.Join(dir, "no", "such", "dir", "p.ckpt"), 1, 1, ""), "checkpoint after epoch 0"},
 	} {
@@ -459,35 +459,84 @@ func TestStepEndEveryLogEvery(t *testing.T) {
 	}
 }
 
-func TestProgressIsSilentOffTerminal(t *testing.T) {
+func TestProgressOffTerminal(t *testing.T) {
 	lr := newLinReg(t, 50, 2, 0.1, 33, tensor.Float64)
 	var buf bytes.Buffer
 	c := cfg(3, SGD{LR: 0.05})
 	c.LogEvery = 1
+	c.Validation = lr.ds
 	c.Callbacks = []Callback{Progress(&buf)}
 	if _, err := (MiniBatchSGD{BatchSize: 10, Config: c}).Fit(bg, models.Linear{}, graph.NewParams(tensor.Float64, 1), lr.ds); err != nil {
 		t.Fatal(err)
 	}
-	if buf.Len() != 0 {
-		t.Errorf("Progress wrote %q to a bytes.Buffer", buf.String())
+	// One line per epoch, counted from 1, with every recorded value; no bar.
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	if len(lines) != 3 || strings.Contains(buf.String(), "\r") || strings.Contains(buf.String(), "ETA") {
+		t.Fatalf("Progress off a terminal wrote %q, want 3 epoch lines", buf.String())
+	}
+	for i, l := range lines {
+		want := fmt.Sprintf("MiniBatchSGD(B=10) epoch %d/3  loss ", i+1)
+		if !strings.HasPrefix(l, want) || !strings.Contains(l, "val_loss ") || !strings.Contains(l, "val_r2 ") {
+			t.Errorf("line %d = %q, want it to start %q and show val_loss and val_r2", i, l, want)
+		}
 	}
 	// A character device looks like a terminal, unless CI is set.
 	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
-		t.Skip(err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	t.Setenv("CI", "true")
 	if isTerminal(f) {
 		t.Error("isTerminal with CI set")
 	}
-	// The bar itself, drawn on a buffer.
-	c.Callbacks = []Callback{progressBar(&buf)}
+}
+
+// TestConsoleOnTerminal draws the bar on a buffer taken for a terminal:
+// the user's lines clear it and it is redrawn under them, epochs leave a
+// line each, counted from 1.
+func TestConsoleOnTerminal(t *testing.T) {
+	lr := newLinReg(t, 50, 2, 0.1, 33, tensor.Float64)
+	var buf bytes.Buffer
+	con := &Console{w: &buf, term: true}
+	c := cfg(3, SGD{LR: 0.05})
+	c.LogEvery = 2
+	c.Callbacks = []Callback{con.Callback(), func(e Event) error {
+		if e.Kind == StepEnd && e.Step == 2 {
+			con.Printf("hello %d\n", e.Step)
+		}
+		return nil
+	}}
 	if _, err := (MiniBatchSGD{BatchSize: 10, Config: c}).Fit(bg, models.Linear{}, graph.NewParams(tensor.Float64, 1), lr.ds); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
-	if !strings.Contains(out, "MiniBatchSGD(B=10) epoch 3/3") || !strings.Contains(out, "100%") || !strings.HasSuffix(out, "\n") {
-		t.Errorf("progress bar output %q", out)
+	for _, want := range []string{
+		"epoch 1/3 [",                                // the bar in epoch 1
+		"\r\x1b[Khello 2\nMiniBatchSGD",              // cleared, printed, redrawn
+		"\r\x1b[KMiniBatchSGD(B=10) epoch 1/3  loss", // the epoch's line replaces the bar
+		"epoch 3/3  loss",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("console output lacks %q:\n%q", want, out)
+		}
+	}
+	if strings.Contains(out, "epoch 0/") || strings.Contains(out, "epoch 4/") {
+		t.Errorf("epochs not counted from 1 to 3: %q", out)
+	}
+	if !strings.HasSuffix(out, "\n") {
+		t.Errorf("output does not end a line: %q", out)
+	}
+}
+
+// TestZeroConsole: the zero Console works (on os.Stderr).
+func TestZeroConsole(t *testing.T) {
+	var con Console
+	con.Printf("")
+	if err := con.Callback()(Event{Kind: FitEnd, History: &History{}}); err != nil {
+		t.Fatal(err)
+	}
+	if con.w != os.Stderr {
+		t.Errorf("zero Console writes to %v", con.w)
 	}
 }

@@ -190,16 +190,10 @@ func (r *run) badData() string {
 // checkMonitor reports a monitored quantity EarlyStopping or Checkpoint
 // cannot read in this Fit.
 func checkMonitor(who, name string, h *History) error {
-	switch name {
-	case "", "val_loss", "train_loss":
-		return nil
-	case "val_metric":
-		if h != nil && h.Metric == "" {
-			return errors.Errorf("trainers: %s: val_metric needs Config.Validation", who)
-		}
+	if name == "" { // the validation loss, else the training loss
 		return nil
 	}
-	return errors.Errorf("trainers: %s: unknown monitored quantity %q (want val_loss, val_metric or train_loss)", who, name)
+	return checkMonitored(who, name, h) // by the table of metrics (metrics.go)
 }
 
 func checkEarlyStopping(monitored string, patience int, minDelta float64, h *History) error {

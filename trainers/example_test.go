@@ -194,39 +194,6 @@ func ExampleSchedule() {
 	// step 99: cosine 0.100, warm-up then cosine 0.100
 }
 
-// A Chart compares runs: here GD and mini-batch SGD by examples seen.
-func ExampleChart() {
-	ds, _, _, err := datasets.LinearRegression(300, 3, 0.1, 3, tensor.Float64)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	cfg := trainers.Config{Epochs: 10, Loss: graph.MSE, Optimizer: trainers.SGD{LR: 0.1}, Seed: 1}
-	var hists []*trainers.History
-	for _, t := range []trainers.Trainer{trainers.GD{Config: cfg}, trainers.MiniBatchSGD{BatchSize: 30, Config: cfg}} {
-		h, err := t.Fit(context.Background(), models.Linear{}, graph.NewParams(tensor.Float64, 1), ds)
-		if err != nil {
-			fmt.Println(err)
-			return
-		}
-		hists = append(hists, h)
-	}
-	dir, err := os.MkdirTemp("", "chart")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer os.RemoveAll(dir)
-	chart := trainers.Chart{Title: "GD vs mini-batch SGD", X: "examples", Y: "train_loss", LogY: true, Histories: hists}
-	if err := chart.WriteFile(filepath.Join(dir, "compare.png")); err != nil {
-		fmt.Println(err)
-		return
-	}
-	fmt.Println("wrote compare.png; in a notebook the chart shows itself")
-	// Output:
-	// wrote compare.png; in a notebook the chart shows itself
-}
-
 // A run writes a training checkpoint after every epoch (keeping the last
 // 2) and stops after 3; another Fit with Config.Resume set to a checkpoint
 // continues the run and ends exactly where an uninterrupted run ends.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"math"
+	"sort"
 	"strconv"
 
 	"github.com/pkg/errors"
@@ -32,6 +33,16 @@ type History struct {
 	Steps                  []Step          // per update, with Config.RecordSteps
 	Noise                  []NoiseEstimate // with Config.NoiseEvery > 0
 	Stopped                string          // why the Fit ended before its last epoch, if it did
+	// Metrics holds, by Keras name, every metric recorded after each epoch
+	// besides the losses — the validation metric as "val_" + Metric, and
+	// Config.Metrics and Config.Custom ("accuracy", "val_auc", ...) — one
+	// value per epoch, as in Epochs. Read any quantity with Value.
+	Metrics map[string][]float64
+	// BestEpoch is the epoch, counted from 1, whose weights EarlyStopping
+	// restored at the end of the Fit; 0 if none was.
+	BestEpoch int
+
+	higher map[string]bool // whether higher is better, for custom metrics
 }
 
 // Epoch is the record of one epoch.
@@ -66,22 +77,44 @@ func (h *History) Last() Epoch {
 
 var csvHeader = []string{"epoch", "train_loss", "val_loss", "val_metric", "updates", "examples", "grad_evals", "learning_rate", "seconds"}
 
-func (e Epoch) csvRow() []string {
+// extraColumns are the recorded Metrics but the validation metric, sorted:
+// columns after csvHeader's.
+func (h *History) extraColumns() []string {
+	extra := make([]string, 0, len(h.Metrics))
+	for k := range h.Metrics {
+		if k != "val_"+h.Metric { // the val_metric column
+			extra = append(extra, k)
+		}
+	}
+	sort.Strings(extra)
+	return extra
+}
+
+func (h *History) csvRow(e Epoch, extra []string) []string {
 	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 	val, met := "", ""
 	if e.HasVal {
 		val, met = f(e.ValLoss), f(e.ValMetric)
 	}
-	return []string{strconv.Itoa(e.Epoch), f(e.TrainLoss), val, met, strconv.Itoa(e.Updates),
+	row := []string{strconv.Itoa(e.Epoch), f(e.TrainLoss), val, met, strconv.Itoa(e.Updates),
 		strconv.FormatInt(e.Examples, 10), strconv.FormatInt(e.GradEvals, 10), f(e.LearningRate), f(e.Seconds)}
+	for _, name := range extra {
+		v := ""
+		if s := h.Metrics[name]; e.Epoch >= 0 && e.Epoch < len(s) {
+			v = f(s[e.Epoch])
+		}
+		row = append(row, v)
+	}
+	return row
 }
 
 // WriteCSV writes one row per epoch under a header line.
 func (h *History) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
-	cw.Write(csvHeader)
+	extra := h.extraColumns()
+	cw.Write(append(append([]string(nil), csvHeader...), extra...))
 	for _, e := range h.Epochs {
-		cw.Write(e.csvRow())
+		cw.Write(h.csvRow(e, extra))
 	}
 	cw.Flush()
 	return errors.Wrap(cw.Error(), "trainers: history CSV")
@@ -124,18 +157,28 @@ func finiteHistory(h *History) interface{} {
 		Loss jsonFloat `json:"loss"`
 	}
 	out := struct {
-		Method    string          `json:"method"`
-		BatchSize int             `json:"batch_size"`
-		N         int             `json:"n"`
-		Metric    string          `json:"metric,omitempty"`
-		Planned   int             `json:"planned_epochs"`
-		Steps1    int             `json:"steps_per_epoch"`
-		Epochs    []jsonEpoch     `json:"epochs"`
-		Steps     []step          `json:"steps,omitempty"`
-		Noise     []NoiseEstimate `json:"noise,omitempty"`
-		Stopped   string          `json:"stopped,omitempty"`
+		Method    string                 `json:"method"`
+		BatchSize int                    `json:"batch_size"`
+		N         int                    `json:"n"`
+		Metric    string                 `json:"metric,omitempty"`
+		Planned   int                    `json:"planned_epochs"`
+		Steps1    int                    `json:"steps_per_epoch"`
+		Epochs    []jsonEpoch            `json:"epochs"`
+		Steps     []step                 `json:"steps,omitempty"`
+		Noise     []NoiseEstimate        `json:"noise,omitempty"`
+		Stopped   string                 `json:"stopped,omitempty"`
+		Metrics   map[string][]jsonFloat `json:"metrics,omitempty"`
+		BestEpoch int                    `json:"best_epoch,omitempty"`
 	}{Method: h.Method, BatchSize: h.BatchSize, N: h.N, Metric: h.Metric, Planned: h.Planned,
-		Steps1: h.StepsPerEpoch, Noise: h.Noise, Stopped: h.Stopped}
+		Steps1: h.StepsPerEpoch, Noise: h.Noise, Stopped: h.Stopped, BestEpoch: h.BestEpoch}
+	if len(h.Metrics) > 0 {
+		out.Metrics = map[string][]jsonFloat{}
+		for k, vs := range h.Metrics {
+			for _, v := range vs {
+				out.Metrics[k] = append(out.Metrics[k], jsonFloat(v))
+			}
+		}
+	}
 	for _, e := range h.Epochs {
 		out.Epochs = append(out.Epochs, e.json())
 	}

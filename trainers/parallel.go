@@ -298,6 +298,9 @@ type reducer struct {
 	flat32, all32 []float32
 	flat64, all64 []float64
 	meta, all     []float64 // per replica (rows, loss), then the stop flag, per process
+	// stopAsked: a callback of this process returned ErrStop at a step; in a job of several
+	// processes the stop waits for the next reduction (or the epoch's end) to be agreed.
+	stopAsked bool
 }
 
 func newReducer(cl Cluster, weights []*tensor.Dense, local int) reducer {
@@ -393,7 +396,7 @@ func (red *reducer) reduce(ctx context.Context, reps []*replica, part func(*repl
 		}
 	}
 	red.meta[2*red.local] = 0
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || red.stopAsked {
 		red.meta[2*red.local] = 1
 	}
 	if err := red.cl.AllgatherFloat64(red.meta, red.all); err != nil {

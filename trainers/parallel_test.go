@@ -320,7 +320,7 @@ func TestClusterRanksMatchInProcessReplicas(t *testing.T) {
 // at the same point with the same weights.
 func TestClusterAgreesToStop(t *testing.T) {
 	ds := classes(t, 60, 4, 3, tensor.Float64)
-	for _, how := range []string{"callback", "cancel"} {
+	for _, how := range []string{"callback", "step-callback", "cancel"} {
 		ranks := newFakeJob(2)
 		res := make([]fitRun, 2)
 		errs := make([]error, 2)
@@ -343,6 +343,9 @@ func TestClusterAgreesToStop(t *testing.T) {
 					if how == "cancel" && e.Kind == StepEnd && e.Step == 14 {
 						cancel()
 					}
+					if how == "step-callback" && e.Kind == StepEnd && e.Step == 14 {
+						return ErrStop // agreed at the next reduction
+					}
 					return nil
 				}}
 				p := graph.NewParams(tensor.Float64, 3)
@@ -359,6 +362,12 @@ func TestClusterAgreesToStop(t *testing.T) {
 			for i := range res {
 				if errs[i] != nil || len(res[i].hist.Epochs) != 2 || res[i].hist.Stopped == "" {
 					t.Errorf("callback stop: rank %d: err %v, %d epochs, Stopped %q; want nil, 2, a reason", i, errs[i], len(res[i].hist.Epochs), res[i].hist.Stopped)
+				}
+			}
+		case "step-callback":
+			for i := range res {
+				if errs[i] != nil || res[i].hist.Stopped == "" || len(res[i].hist.Epochs) != len(res[0].hist.Epochs) {
+					t.Errorf("step callback stop: rank %d: err %v, %d epochs, Stopped %q; want nil, as many as rank 0, a reason", i, errs[i], len(res[i].hist.Epochs), res[i].hist.Stopped)
 				}
 			}
 		case "cancel":

@@ -354,6 +354,7 @@ func (r *run) resume(path string, target *graph.Params) error {
 	r.seconds = s.Seconds
 	h := s.History
 	h.Planned = r.cfg.Epochs
+	h.higher = r.hist.higher // from the Config's metrics (setupMetrics), not saved
 	*r.hist = h
 	for i, rep := range r.reps {
 		rep.progs.SetRuns(s.Runs[i])

@@ -64,13 +64,25 @@ type Config struct {
 
 	// Validation, if set, is evaluated after every epoch.
 	Validation *datasets.Dataset
-	// Metric names the validation metric recorded in History: "accuracy"
-	// (classification), "mse", "mae", "r2" (regression) or "loss"; "" picks
-	// accuracy for classification and r2 for regression. A metric the
-	// validation set cannot have is an error before the first step.
+	// Metric names the validation metric recorded in History.Metric and
+	// Epoch.ValMetric, a name of the table of metrics (models.MetricTable:
+	// "accuracy", "auc", "f1", "mse", "r2", ...), with or without its
+	// "val_" prefix, or a Custom metric's; "" picks accuracy for
+	// classification and r2 for regression (see models.Classifies). A
+	// metric the validation set cannot have is an error before the first
+	// step, and so is a Metric without Validation.
 	Metric string
+	// Metrics are more metrics to record every epoch in History.Metrics, by
+	// Keras' names: a bare name ("accuracy", "auc") is measured on the
+	// training data (an extra pass over it after each epoch) and, with a
+	// Validation set, on it too ("val_accuracy"); "val_f1" is measured on
+	// the validation set only, "train_mae" on the training data only.
+	Metrics []string
+	// Custom are user-defined metrics (each a models.Metric with a Func),
+	// recorded like Metrics under their names.
+	Custom []models.Metric
 	// EvalChunk is the number of examples per evaluation graph run
-	// (validation; 0: models.DefaultChunk).
+	// (validation and training metrics; 0: models.DefaultChunk).
 	EvalChunk int
 
 	// Callbacks are called after every epoch, every LogEvery updates (if
@@ -220,7 +232,6 @@ type run struct {
 	train  datasets.Source
 	mem    *datasets.Dataset  // train, when it is held in memory
 	it     *datasets.Iterator // the epoch's order of mem, batch by batch (not FullBatch)
-	eval   *models.Evaluator
 	hist   *History
 
 	cl          Cluster // nil: this process alone
@@ -245,7 +256,8 @@ type run struct {
 
 	examples, gradEvals int64
 	lr                  float64 // the last update's learning rate
-	agreed              bool    // the Fit ended by a stop all processes agreed on
+	metrics             *metricRun
+	agreed              bool // the Fit ended by a stop all processes agreed on
 
 	// Training state (state.go).
 	optState *OptimizerState
@@ -341,8 +353,12 @@ func newRun(l Loop, m models.Model, p *graph.Params, train datasets.Source) (r *
 	}
 	first, err := r.reps[0].progs.Get(firstN)
 	if err != nil {
-		return nil, errors.Wrapf(err, "trainers: model on batches of %d examples of shape %v with %s",
+		err = errors.Wrapf(err, "trainers: model on batches of %d examples of shape %v with %s",
 			firstN, train.XShape(), describeTargets(train.YShape()))
+		if hint := models.TargetHint(r.mem, cfg.Loss); hint != "" {
+			err = errors.Errorf("%v; %s", err, hint)
+		}
+		return nil, err
 	}
 	for i := 0; i < first.NumParams(); i++ {
 		r.names = append(r.names, first.ParamName(i))
@@ -382,9 +398,9 @@ func newRun(l Loop, m models.Model, p *graph.Params, train datasets.Source) (r *
 	r.sched = Time{StepsPerEpoch: r.steps, Epochs: cfg.Epochs}
 	r.hist = &History{Method: pol.Name, BatchSize: r.batch, N: r.usable, Planned: cfg.Epochs,
 		StepsPerEpoch: r.steps, Replicas: r.parts, Unused: train.Len() - r.usable}
-	if cfg.Validation != nil {
-		r.hist.Metric = metric
-		r.eval = models.NewEvaluator(m, p, cfg.Loss, cfg.EvalChunk)
+	r.hist.Metric = metric
+	if err := r.setupMetrics(metric); err != nil {
+		return nil, err
 	}
 	if cfg.NoiseEvery > 0 {
 		// The diagnostic passes run their own graphs, whose random layers
@@ -554,35 +570,6 @@ func describeTargets(s tensor.Shape) string {
 	return fmt.Sprintf("targets of shape %v", s)
 }
 
-// validationMetric is the name of the validation metric to record: the
-// configured one if the validation set has it, else the default for its
-// kind; "" without a validation set.
-func validationMetric(cfg Config) (string, error) {
-	v := cfg.Validation
-	if v == nil {
-		return "", nil
-	}
-	classify := v.Labels() != nil
-	name := cfg.Metric
-	if name == "" {
-		name = "r2"
-		if classify {
-			name = "accuracy"
-		}
-	}
-	switch {
-	case name == "loss",
-		classify && name == "accuracy",
-		!classify && (name == "mse" || name == "mae" || name == "r2"):
-		return name, nil
-	}
-	kind, want := "regression", "mse, mae, r2 or loss"
-	if classify {
-		kind, want = "classification", "accuracy or loss"
-	}
-	return "", errors.Errorf("trainers: Config.Metric %q is not available for a %s validation set (want %s)", name, kind, want)
-}
-
 // isNilDataset reports a nil *datasets.Dataset passed as a Source.
 func isNilDataset(s datasets.Source) bool {
 	d, ok := s.(*datasets.Dataset)
@@ -607,9 +594,7 @@ func (r *run) close() {
 		rep.closeStream()
 		rep.progs.Close()
 	}
-	if r.eval != nil {
-		r.eval.Close()
-	}
+	r.metrics.close()
 	if r.noise != nil {
 		r.noise.progs.Close()
 	}
@@ -621,7 +606,7 @@ func (r *run) fit(ctx context.Context) error {
 		r.sched.Epoch = epoch
 		rec, err := r.epoch(ctx, epoch)
 		if isStop(err) {
-			r.hist.Stopped = fmt.Sprintf("stopped by a callback in epoch %d at step %d", epoch, r.sched.Step)
+			r.hist.Stopped = fmt.Sprintf("stopped by a callback in epoch %d at step %d", epoch+1, r.sched.Step)
 			break
 		}
 		if err != nil {
@@ -640,12 +625,12 @@ func (r *run) fit(ctx context.Context) error {
 			r.callbacks(Event{Kind: FitEnd, Epoch: epoch, Step: r.sched.Step}, nil)
 			return stop
 		}
-		stopped, by, err := r.agree(stop != nil)
+		stopped, by, err := r.agree(stop != nil || r.red.stopAsked)
 		if err != nil {
 			return errors.Wrapf(err, "trainers: epoch %d", epoch)
 		}
 		if stopped {
-			r.hist.Stopped = fmt.Sprintf("stopped by a callback after epoch %d", epoch)
+			r.hist.Stopped = fmt.Sprintf("stopped by a callback after epoch %d", epoch+1)
 			if by != r.rank {
 				r.hist.Stopped += fmt.Sprintf(" on rank %d", by)
 			}
@@ -706,20 +691,9 @@ func (r *run) epoch(ctx context.Context, epoch int) (Epoch, error) {
 	r.seconds = time.Since(r.start).Seconds() - r.evalDur.Seconds()
 	rec := Epoch{Epoch: epoch, TrainLoss: trainLoss, Updates: r.sched.Step, Examples: r.examples,
 		GradEvals: r.gradEvals, LearningRate: r.lr, Seconds: r.seconds}
-	monitored := trainLoss
-	if r.eval != nil {
-		t0 := time.Now()
-		met, err := r.eval.EvaluateContext(ctx, r.cfg.Validation)
-		r.evalDur += time.Since(t0)
-		if err != nil {
-			return Epoch{}, errors.Wrapf(err, "trainers: epoch %d: validation", epoch)
-		}
-		v, ok := met.Metric(r.hist.Metric)
-		if !ok {
-			return Epoch{}, errors.Errorf("trainers: metric %q is not available for this validation set", r.hist.Metric)
-		}
-		rec.HasVal, rec.ValLoss, rec.ValMetric = true, met.Loss, v
-		monitored = met.Loss
+	monitored, err := r.measure(ctx, epoch, &rec)
+	if err != nil {
+		return Epoch{}, err
 	}
 	r.sched.Monitored = append(r.sched.Monitored, monitored)
 	r.hist.Epochs = append(r.hist.Epochs, rec)
@@ -881,7 +855,11 @@ func (r *run) stopAgreed(ctx context.Context, by, epoch int) error {
 	if err := ctx.Err(); err != nil {
 		return errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
 	}
-	r.hist.Stopped = fmt.Sprintf("canceled on rank %d in epoch %d at step %d", by, epoch, r.sched.Step)
+	if r.red.stopAsked && by == r.rank {
+		r.hist.Stopped = fmt.Sprintf("stopped by a callback in epoch %d at step %d", epoch, r.sched.Step)
+		return nil
+	}
+	r.hist.Stopped = fmt.Sprintf("stopped on rank %d (canceled or by a callback) in epoch %d at step %d", by, epoch, r.sched.Step)
 	return nil
 }
 
@@ -916,7 +894,14 @@ func (r *run) step(epoch int, loss float64) error {
 		r.hist.Steps = append(r.hist.Steps, Step{Epoch: epoch, Step: r.sched.Step, Loss: loss, Examples: r.examples})
 	}
 	if k := r.cfg.LogEvery; k > 0 && r.sched.Step%k == 0 {
-		return r.callbacks(Event{Kind: StepEnd, Epoch: epoch, Step: r.sched.Step, Loss: loss}, nil)
+		err := r.callbacks(Event{Kind: StepEnd, Epoch: epoch, Step: r.sched.Step, Loss: loss}, nil)
+		if isStop(err) && r.cl != nil && r.cl.Size() > 1 {
+			// The other processes cannot know yet: stop when the next reduction (or the
+			// epoch's end) has told them, so that every process ends after this step.
+			r.red.stopAsked = true
+			return nil
+		}
+		return err
 	}
 	return nil
 }

@@ -47,6 +47,7 @@ import (
 	"github.com/descent-go/descent/examples/internal/cli"
 	"github.com/descent-go/descent/graph"
 	"github.com/descent-go/descent/models"
+	"github.com/descent-go/descent/plot"
 	"github.com/descent-go/descent/trainers"
 )
 
@@ -158,7 +159,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	rep.Printf(" Small batches make the most progress per example but run slowly;\n" +
 		"large ones run fast but make few updates. Time to target = examples needed ÷ examples/s.\n")
 	if *png != "" {
-		chart := trainers.Chart{Title: "digits MLP: training loss by wall time", X: "seconds", Y: "train_loss", LogY: true, Histories: hists, Labels: labels}
+		chart := plot.Chart{Title: "digits MLP: training loss by wall time", X: "seconds", Y: "train_loss", LogY: true, Histories: hists, Labels: labels}
 		if len(hists) > 5 {
 			// Too many lines to tell apart: B = 1, 8, 32, 128 and N.
 			chart.Histories, chart.Labels = nil, nil
@@ -211,7 +212,7 @@ func sweep(ctx context.Context, rep *cli.Report, model models.Model, train, test
 	}
 	callbacks := []trainers.Callback{check}
 	if !rep.JSON {
-		callbacks = append(callbacks, trainers.Progress(os.Stderr))
+		callbacks = append(callbacks, trainers.NewBar(os.Stderr).Callback())
 	}
 	cfg := trainers.Config{
 		Epochs:    budget,

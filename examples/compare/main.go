@@ -22,6 +22,7 @@ import (
 	"github.com/descent-go/descent/examples/internal/cli"
 	"github.com/descent-go/descent/graph"
 	"github.com/descent-go/descent/models"
+	"github.com/descent-go/descent/plot"
 	"github.com/descent-go/descent/trainers"
 )
 
@@ -119,7 +120,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if *plots != "" {
 		for _, x := range []string{"epochs", "examples", "seconds"} {
 			path := filepath.Join(*plots, "descent-compare-"+x+".png")
-			chart := trainers.Chart{Title: "training loss vs " + x + " (" + *data + ")", X: x, Y: "train_loss", LogY: true, Histories: hists}
+			chart := plot.Chart{Title: "training loss vs " + x + " (" + *data + ")", X: x, Y: "train_loss", LogY: true, Histories: hists}
 			if err := chart.WriteFile(path); err != nil {
 				return err
 			}

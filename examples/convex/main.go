@@ -63,6 +63,7 @@ import (
 	"github.com/descent-go/descent/examples/internal/cli"
 	"github.com/descent-go/descent/graph"
 	"github.com/descent-go/descent/models"
+	"github.com/descent-go/descent/plot"
 	"github.com/descent-go/descent/trainers"
 )
 
@@ -162,7 +163,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		s.Rates = rows
 		if *png != "" {
-			chart := trainers.Chart{Title: "least squares: loss gap f(w) − f* by update", X: "updates", Y: "train_loss", LogY: true, Histories: hists, Labels: labels}
+			chart := plot.Chart{Title: "least squares: loss gap f(w) − f* by update", X: "updates", Y: "train_loss", LogY: true, Histories: hists, Labels: labels}
 			if err := chart.WriteFile(*png); err != nil {
 				return err
 			}
@@ -187,7 +188,7 @@ func progress(rep *cli.Report) []trainers.Callback {
 	if rep.JSON {
 		return nil
 	}
-	return []trainers.Callback{trainers.Progress(os.Stderr)}
+	return []trainers.Callback{trainers.NewBar(os.Stderr).Callback()}
 }
 
 // partA measures GD and heavy-ball momentum on least squares for each κ.

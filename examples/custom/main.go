@@ -34,6 +34,7 @@ import (
 	"github.com/descent-go/descent/examples/internal/cli"
 	"github.com/descent-go/descent/graph"
 	"github.com/descent-go/descent/models"
+	"github.com/descent-go/descent/plot"
 	"github.com/descent-go/descent/trainers"
 )
 
@@ -226,7 +227,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 
 	if *png != "" {
-		chart := trainers.Chart{Title: "ResMLP on digits: validation accuracy by wall time", X: "seconds", Y: "val_metric", Histories: hists}
+		chart := plot.Chart{Title: "ResMLP on digits: validation accuracy by wall time", X: "seconds", Y: "val_metric", Histories: hists}
 		if err := chart.WriteFile(*png); err != nil {
 			return err
 		}

@@ -48,6 +48,7 @@ import (
 	"github.com/descent-go/descent/examples/internal/cli"
 	"github.com/descent-go/descent/graph"
 	"github.com/descent-go/descent/models"
+	"github.com/descent-go/descent/plot"
 	"github.com/descent-go/descent/trainers"
 )
 
@@ -207,7 +208,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	rep.Printf("%d parameters, %d updates in %.1fs (%.1fs an epoch, %.0f examples/s)\n", s.Params, s.Updates, s.Seconds, s.EpochSeconds, float64(last.Examples)/s.Seconds)
 	rep.Printf("test loss %.4f (%.4f before training), test accuracy %.4f\n", s.TestLoss, s.InitialLoss, s.TestAccuracy)
 	if *png != "" {
-		chart := trainers.Chart{Title: fmt.Sprintf("%s on %s", *modelName, *data), X: "epochs", Y: "loss", Histories: []*trainers.History{hist}}
+		chart := plot.Chart{Title: fmt.Sprintf("%s on %s", *modelName, *data), X: "epochs", Y: "loss", Histories: []*trainers.History{hist}}
 		if err := chart.WriteFile(*png); err != nil {
 			return err
 		}

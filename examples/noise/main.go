@@ -344,7 +344,7 @@ func fit(ctx context.Context, rep *cli.Report, m doubleWell, ds *datasets.Datase
 		}},
 	}
 	if !rep.JSON {
-		cfg.Callbacks = append(cfg.Callbacks, trainers.Progress(os.Stderr))
+		cfg.Callbacks = append(cfg.Callbacks, trainers.NewBar(os.Stderr).Callback())
 	}
 	var t trainers.Trainer = trainers.GD{Config: cfg}
 	if batch > 0 {

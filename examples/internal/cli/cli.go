@@ -13,10 +13,14 @@ import (
 )
 
 // Report is where an example writes. With JSON set, human-readable text is
-// discarded and Summary prints one JSON object; otherwise text goes to Out.
+// discarded and Summary prints one JSON object; otherwise text goes to Out
+// through a trainers.Console, which keeps the progress bar and the text
+// apart.
 type Report struct {
 	JSON bool
 	Out  io.Writer // default os.Stdout
+
+	con *trainers.Console
 }
 
 func (r *Report) out() io.Writer {
@@ -26,10 +30,17 @@ func (r *Report) out() io.Writer {
 	return r.Out
 }
 
+func (r *Report) console() *trainers.Console {
+	if r.con == nil {
+		r.con = trainers.NewConsole(r.out())
+	}
+	return r.con
+}
+
 // Printf writes human-readable text, unless the report is JSON.
 func (r *Report) Printf(format string, args ...interface{}) {
 	if !r.JSON {
-		fmt.Fprintf(r.out(), format, args...)
+		r.console().Printf(format, args...)
 	}
 }
 
@@ -47,31 +58,11 @@ func (r *Report) Summary(v interface{}) error {
 	return err
 }
 
-// clearLine erases a progress bar drawn on a terminal before a report line.
-var clearLine = func() string {
-	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 && os.Getenv("CI") == "" {
-		return "\r\x1b[K"
-	}
-	return ""
-}()
-
-// Callbacks returns the callbacks an example trains with: a progress bar on
-// a terminal (never with -json) and a line per epoch in the text report.
+// Callbacks returns the callbacks an example trains with: the Console's
+// progress bar on a terminal and a line per epoch (never with -json).
 func (r *Report) Callbacks() []trainers.Callback {
 	if r.JSON {
 		return nil
 	}
-	return []trainers.Callback{trainers.Progress(os.Stderr), func(e trainers.Event) error {
-		if e.Kind != trainers.EpochEnd {
-			return nil
-		}
-		rec := e.Record
-		r.Printf("%s", clearLine)
-		if rec.HasVal {
-			r.Printf("%-20s epoch %3d  train loss %.4f  val loss %.4f  val %s %.4f\n", e.History.Method, rec.Epoch+1, rec.TrainLoss, rec.ValLoss, e.History.Metric, rec.ValMetric)
-		} else {
-			r.Printf("%-20s epoch %3d  train loss %.4f\n", e.History.Method, rec.Epoch+1, rec.TrainLoss)
-		}
-		return nil
-	}}
+	return []trainers.Callback{r.console().Callback()}
 }
