@@ -44,8 +44,8 @@ type Event struct {
 	// write files or logs do so on rank 0 only.
 	Rank int
 
-	run  *run // the Fit calling, which keeps built-in callbacks' state
-	slot int  // the callback's index in Config.Callbacks
+	run  interface{} // a *run: see Event.fit
+	slot int         // the callback's index in Config.Callbacks
 }
 
 // A Callback is called by the training loop. Returning ErrStop ends the Fit
@@ -262,19 +262,19 @@ func Checkpoint(path string, every, keep int, monitored string) Callback {
 			}
 		}
 		for i, f := range files {
-			if e.run == nil {
+			if e.fit() == nil {
 				if err := saveWeights(f, e.Params); err != nil {
 					return errors.Wrapf(err, "trainers: checkpoint after epoch %d", e.Epoch)
 				}
 				continue
 			}
 			if i == 0 {
-				e.run.requestSave(f, done)
+				e.fit().requestSave(f, done)
 			} else {
-				e.run.requestSave(f, nil)
+				e.fit().requestSave(f, nil)
 			}
 		}
-		if e.run == nil && done != nil && len(files) > 0 {
+		if e.fit() == nil && done != nil && len(files) > 0 {
 			return done()
 		}
 		return nil

@@ -26,8 +26,12 @@ import (
 //
 // Epochs are counted from 1, as everywhere a user reads them. A Console is
 // safe for concurrent use.
+// consoleMu serializes every Console's writes (they share the terminal).
+// It is not a field: a sync.Mutex among an exported struct's fields breaks
+// the notebook kernel's import of trainers (docs/notebooks.md).
+var consoleMu sync.Mutex
+
 type Console struct {
-	mu    sync.Mutex
 	w     io.Writer
 	term  bool
 	bar   string // the bar on screen, "" if none
@@ -61,8 +65,8 @@ func Progress(w io.Writer) Callback { return NewConsole(w).Callback() }
 // Printf prints a line of yours: on a terminal it clears the bar, prints,
 // and redraws the bar under the text if the text ends a line.
 func (c *Console) Printf(format string, args ...interface{}) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	consoleMu.Lock()
+	defer consoleMu.Unlock()
 	c.init()
 	text := fmt.Sprintf(format, args...)
 	if !c.term || c.bar == "" {
@@ -78,8 +82,8 @@ func (c *Console) Printf(format string, args ...interface{}) {
 // Callback returns the callback that draws the progress.
 func (c *Console) Callback() Callback {
 	return func(e Event) error {
-		c.mu.Lock()
-		defer c.mu.Unlock()
+		consoleMu.Lock()
+		defer consoleMu.Unlock()
 		c.init()
 		h := e.History
 		if h == nil || e.Rank != 0 {
