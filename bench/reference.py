@@ -51,7 +51,15 @@ def lenet(nn):
         nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, CLASSES))
 
 
-def torch_case(torch, impl, case, hidden, batch, n, epochs, x, y, lr, dtype="float32", cnn=False):
+def bncnn(nn):
+    """models.ConvNet: two blocks of conv 3x3 pad 1 (16, 32), BatchNorm, ReLU, max-pool 2; 128 with BatchNorm, ReLU; 10."""
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2, 2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Flatten(),
+        nn.Linear(32 * 7 * 7, 128), nn.BatchNorm1d(128), nn.ReLU(), nn.Linear(128, CLASSES))
+
+
+def torch_case(torch, impl, case, hidden, batch, n, epochs, x, y, lr, dtype="float32", cnn=None):
     nn = torch.nn
     torch.manual_seed(SEED)
     X = torch.from_numpy(np.ascontiguousarray(x[:n], dtype=dtype))
@@ -59,7 +67,7 @@ def torch_case(torch, impl, case, hidden, batch, n, epochs, x, y, lr, dtype="flo
         X = X.reshape(n, 1, 28, 28)
     Y = torch.from_numpy(y[:n].astype(np.int64))
     if cnn:
-        model = lenet(nn)
+        model = cnn(nn)
     elif hidden:
         model = nn.Sequential(nn.Linear(FEATURES, hidden), nn.ReLU(), nn.Linear(hidden, CLASSES))
     else:
@@ -111,7 +119,7 @@ def main():
     ap.add_argument("--data", default=default_dir())
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
     ap.add_argument("--sklearn", action="store_true", help="run scikit-learn's SGDClassifier instead of PyTorch")
-    ap.add_argument("--cases", default="", help="comma-separated: mlp-b128, mlp-b32, mlp-b1, mlp-gd, softmax-b1, mlp-b128-f64, lenet-b64")
+    ap.add_argument("--cases", default="", help="comma-separated: mlp-b128, mlp-b32, mlp-b1, mlp-gd, softmax-b1, mlp-b128-f64, lenet-b64, bncnn-b64")
     ap.add_argument("--n", type=int, default=N)
     ap.add_argument("--online-n", type=int, default=N)
     ap.add_argument("--gd-epochs", type=int, default=3)
@@ -135,11 +143,13 @@ def main():
         if want and case not in want:
             continue
         torch_case(torch, impl, case, hidden, batch, n, epochs, x, y, a.lr)
-    # float64 MLP and LeNet-5 (a hook: the small CNN with BatchNorm goes here too)
+    # float64 MLP, LeNet-5 and the small CNN with BatchNorm
     if not want or "mlp-b128-f64" in want:
         torch_case(torch, impl, "mlp-b128-f64", 128, 128, a.n, 1, x, y, a.lr, dtype="float64")
     if not want or "lenet-b64" in want:
-        torch_case(torch, impl, "lenet-b64", 0, 64, a.cnn_n, 1, x, y, a.lr, cnn=True)
+        torch_case(torch, impl, "lenet-b64", 0, 64, a.cnn_n, 1, x, y, a.lr, cnn=lenet)
+    if not want or "bncnn-b64" in want:
+        torch_case(torch, impl, "bncnn-b64", 0, 64, a.cnn_n, 1, x, y, a.lr, cnn=bncnn)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,9 @@
 # SKLEARN (1 if it imports sklearn), GORGONIA (1: plain gorgonia too),
 # BASELINE (a descent-bench binary of another tree, e.g. the main branch,
 # run as impl descent-base to compare two trees in the same rounds),
-# DESCENT_BENCH_DATA (the data directory), OUT (the raw results file).
+# DESCENT_BENCH_DATA (the data directory), OUT (the raw results file),
+# CASES (comma-separated cases for descent, the baseline and PyTorch, e.g.
+# lenet-b64; default all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,6 +46,10 @@ pyflags=()
 if [[ "$QUICK" == 1 ]]; then
 	goflags=(-quick)
 	pyflags=(--quick)
+fi
+if [[ -n "${CASES:-}" ]]; then
+	goflags+=(-cases "$CASES")
+	pyflags+=(--cases "$CASES")
 fi
 
 echo "building..." >&2

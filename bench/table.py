@@ -14,6 +14,7 @@ CASES = [
     ("softmax-b1", "softmax regression, online"),
     ("mlp-b128-f64", "MLP f64, batch 128"),
     ("lenet-b64", "LeNet-5 f32, batch 64"),
+    ("bncnn-b64", "CNN + BatchNorm f32, batch 64"),
 ]
 IMPLS = ["descent", "descent-base", "descent-openblas", "gorgonia", "gorgonia-openblas", "pytorch-1t", "pytorch-2t", "sklearn"]
 RATIOS = [

@@ -112,6 +112,7 @@ func benchProg(b *testing.B, prog *Program, n int) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := processCPU()
 	for i := 0; i < b.N; i++ {
 		if err := prog.Run(); err != nil {
 			b.Fatal(err)
@@ -119,6 +120,11 @@ func benchProg(b *testing.B, prog *Program, n int) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "samples/s")
+	// The CPU time of all threads per run: on a loaded machine wall time
+	// says more about the other processes than about this one.
+	if cpu := processCPU() - cpu; cpu > 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	}
 }
 
 func BenchmarkRunMLPBatch1(b *testing.B)   { benchRun(b, 1, 128) }

@@ -82,6 +82,10 @@ func (op biasAddOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Value, e
 	}
 	switch x.Dtype() {
 	case tensor.Float32:
+		if inner >= 8 { // a convolution's planes: vector adds
+			biasAddPlanes32(x.Float32s(), b.Float32s(), dst.Float32s(), outer, mid, inner)
+			break
+		}
 		biasAdd(x.Float32s(), b.Float32s(), dst.Float32s(), outer, mid, inner)
 	case tensor.Float64:
 		biasAdd(x.Float64s(), b.Float64s(), dst.Float64s(), outer, mid, inner)
@@ -108,6 +112,18 @@ func biasAdd[T float](x, b, dst []T, outer, mid, inner int) {
 			for i := range row {
 				out[i] = row[i] + v
 			}
+			k += inner
+		}
+	}
+}
+
+// biasAddPlanes32 is biasAdd for float32 planes of inner values, each
+// plane's bias added by kernels.AddScalar32: the same sums.
+func biasAddPlanes32(x, b, dst []float32, outer, mid, inner int) {
+	k := 0
+	for o := 0; o < outer; o++ {
+		for _, v := range b[:mid] {
+			kernels.AddScalar32(x[k:k+inner], v, dst[k:k+inner])
 			k += inner
 		}
 	}

@@ -44,8 +44,19 @@ type Event struct {
 	// write files or logs do so on rank 0 only.
 	Rank int
 
-	run  interface{} // a *run: see Event.fit
-	slot int         // the callback's index in Config.Callbacks
+	// run is the Fit calling (a *run), which keeps built-in callbacks'
+	// state. Typed interface{}: the notebook kernel converts every type an
+	// exported struct holds, unexported fields included, and a *run holds
+	// sync types that break its import of trainers ("unsupported
+	// types.Type: *types.TypeParam"; docs/notebooks.md).
+	run  interface{}
+	slot int // the callback's index in Config.Callbacks
+}
+
+// fitOf is the Fit that sent the event, or nil.
+func fitOf(e Event) *run {
+	r, _ := e.run.(*run)
+	return r
 }
 
 // A Callback is called by the training loop. Returning ErrStop ends the Fit
@@ -123,7 +134,7 @@ func (im *improvement) observe(v float64, higherBetter bool, minDelta float64) b
 func EarlyStopping(monitoredName string, patience int, minDelta float64, restoreBest bool) Callback {
 	own := newEarlyState()
 	return func(e Event) error {
-		s, err := e.keep(own, func() cbState { return newEarlyState() })
+		s, err := keepState(e, own, func() cbState { return newEarlyState() })
 		if err != nil {
 			return err
 		}
@@ -223,7 +234,7 @@ func Checkpoint(path string, every, keep int, monitored string) Callback {
 		case every > 0 && keep < 1:
 			return errors.Errorf("trainers: Checkpoint %s: keep = %d, want ≥ 1", path, keep)
 		}
-		s, err := e.keep(own, func() cbState {
+		s, err := keepState(e, own, func() cbState {
 			st := &checkpointState{}
 			st.Im.reset()
 			return st
@@ -262,19 +273,19 @@ func Checkpoint(path string, every, keep int, monitored string) Callback {
 			}
 		}
 		for i, f := range files {
-			if e.fit() == nil {
+			if fitOf(e) == nil {
 				if err := saveWeights(f, e.Params); err != nil {
 					return errors.Wrapf(err, "trainers: checkpoint after epoch %d", e.Epoch)
 				}
 				continue
 			}
 			if i == 0 {
-				e.fit().requestSave(f, done)
+				fitOf(e).requestSave(f, done)
 			} else {
-				e.fit().requestSave(f, nil)
+				fitOf(e).requestSave(f, nil)
 			}
 		}
-		if e.fit() == nil && done != nil && len(files) > 0 {
+		if fitOf(e) == nil && done != nil && len(files) > 0 {
 			return done()
 		}
 		return nil

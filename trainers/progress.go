@@ -26,12 +26,8 @@ import (
 //
 // Epochs are counted from 1, as everywhere a user reads them. A Console is
 // safe for concurrent use.
-// consoleMu serializes every Console's writes (they share the terminal).
-// It is not a field: a sync.Mutex among an exported struct's fields breaks
-// the notebook kernel's import of trainers (docs/notebooks.md).
-var consoleMu sync.Mutex
-
 type Console struct {
+	mu    chan struct{} // a lock (see NewConsole)
 	w     io.Writer
 	term  bool
 	bar   string // the bar on screen, "" if none
@@ -65,9 +61,9 @@ func Progress(w io.Writer) Callback { return NewConsole(w).Callback() }
 // Printf prints a line of yours: on a terminal it clears the bar, prints,
 // and redraws the bar under the text if the text ends a line.
 func (c *Console) Printf(format string, args ...interface{}) {
-	consoleMu.Lock()
-	defer consoleMu.Unlock()
-	c.init()
+	lockConsole(c)
+	defer unlockConsole(c)
+	initConsole(c)
 	text := fmt.Sprintf(format, args...)
 	if !c.term || c.bar == "" {
 		io.WriteString(c.w, text)
@@ -82,9 +78,9 @@ func (c *Console) Printf(format string, args ...interface{}) {
 // Callback returns the callback that draws the progress.
 func (c *Console) Callback() Callback {
 	return func(e Event) error {
-		consoleMu.Lock()
-		defer consoleMu.Unlock()
-		c.init()
+		lockConsole(c)
+		defer unlockConsole(c)
+		initConsole(c)
 		h := e.History
 		if h == nil || e.Rank != 0 {
 			return nil
@@ -94,7 +90,7 @@ func (c *Console) Callback() Callback {
 			c.start = time.Now()
 		case StepEnd:
 			if c.term {
-				c.draw(c.barLine(e, e.Step))
+				drawBar(c, barLine(c, e, e.Step))
 			}
 		case EpochEnd:
 			if !c.quiet {
@@ -105,7 +101,7 @@ func (c *Console) Callback() Callback {
 				c.bar = ""
 			}
 			if c.term && e.Epoch+1 < h.Planned {
-				c.draw(c.barLine(e, (e.Epoch+1)*h.StepsPerEpoch))
+				drawBar(c, barLine(c, e, (e.Epoch+1)*h.StepsPerEpoch))
 			}
 		case FitEnd:
 			if c.term && c.bar != "" {
@@ -120,21 +116,21 @@ func (c *Console) Callback() Callback {
 	}
 }
 
-// init makes the zero Console write to os.Stderr.
-func (c *Console) init() {
+// initConsole makes the zero Console write to os.Stderr.
+func initConsole(c *Console) {
 	if c.w == nil {
 		c.w = os.Stderr
 		c.term = isTerminal(c.w)
 	}
 }
 
-func (c *Console) draw(bar string) {
+func drawBar(c *Console, bar string) {
 	c.bar = bar
 	io.WriteString(c.w, "\r\x1b[K"+bar)
 }
 
 // barLine is the bar after `done` updates.
-func (c *Console) barLine(e Event, done int) string {
+func barLine(c *Console, e Event, done int) string {
 	h := e.History
 	total := h.Planned * h.StepsPerEpoch
 	frac := 0.0
@@ -186,3 +182,21 @@ func isTerminal(w io.Writer) bool {
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
+
+// lockConsole takes the Console's lock, making the zero Console's first.
+// The lock is a channel: with a sync.Mutex in this exported struct, the
+// notebook kernel could not import trainers at all ("Converter.Type():
+// unsupported types.Type: *types.TypeParam"); docs/notebooks.md.
+func lockConsole(c *Console) {
+	consoleLocks.Lock()
+	if c.mu == nil {
+		c.mu = make(chan struct{}, 1)
+	}
+	consoleLocks.Unlock()
+	c.mu <- struct{}{}
+}
+
+// consoleLocks guards the creation of a zero Console's lock.
+var consoleLocks sync.Mutex
+
+func unlockConsole(c *Console) { <-c.mu }

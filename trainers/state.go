@@ -448,21 +448,22 @@ type slot struct {
 // keep returns the state of the callback being called: the one the loop
 // holds for it (made by fresh, restored from the checkpoint on resume), or,
 // for a callback called outside a Fit, own.
-func (e Event) keep(own cbState, fresh func() cbState) (cbState, error) {
-	if e.fit() == nil || e.slot < 0 || e.slot >= len(e.fit().slots) {
+func keepState(e Event, own cbState, fresh func() cbState) (cbState, error) {
+	r := fitOf(e)
+	if r == nil || e.slot < 0 || e.slot >= len(r.slots) {
 		return own, nil
 	}
-	sl := &e.fit().slots[e.slot]
+	sl := &r.slots[e.slot]
 	if sl.live != nil {
 		return sl.live, nil
 	}
 	s := fresh()
 	if sl.saved.Kind != "" {
 		if sl.saved.Kind != s.kind() {
-			return nil, errors.Errorf("trainers: resume from %s: callback %d is a %s, the checkpoint has a %s there", e.fit().cfg.Resume, e.slot, s.kind(), sl.saved.Kind)
+			return nil, errors.Errorf("trainers: resume from %s: callback %d is a %s, the checkpoint has a %s there", r.cfg.Resume, e.slot, s.kind(), sl.saved.Kind)
 		}
 		if err := s.load(sl.saved.Data, sl.weights); err != nil {
-			return nil, errors.Wrapf(err, "trainers: resume from %s: callback %d (%s)", e.fit().cfg.Resume, e.slot, s.kind())
+			return nil, errors.Wrapf(err, "trainers: resume from %s: callback %d (%s)", r.cfg.Resume, e.slot, s.kind())
 		}
 		sl.saved, sl.weights = slotRecord{}, nil
 	}
@@ -526,14 +527,3 @@ func LatestCheckpoint(path string) (string, error) {
 
 // saveWeights is what Checkpoint does outside a Fit: the weights alone.
 func saveWeights(path string, p *graph.Params) error { return models.SaveFile(path, p) }
-
-// fit is the Fit that delivers the event, nil outside one. Event holds it as
-// an interface{}, not a *run: the notebook kernel (gomacro) converts the
-// fields of exported structs, and run's reach sync.WaitGroup, whose
-// sync/atomic fields make it convert all of sync/atomic, generics included,
-// which it cannot (`Converter.Type(): unsupported types.Type:
-// *types.TypeParam` at the import of trainers; docs/notebooks.md).
-func (e Event) fit() *run {
-	r, _ := e.run.(*run)
-	return r
-}

@@ -856,10 +856,10 @@ func (r *run) stopAgreed(ctx context.Context, by, epoch int) error {
 		return errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
 	}
 	if r.red.stopAsked && by == r.rank {
-		r.hist.Stopped = fmt.Sprintf("stopped by a callback in epoch %d at step %d", epoch, r.sched.Step)
+		r.hist.Stopped = fmt.Sprintf("stopped by a callback in epoch %d at step %d", epoch+1, r.sched.Step)
 		return nil
 	}
-	r.hist.Stopped = fmt.Sprintf("stopped on rank %d (canceled or by a callback) in epoch %d at step %d", by, epoch, r.sched.Step)
+	r.hist.Stopped = fmt.Sprintf("stopped on rank %d (canceled or by a callback) in epoch %d at step %d", by, epoch+1, r.sched.Step)
 	return nil
 }
 

@@ -88,8 +88,17 @@ func convInput[T float](c Conv, gemm gemmFunc[T], w, dy, dcol, t, dx []T) {
 // swapNF copies between t (F, N, P) and y (N, F, P), P = OutH·OutW: into t
 // if toT, else into y.
 func swapNF[T float](c Conv, t, y []T, toT bool) {
+	ps, src, dst := passSwapToY, t, y
+	if toT {
+		ps, src, dst = passSwapToT, y, t
+	}
+	runPass(ps, c, Pool{}, src, nil, dst, nil, c.N, c.TLen())
+}
+
+// swapImages is swapNF for images [n0, n1).
+func swapImages[T float](c Conv, t, y []T, toT bool, n0, n1 int) {
 	p := c.OutH() * c.OutW()
-	for n := 0; n < c.N; n++ {
+	for n := n0; n < n1; n++ {
 		for f := 0; f < c.F; f++ {
 			tr := t[(f*c.N+n)*p : (f*c.N+n+1)*p]
 			yr := y[(n*c.F+f)*p : (n*c.F+f+1)*p]
@@ -105,35 +114,62 @@ func swapNF[T float](c Conv, t, y []T, toT bool) {
 // im2col fills col (R × NP): row (ci, kh, kw), column (n, oh, ow) holds
 // x[n, ci, oh·S−P+kh, ow·S−P+kw], or 0 in the padding.
 func im2col[T float](c Conv, x, col []T) {
+	r := c.C * c.K * c.K
+	runPass(passIm2col, c, Pool{}, x, nil, col, nil, r, c.ColLen())
+}
+
+// im2colRows fills rows [r0, r1) of col.
+func im2colRows[T float](c Conv, x, col []T, r0, r1 int) {
 	oh, ow := c.OutH(), c.OutW()
 	np, hw := c.N*oh*ow, c.H*c.W
-	row := 0
-	for ci := 0; ci < c.C; ci++ {
-		for kh := 0; kh < c.K; kh++ {
-			for kw := 0; kw < c.K; kw++ {
-				dst := col[row*np : (row+1)*np]
-				row++
-				lo, hi := span(kw, c.P, c.S, c.W, ow)
-				for n := 0; n < c.N; n++ {
-					src := x[(n*c.C+ci)*hw : (n*c.C+ci+1)*hw]
-					for y := 0; y < oh; y++ {
-						out := dst[(n*oh+y)*ow : (n*oh+y+1)*ow]
-						ih := y*c.S - c.P + kh
-						if ih < 0 || ih >= c.H {
-							clear(out)
-							continue
+	for row := r0; row < r1; row++ {
+		ci, kh, kw := row/(c.K*c.K), row/c.K%c.K, row%c.K
+		dst := col[row*np : (row+1)*np]
+		lo, hi := span(kw, c.P, c.S, c.W, ow)
+		ylo, yhi := span(kh, c.P, c.S, c.H, oh) // output rows inside the input
+		for n := 0; n < c.N; n++ {
+			src := x[(n*c.C+ci)*hw : (n*c.C+ci+1)*hw]
+			if c.S == 1 {
+				// Output rows [ylo, yhi) hold runs of hi−lo inputs
+				// between zeros; the other rows are zeros.
+				out := dst[n*oh*ow : (n+1)*oh*ow]
+				clear(out[:ylo*ow])
+				clear(out[yhi*ow:])
+				if yhi <= ylo {
+					continue
+				}
+				if hi > lo {
+					copyRows(yhi-ylo, hi-lo, src[(ylo-c.P+kh)*c.W+lo-c.P+kw:], c.W, out[ylo*ow+lo:], ow)
+				}
+				if lo > 0 || hi < ow {
+					for y := ylo; y < yhi; y++ {
+						row := out[y*ow : (y+1)*ow]
+						for i := 0; i < lo; i++ {
+							row[i] = 0
 						}
-						in := src[ih*c.W : (ih+1)*c.W]
-						clear(out[:lo])
-						clear(out[hi:])
-						if c.S == 1 {
-							copy(out[lo:hi], in[lo-c.P+kw:])
-							continue
-						}
-						for x := lo; x < hi; x++ {
-							out[x] = in[x*c.S-c.P+kw]
+						for i := hi; i < ow; i++ {
+							row[i] = 0
 						}
 					}
+				}
+				continue
+			}
+			for y := 0; y < oh; y++ {
+				out := dst[(n*oh+y)*ow : (n*oh+y+1)*ow]
+				ih := y*c.S - c.P + kh
+				if ih < 0 || ih >= c.H {
+					clear(out)
+					continue
+				}
+				in := src[ih*c.W : (ih+1)*c.W]
+				clear(out[:lo])
+				clear(out[hi:])
+				if c.S == 1 {
+					copy(out[lo:hi], in[lo-c.P+kw:])
+					continue
+				}
+				for x := lo; x < hi; x++ {
+					out[x] = in[x*c.S-c.P+kw]
 				}
 			}
 		}
@@ -143,7 +179,14 @@ func im2col[T float](c Conv, x, col []T) {
 // col2im sets dx to the sum, over col's entries, of each entry at the input
 // position im2col took it from (padding dropped).
 func col2im[T float](c Conv, col, dx []T) {
-	clear(dx[:c.N*c.C*c.H*c.W])
+	runPass(passCol2im, c, Pool{}, col, nil, dx, nil, c.N, c.ColLen())
+}
+
+// col2imImages is col2im for images [n0, n1). Each input value sums its
+// entries in the order of col's rows, whatever the split.
+func col2imImages[T float](c Conv, col, dx []T, n0, n1 int) {
+	chw := c.C * c.H * c.W
+	clear(dx[n0*chw : n1*chw])
 	oh, ow := c.OutH(), c.OutW()
 	np, hw := c.N*oh*ow, c.H*c.W
 	row := 0
@@ -153,8 +196,15 @@ func col2im[T float](c Conv, col, dx []T) {
 				src := col[row*np : (row+1)*np]
 				row++
 				lo, hi := span(kw, c.P, c.S, c.W, ow)
-				for n := 0; n < c.N; n++ {
+				ylo, yhi := span(kh, c.P, c.S, c.H, oh)
+				for n := n0; n < n1; n++ {
 					dst := dx[(n*c.C+ci)*hw : (n*c.C+ci+1)*hw]
+					if c.S == 1 {
+						if yhi > ylo && hi > lo {
+							addRows(yhi-ylo, hi-lo, src[(n*oh+ylo)*ow+lo:(n+1)*oh*ow], ow, dst[(ylo-c.P+kh)*c.W+lo-c.P+kw:], c.W)
+						}
+						continue
+					}
 					for y := 0; y < oh; y++ {
 						ih := y*c.S - c.P + kh
 						if ih < 0 || ih >= c.H {
@@ -162,15 +212,6 @@ func col2im[T float](c Conv, col, dx []T) {
 						}
 						in := src[(n*oh+y)*ow : (n*oh+y+1)*ow]
 						out := dst[ih*c.W : (ih+1)*c.W]
-						if c.S == 1 {
-							src := in[lo:hi]
-							o := out[lo-c.P+kw:]
-							o = o[:len(src)]
-							for i, v := range src {
-								o[i] += v
-							}
-							continue
-						}
 						for x := lo; x < hi; x++ {
 							out[x*c.S-c.P+kw] += in[x]
 						}

@@ -60,3 +60,17 @@ func init() {
 	const avx2 = 1 << 5
 	haveKernel = b7&avx2 != 0
 }
+
+// copyRows32 and addRows32 are im2col's and col2im's vector loops over
+// rows of w values: dst[r*ldd+j] (+)= src[r*lds+j].
+//
+//go:noescape
+func copyRows32(rows, w int, src *float32, lds int, dst *float32, ldd int)
+
+//go:noescape
+func addRows32(rows, w int, src *float32, lds int, dst *float32, ldd int)
+
+// addScalar32 is AddScalar32's vector loop.
+//
+//go:noescape
+func addScalar32(n8 int, x *float32, b float32, dst *float32)

@@ -475,3 +475,150 @@ relu64loop:
 relu64done:
 	VZEROUPPER
 	RET
+
+// tailMask: 8 lanes from tailMask+4·(8−t) are t lanes set, then clear.
+DATA tailMask<>+0(SB)/4, $-1
+DATA tailMask<>+4(SB)/4, $-1
+DATA tailMask<>+8(SB)/4, $-1
+DATA tailMask<>+12(SB)/4, $-1
+DATA tailMask<>+16(SB)/4, $-1
+DATA tailMask<>+20(SB)/4, $-1
+DATA tailMask<>+24(SB)/4, $-1
+DATA tailMask<>+28(SB)/4, $-1
+DATA tailMask<>+32(SB)/4, $0
+DATA tailMask<>+36(SB)/4, $0
+DATA tailMask<>+40(SB)/4, $0
+DATA tailMask<>+44(SB)/4, $0
+DATA tailMask<>+48(SB)/4, $0
+DATA tailMask<>+52(SB)/4, $0
+DATA tailMask<>+56(SB)/4, $0
+DATA tailMask<>+60(SB)/4, $0
+GLOBL tailMask<>(SB), RODATA|NOPTR, $64
+
+// func copyRows32(rows, w int, src *float32, lds int, dst *float32, ldd int)
+// dst[r*ldd+j] = src[r*lds+j] for r < rows, j < w (im2col's runs): eight
+// at a time, the last w mod 8 by masked loads and stores (which touch
+// nothing past w).
+TEXT ·copyRows32(SB), NOSPLIT, $0-48
+	MOVQ rows+0(FP), CX
+	MOVQ w+8(FP), R8
+	MOVQ src+16(FP), SI
+	MOVQ lds+24(FP), R9
+	MOVQ dst+32(FP), DI
+	MOVQ ldd+40(FP), R10
+	SHLQ $2, R9
+	SHLQ $2, R10
+	MOVQ R8, R11
+	ANDQ $7, R11     // tail
+	SHRQ $3, R8      // w8
+	LEAQ tailMask<>(SB), AX
+	MOVQ $8, DX
+	SUBQ R11, DX
+	VMOVDQU (AX)(DX*4), Y2
+	TESTQ CX, CX
+	JE    copyrowsdone
+
+copyrowsrow:
+	MOVQ R8, DX
+	XORQ AX, AX
+	TESTQ DX, DX
+	JE    copyrowstail
+
+copyrowsloop:
+	VMOVUPS (SI)(AX*1), Y0
+	VMOVUPS Y0, (DI)(AX*1)
+	ADDQ    $32, AX
+	DECQ    DX
+	JNE     copyrowsloop
+
+copyrowstail:
+	TESTQ      R11, R11
+	JE         copyrowsnext
+	VMASKMOVPS (SI)(AX*1), Y2, Y0
+	VMASKMOVPS Y0, Y2, (DI)(AX*1)
+
+copyrowsnext:
+	ADDQ R9, SI
+	ADDQ R10, DI
+	DECQ CX
+	JNE  copyrowsrow
+
+copyrowsdone:
+	VZEROUPPER
+	RET
+
+// func addRows32(rows, w int, src *float32, lds int, dst *float32, ldd int)
+// dst[r*ldd+j] += src[r*lds+j] for r < rows, j < w (col2im's runs): one
+// rounded addition each, as the scalar loop; tails masked as copyRows32's.
+TEXT ·addRows32(SB), NOSPLIT, $0-48
+	MOVQ rows+0(FP), CX
+	MOVQ w+8(FP), R8
+	MOVQ src+16(FP), SI
+	MOVQ lds+24(FP), R9
+	MOVQ dst+32(FP), DI
+	MOVQ ldd+40(FP), R10
+	SHLQ $2, R9
+	SHLQ $2, R10
+	MOVQ R8, R11
+	ANDQ $7, R11
+	SHRQ $3, R8
+	LEAQ tailMask<>(SB), AX
+	MOVQ $8, DX
+	SUBQ R11, DX
+	VMOVDQU (AX)(DX*4), Y2
+	TESTQ CX, CX
+	JE    addrowsdone
+
+addrowsrow:
+	MOVQ R8, DX
+	XORQ AX, AX
+	TESTQ DX, DX
+	JE    addrowstail
+
+addrowsloop:
+	VMOVUPS (DI)(AX*1), Y0
+	VADDPS  (SI)(AX*1), Y0, Y0
+	VMOVUPS Y0, (DI)(AX*1)
+	ADDQ    $32, AX
+	DECQ    DX
+	JNE     addrowsloop
+
+addrowstail:
+	TESTQ      R11, R11
+	JE         addrowsnext
+	VMASKMOVPS (DI)(AX*1), Y2, Y0
+	VMASKMOVPS (SI)(AX*1), Y2, Y1
+	VADDPS     Y1, Y0, Y0
+	VMASKMOVPS Y0, Y2, (DI)(AX*1)
+
+addrowsnext:
+	ADDQ R9, SI
+	ADDQ R10, DI
+	DECQ CX
+	JNE  addrowsrow
+
+addrowsdone:
+	VZEROUPPER
+	RET
+
+// func addScalar32(n8 int, x *float32, b float32, dst *float32)
+// dst[i] = x[i] + b for i < 8·n8: one rounded addition each.
+TEXT ·addScalar32(SB), NOSPLIT, $0-32
+	MOVQ         n8+0(FP), CX
+	MOVQ         x+8(FP), SI
+	VBROADCASTSS b+16(FP), Y1
+	MOVQ         dst+24(FP), DI
+	TESTQ        CX, CX
+	JE           addscalardone
+
+addscalarloop:
+	VADDPS  (SI), Y1, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JNE     addscalarloop
+
+addscalardone:
+	VZEROUPPER
+	RET

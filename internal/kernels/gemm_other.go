@@ -27,3 +27,15 @@ func sdotKernel(k8 int, a0, a1, b0, b1, b2, b3 *float32, out *[8]float32) {
 func reluMask32(n8 int, x, v, dst *float32) { panic("kernels: reluMask32 without assembly") }
 
 func reluMask64(n4 int, x, v, dst *float64) { panic("kernels: reluMask64 without assembly") }
+
+func copyRows32(rows, w int, src *float32, lds int, dst *float32, ldd int) {
+	panic("kernels: copyRows32 without assembly")
+}
+
+func addRows32(rows, w int, src *float32, lds int, dst *float32, ldd int) {
+	panic("kernels: addRows32 without assembly")
+}
+
+func addScalar32(n8 int, x *float32, b float32, dst *float32) {
+	panic("kernels: addScalar32 without assembly")
+}

@@ -7,11 +7,12 @@ import (
 
 // Max-pooling against a direct reference (the first strict maximum of each
 // window, as gorgonia), on windows of 2 (the branch-free path) and 3, with
-// ties (values from a few levels); the gradient from the forward pass's
+// ties (values from a few levels), LeNet's first pooling at batch 64 (split
+// over the workers); the gradient from the forward pass's
 // positions (Scatter) and from a new search (MaxGrad) agree.
 func TestMaxPool(t *testing.T) {
 	r := rand.New(rand.NewSource(3))
-	for _, p := range []Pool{{2, 3, 6, 8, 2, 2}, {1, 2, 7, 5, 2, 1}, {2, 1, 9, 9, 3, 2}, {1, 1, 4, 4, 3, 1}} {
+	for _, p := range []Pool{{64, 6, 24, 24, 2, 2}, {2, 3, 6, 8, 2, 2}, {1, 2, 7, 5, 2, 1}, {2, 1, 9, 9, 3, 2}, {1, 1, 4, 4, 3, 1}} {
 		x := make([]float64, p.N*p.C*p.H*p.W)
 		for i := range x {
 			x[i] = float64(r.Intn(4)) // ties

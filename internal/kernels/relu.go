@@ -39,3 +39,18 @@ func reluTail[T float](x, v, dst []T) {
 		dst[i] = v[i] * factor[k]
 	}
 }
+
+// AddScalar32 sets dst[i] = x[i] + b over x's length (a bias added to a
+// plane of a convolution's output), one rounded addition each, AVX2 where
+// the CPU has it.
+func AddScalar32(x []float32, b float32, dst []float32) {
+	dst = dst[:len(x)]
+	i := 0
+	if n := len(x) / 8; haveKernel && n > 0 {
+		addScalar32(n, &x[0], b, &dst[0])
+		i = n * 8
+	}
+	for j, v := range x[i:] {
+		dst[i+j] = v + b
+	}
+}

@@ -39,3 +39,24 @@ func TestReluMask(t *testing.T) {
 		}
 	}
 }
+
+// AddScalar32 adds as Go adds, on lengths around the vector width.
+func TestAddScalar32(t *testing.T) {
+	for _, n := range []int{0, 1, 7, 8, 9, 31, 64, 101} {
+		x, dst := make([]float32, n), make([]float32, n+1)
+		for i := range x {
+			x[i] = float32(i)*0.37 - 11
+		}
+		dst[n] = 42
+		b := float32(0.1)
+		AddScalar32(x, b, dst)
+		for i, v := range x {
+			if dst[i] != v+b {
+				t.Fatalf("n=%d: dst[%d] = %v, want %v", n, i, dst[i], v+b)
+			}
+		}
+		if dst[n] != 42 {
+			t.Fatalf("n=%d: wrote past x's length", n)
+		}
+	}
+}

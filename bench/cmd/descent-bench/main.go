@@ -40,7 +40,7 @@ type benchCase struct {
 
 func main() {
 	dir := flag.String("data", synth.DefaultDir(), "directory of the synthetic data files (written on first use)")
-	only := flag.String("cases", "", "comma-separated cases to run (default: all): mlp-b128, mlp-b32, mlp-b1, mlp-gd, softmax-b1, mlp-b128-f64, lenet-b64")
+	only := flag.String("cases", "", "comma-separated cases to run (default: all): mlp-b128, mlp-b32, mlp-b1, mlp-gd, softmax-b1, mlp-b128-f64, lenet-b64, bncnn-b64")
 	n := flag.Int("n", synth.N, "training examples of the mini-batch cases")
 	onlineN := flag.Int("online-n", synth.N, "training examples (= updates per epoch) of the online cases")
 	onlineEpochs := flag.Int("online-epochs", 1, "epochs of the online cases (17 epochs of 60,000: over 10^6 updates, to see memory stay flat)")
@@ -64,8 +64,7 @@ func main() {
 		{"softmax-b1", models.Softmax{Classes: 10}, 1, *onlineN, *onlineEpochs, f32, flat},
 		{"mlp-b128-f64", mlp, 128, *n, 1, f64, flat},
 		{"lenet-b64", models.LeNet{Classes: 10}, 64, *cnnN, 1, f32, image},
-		// A hook for the small CNN with BatchNorm (issue 14): a
-		// models.Model value here, and the same case in reference.py.
+		{"bncnn-b64", models.ConvNet{Classes: 10}, 64, *cnnN, 1, f32, image},
 	}
 	picked := synth.Pick(*only)
 	maxN := 0

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+)
+
+// runJSON runs the example with -json on the embedded digits (so that the
+// test needs no MNIST) and decodes its summary.
+func runJSON(t *testing.T, args ...string) map[string]interface{} {
+	t.Helper()
+	var out bytes.Buffer
+	args = append([]string{"-json", "-data", "digits", "-n", "0", "-out", t.TempDir()}, args...)
+	if err := run(context.Background(), args, &out); err != nil {
+		t.Fatal(err)
+	}
+	var s map[string]interface{}
+	if err := json.Unmarshal(out.Bytes(), &s); err != nil {
+		t.Fatalf("%v in %s", err, out.Bytes())
+	}
+	figs, _ := s["figures"].([]interface{})
+	if len(figs) == 0 {
+		t.Errorf("no figure written: %s", out.Bytes())
+	}
+	return s
+}
+
+// num reads a number of the summary; null (a target not reached) is +Inf.
+func num(v interface{}) float64 {
+	if f, ok := v.(float64); ok {
+		return f
+	}
+	return math.Inf(1)
+}
+
+func field(v interface{}, path ...string) interface{} {
+	for _, k := range path {
+		v = v.(map[string]interface{})[k]
+	}
+	return v
+}
+
+// TestClaim2 checks the direction of claim 2 at a reduced size: the noise
+// variance falls like 1/B (fitted slope near −1), small batches need no
+// more examples to the target than large ones, and large batches process
+// more examples per second.
+func TestClaim2(t *testing.T) {
+	s := runJSON(t, "-claim", "2", "-batches", "1,16,256", "-noise-batches", "1,4,16,64,256",
+		"-lrs", "0.03,0.1,0.3,1", "-budget", "3", "-target", "0.15", "-checks", "12")
+	slope := num(field(s, "noise_slope", "median"))
+	t.Logf("noise slope %.3f", slope)
+	if !(slope > -1.2 && slope < -0.8) {
+		t.Errorf("fitted slope of the noise variance %.3f, want near −1", slope)
+	}
+	rows := s["rows"].([]interface{})
+	if len(rows) != 3 {
+		t.Fatalf("%d rows, want 3", len(rows))
+	}
+	ex := func(i int) float64 { return num(field(rows[i], "examples_to_target", "median")) }
+	eps := func(i int) float64 { return num(field(rows[i], "examples_per_sec", "median")) }
+	for i := range rows {
+		t.Logf("B = %v: η %v, examples to target %.0f, %.0f examples/s", field(rows[i], "batch"), field(rows[i], "lr"), ex(i), eps(i))
+	}
+	if math.IsInf(ex(0), 1) || !(ex(0) <= ex(2)) {
+		t.Errorf("examples to target %.0f at B = 1, %.0f at B = 256: want B = 1 to reach it and need no more", ex(0), ex(2))
+	}
+	if !(eps(0) < eps(2)) {
+		t.Errorf("examples/s %.0f at B = 1, %.0f at B = 256: want more at B = 256", eps(0), eps(2))
+	}
+}
+
+// TestClaim1 checks the direction of claim 1 at a reduced size: after one
+// epoch's worth of examples both stochastic methods are below GD, and GD
+// needs more examples than either to reach their worst final loss.
+func TestClaim1(t *testing.T) {
+	s := runJSON(t, "-claim", "1", "-gd-epochs", "20", "-sgd-epochs", "2", "-points", "8")
+	n := num(s["n"])
+	at := map[string]float64{}
+	for _, p := range s["at_examples"].([]interface{}) {
+		if num(field(p, "at")) == n {
+			at[field(p, "method").(string)] = num(field(p, "loss", "max"))
+			if strings.HasPrefix(field(p, "method").(string), "GD") {
+				at["GD"] = num(field(p, "loss", "min"))
+			}
+		}
+	}
+	t.Logf("loss after N examples: %v (GD: best seed, the others: worst seed)", at)
+	for m, l := range at {
+		if m != "GD" && !(l < at["GD"]) {
+			t.Errorf("after N examples %s's worst seed has loss %.4f, GD's best %.4f: want the stochastic method lower", m, l, at["GD"])
+		}
+	}
+	reach := s["reach"].([]interface{})
+	gd := num(field(reach[0], "examples", "min"))
+	for _, r := range reach[1:] {
+		if e := num(field(r, "examples", "max")); !(e < gd) {
+			t.Errorf("%s needs %.0f examples to the target, GD %.0f: want fewer", field(r, "method"), e, gd)
+		}
+	}
+}
+
+// TestClaim5 checks the direction of claim 5: heavy ball's steps grow with
+// a smaller power of κ than GD's, GD's loss falls below η·L = 2 and grows
+// above it, and (on the digits) no claim is made for momentum vs plain SGD:
+// only that both trained.
+func TestClaim5(t *testing.T) {
+	s := runJSON(t, "-claim", "5", "-budget", "1")
+	ge, he := num(field(s, "gd_exponent", "median")), num(field(s, "hb_exponent", "median"))
+	t.Logf("exponents: GD %.3f, heavy ball %.3f", ge, he)
+	if !(he < ge) || !(he > 0.3 && he < 0.75) || !(ge > 0.7 && ge < 1.2) {
+		t.Errorf("exponents GD %.3f, heavy ball %.3f: want heavy ball's near ½ and below GD's, near 1", ge, he)
+	}
+	for _, r := range s["cliff"].([]interface{}) {
+		el, hi, lo := num(field(r, "eta_l")), num(field(r, "loss_ratio", "max")), num(field(r, "loss_ratio", "min"))
+		if el < 2 && !(hi < 1) || el > 2.05 && !(lo > 1) {
+			t.Errorf("η·L = %g: f(w_T)/f(w₀) in [%g, %g]: want < 1 below 2 and > 1 above", el, lo, hi)
+		}
+	}
+	for _, r := range s["momentum"].([]interface{}) {
+		if math.IsInf(num(field(r, "plain_loss", "max")), 1) || math.IsInf(num(field(r, "momentum_loss", "max")), 1) {
+			t.Errorf("η_eff = %v: a run diverged", field(r, "eff_lr"))
+		}
+	}
+}
+
+func TestBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-claim", "9"},
+		{"-claim", "2", "-lrs", "0"},
+		{"-claim", "2", "-batches", "0"},
+		{"-claim", "1", "-momentum", "1"},
+		{"-claim", "1", "-points", "1"},
+		{"-seeds", ""},
+		{"-data", "cifar"},
+		{"-budget", "0"},
+		{"stray"},
+	} {
+		if err := run(context.Background(), append([]string{"-out", "", "-data", "digits"}, args...), &bytes.Buffer{}); err == nil {
+			t.Errorf("%q: no error", args)
+		}
+	}
+}

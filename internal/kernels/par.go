@@ -1,0 +1,137 @@
+package kernels
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// The passes around a convolution's products (im2col, col2im, the N↔F
+// transposes, max-pooling and its gradient) split over the gemm workers as
+// the products do: by rows of im2col's matrix, or by image, or by plane, so
+// that every value is still computed by one goroutine in one order —
+// results are the same bits whatever the number of cores or the split.
+
+// A pass says which of them a parJob runs.
+type pass int
+
+const (
+	passIm2col  pass = iota // rows [lo, hi) of col (d) from x (a)
+	passCol2im              // images [lo, hi) of dx (d) from col (a)
+	passSwapToT             // images [lo, hi): t (d) from y (a)
+	passSwapToY             // images [lo, hi): y (d) from t (a)
+	passMax                 // planes [lo, hi): maxima of x (a) into y (d), arg
+	passScatter             // planes [lo, hi): dx (d) from dy (a) at arg
+	passMaxGrad             // planes [lo, hi): dx (d) from x (a) and dy (b)
+)
+
+// minSplit is the fewest values a pass must touch to be split: below it,
+// handing shares to the workers costs more than it saves.
+const minSplit = 1 << 15
+
+// parJob is one pass's arguments and its shares, kept in a free list so
+// that a split pass allocates nothing.
+type parJob[T float] struct {
+	pass    pass
+	c       Conv
+	p       Pool
+	a, b, d []T
+	arg     []int32
+	wg      sync.WaitGroup
+	tasks   [maxWorkers - 1]parTask[T]
+}
+
+type parTask[T float] struct {
+	j      *parJob[T]
+	lo, hi int
+}
+
+func (t *parTask[T]) run() {
+	t.j.runRange(t.lo, t.hi)
+	t.j.wg.Done()
+}
+
+var (
+	parFree32 = make(chan *parJob[float32], maxCalls)
+	parFree64 = make(chan *parJob[float64], maxCalls)
+)
+
+func parFree[T float]() chan *parJob[T] {
+	var z T
+	if _, ok := any(z).(float32); ok {
+		return any(parFree32).(chan *parJob[T])
+	}
+	return any(parFree64).(chan *parJob[T])
+}
+
+func (j *parJob[T]) runRange(lo, hi int) {
+	switch j.pass {
+	case passIm2col:
+		im2colRows(j.c, j.a, j.d, lo, hi)
+	case passCol2im:
+		col2imImages(j.c, j.a, j.d, lo, hi)
+	case passSwapToT:
+		swapImages(j.c, j.d, j.a, true, lo, hi)
+	case passSwapToY:
+		swapImages(j.c, j.a, j.d, false, lo, hi)
+	case passMax:
+		maxPoolPlanes(j.p, j.a, j.d, nil, nil, j.arg, lo, hi)
+	case passScatter:
+		scatterPlanes(j.p, j.arg, j.a, j.d, lo, hi)
+	case passMaxGrad:
+		maxPoolPlanes(j.p, j.a, nil, j.b, j.d, nil, lo, hi)
+	}
+}
+
+// run computes the job's n units, split over the workers when they touch
+// size values or more and no other kernel call is in progress (data-parallel
+// replicas keep the cores busy already), else on the caller.
+func (j *parJob[T]) run(n, size int) {
+	parts := 1
+	if size >= minSplit && n > 1 {
+		parts = workers()
+		if parts > n {
+			parts = n
+		}
+	}
+	if atomic.AddInt32(&inFlight, 1) > 1 {
+		parts = 1
+	}
+	defer atomic.AddInt32(&inFlight, -1)
+	per := (n + parts - 1) / parts
+	for p := 1; p < parts; p++ {
+		lo, hi := p*per, (p+1)*per
+		if hi > n {
+			hi = n
+		}
+		if lo >= hi {
+			continue
+		}
+		t := &j.tasks[p-1]
+		t.j, t.lo, t.hi = j, lo, hi
+		j.wg.Add(1)
+		gemmWorkers.work <- t
+	}
+	if per > n {
+		per = n
+	}
+	j.runRange(0, per)
+	j.wg.Wait()
+}
+
+// runPass runs one pass on a job from the free list.
+func runPass[T float](ps pass, c Conv, p Pool, a, b, d []T, arg []int32, n, size int) {
+	free := parFree[T]()
+	var j *parJob[T]
+	select {
+	case j = <-free:
+	default:
+		j = new(parJob[T])
+	}
+	j.pass, j.c, j.p, j.a, j.b, j.d, j.arg = ps, c, p, a, b, d, arg
+	j.run(n, size)
+	j.a, j.b, j.d, j.arg = nil, nil, nil, nil
+	select {
+	case free <- j:
+	default:
+	}
+}
