@@ -275,7 +275,7 @@ func Checkpoint(path string, every, keep int, monitored string) Callback {
 		for i, f := range files {
 			if fitOf(e) == nil {
 				if err := saveWeights(f, e.Params); err != nil {
-					return errors.Wrapf(err, "trainers: checkpoint after epoch %d", e.Epoch)
+					return errors.Wrapf(err, "trainers: checkpoint after epoch %d", e.Epoch+1)
 				}
 				continue
 			}

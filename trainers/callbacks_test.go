@@ -170,7 +170,7 @@ func TestCheckpointPeriodic(t *testing.T) {
 	c.Epochs = 3
 	c.Callbacks = []Callback{Checkpoint(path, 1, 1, "")}
 	_, err := MiniBatchSGD{BatchSize: 10, Config: c}.Fit(bg, models.Linear{}, graph.NewParams(tensor.Float64, 1), lr.ds)
-	mustContain(t, err, "checkpoint after epoch 1", "params-epoch0002.ckpt")
+	mustContain(t, err, "checkpoint after epoch 2", "params-epoch0002.ckpt")
 	if got := listNames(t, dir); fmt.Sprint(got) != "[params-epoch0001.ckpt params-epoch0002.ckpt params-epoch0004.ckpt params-epoch0006.ckpt]" {
 		t.Errorf("after a failed write the directory holds %v", got)
 	}
@@ -182,7 +182,7 @@ func TestCheckpointPeriodic(t *testing.T) {
 		{Checkpoint(path, 0, 1, ""), "every = 0"},
 		{Checkpoint(path, -1, 1, "loss"), "every = -1"},
 		{Checkpoint(path, 1, 0, ""), "keep = 0"},
-		{Checkpoint(filepath.Join(dir, "no", "such", "dir", "p.ckpt"), 1, 1, ""), "checkpoint after epoch 0"},
+		{Checkpoint(filepath.Join(dir, "no", "such", "dir", "p.ckpt"), 1, 1, ""), "checkpoint after epoch 1"},
 	} {
 		c.Callbacks = []Callback{bad.cb}
 		_, err = MiniBatchSGD{BatchSize: 10, Config: c}.Fit(bg, models.Linear{}, graph.NewParams(tensor.Float64, 1), lr.ds)
@@ -373,7 +373,7 @@ func TestCallbackStopAndErrors(t *testing.T) {
 				m["x"] = 1
 			}
 			return nil
-		}, "callback panicked at epoch 0 step 5", 1, 5},
+		}, "callback panicked at epoch 1 step 5", 1, 5},
 		{"panic at a step", func(e Event) error {
 			if e.Kind == StepEnd && e.Step == 3 {
 				panic("kaboom")

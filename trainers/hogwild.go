@@ -48,7 +48,7 @@ func (r *run) hogwild(ctx context.Context, epoch int) (lossSum float64, seen int
 	// The iterator's one batch is the epoch's whole order.
 	r.it.SetEpoch(epoch)
 	if !r.it.Next() {
-		return 0, 0, errors.Wrapf(r.it.Err(), "trainers: epoch %d", epoch)
+		return 0, 0, errors.Wrapf(r.it.Err(), "trainers: epoch %d", epoch+1)
 	}
 	perm := r.it.Indices()
 	var step int64 = int64(r.sched.Step)
@@ -105,7 +105,7 @@ func (r *run) hogwild(ctx context.Context, epoch int) (lossSum float64, seen int
 	}
 	// Buffers are committed once the replicas have stopped: part 0's last.
 	if err := r.commitState(); err != nil {
-		return 0, 0, errors.Wrapf(err, "trainers: epoch %d", epoch)
+		return 0, 0, errors.Wrapf(err, "trainers: epoch %d", epoch+1)
 	}
 	for _, rep := range r.reps {
 		lossSum += rep.loss

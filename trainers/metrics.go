@@ -229,12 +229,12 @@ func (r *run) measure(ctx context.Context, epoch int, rec *Epoch) (float64, erro
 	if mr.train != nil {
 		met, err := mr.train.EvaluateContext(ctx, r.mem)
 		if err != nil {
-			return 0, errors.Wrapf(err, "trainers: epoch %d: training metrics", epoch)
+			return 0, errors.Wrapf(err, "trainers: epoch %d: training metrics", epoch+1)
 		}
 		for _, name := range mr.trainMetrics {
 			v, ok := met.Metric(name)
 			if !ok {
-				return 0, errors.Errorf("trainers: epoch %d: metric %q is not available for the training set", epoch, name)
+				return 0, errors.Errorf("trainers: epoch %d: metric %q is not available for the training set", epoch+1, name)
 			}
 			h.Metrics[name] = append(h.Metrics[name], v)
 		}
@@ -242,12 +242,12 @@ func (r *run) measure(ctx context.Context, epoch int, rec *Epoch) (float64, erro
 	if mr.val != nil {
 		met, err := mr.val.EvaluateContext(ctx, r.cfg.Validation)
 		if err != nil {
-			return 0, errors.Wrapf(err, "trainers: epoch %d: validation", epoch)
+			return 0, errors.Wrapf(err, "trainers: epoch %d: validation", epoch+1)
 		}
 		for _, name := range mr.valMetrics {
 			v, ok := met.Metric(name)
 			if !ok {
-				return 0, errors.Errorf("trainers: epoch %d: metric %q is not available for this validation set", epoch, name)
+				return 0, errors.Errorf("trainers: epoch %d: metric %q is not available for this validation set", epoch+1, name)
 			}
 			h.Metrics["val_"+name] = append(h.Metrics["val_"+name], v)
 		}

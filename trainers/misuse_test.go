@@ -126,7 +126,7 @@ func TestMisuse(t *testing.T) {
 			cb := Checkpoint(filepath.Join(dir, "no", "c.bin"), 1, 1, "")
 			_, err := GD{Config: with(func(c *Config) { c.Callbacks = []Callback{cb} })}.Fit(bg, m, p.Clone(), lin.ds)
 			return err
-		}, []string{"checkpoint after epoch 0", "no"}},
+		}, []string{"checkpoint after epoch 1", "no"}},
 		{"History.WriteCSV to a failing writer", func() error {
 			return (&History{Epochs: []Epoch{{}}}).WriteCSV(failWriter{})
 		}, []string{"disk full"}},

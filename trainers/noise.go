@@ -79,7 +79,7 @@ func (r *run) diagnose(ctx context.Context, epoch int) error {
 	m := 0
 	for ns.it.Next() {
 		if err := ctx.Err(); err != nil {
-			return errors.Wrapf(err, "trainers: epoch %d step %d: gradient noise", epoch, r.sched.Step)
+			return errors.Wrapf(err, "trainers: epoch %d step %d: gradient noise", epoch+1, r.sched.Step)
 		}
 		idx := ns.it.Indices()
 		c, err := ns.progs.Get(len(idx))
@@ -90,7 +90,7 @@ func (r *run) diagnose(ctx context.Context, epoch int) error {
 			err = c.Run()
 		}
 		if err != nil {
-			return errors.Wrapf(err, "trainers: epoch %d step %d: gradient noise", epoch, r.sched.Step)
+			return errors.Wrapf(err, "trainers: epoch %d step %d: gradient noise", epoch+1, r.sched.Step)
 		}
 		m++
 		r.gradEvals += int64(len(idx))
@@ -103,7 +103,7 @@ func (r *run) diagnose(ctx context.Context, epoch int) error {
 		}
 	}
 	if err := ns.it.Err(); err != nil {
-		return errors.Wrapf(err, "trainers: epoch %d step %d: gradient noise", epoch, r.sched.Step)
+		return errors.Wrapf(err, "trainers: epoch %d step %d: gradient noise", epoch+1, r.sched.Step)
 	}
 	var g2 float64
 	for _, mu := range ns.mean {

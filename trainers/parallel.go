@@ -462,7 +462,7 @@ func (r *run) checkInSync(epoch int) error {
 	// in-process run keeps, so every rank takes them.
 	for i := 0; i < r.params.NumBuffers(); i++ {
 		if err := r.cl.Broadcast(tensorBytes(r.params.BufferAt(i)), 0); err != nil {
-			return errors.Wrapf(err, "trainers: epoch %d: broadcasting buffer %q from rank 0", epoch, r.params.BufferName(i))
+			return errors.Wrapf(err, "trainers: epoch %d: broadcasting buffer %q from rank 0", epoch+1, r.params.BufferName(i))
 		}
 	}
 	h := fnv.New64a()
@@ -473,11 +473,11 @@ func (r *run) checkInSync(epoch int) error {
 	local := []float64{float64(sum >> 32), float64(sum & 0xffffffff)}
 	all := make([]float64, 2*r.cl.Size())
 	if err := r.cl.AllgatherFloat64(local, all); err != nil {
-		return errors.Wrapf(err, "trainers: epoch %d: weight checksum", epoch)
+		return errors.Wrapf(err, "trainers: epoch %d: weight checksum", epoch+1)
 	}
 	for rank := 1; rank < r.cl.Size(); rank++ {
 		if all[2*rank] != all[0] || all[2*rank+1] != all[1] {
-			return errors.Errorf("trainers: epoch %d: the weights of rank %d differ from rank 0's", epoch, rank)
+			return errors.Errorf("trainers: epoch %d: the weights of rank %d differ from rank 0's", epoch+1, rank)
 		}
 	}
 	return nil

@@ -49,7 +49,7 @@ func TestCancelMidEpoch(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || errors.Cause(err) != context.Canceled {
 		t.Fatalf("error %v, want context.Canceled", err)
 	}
-	mustContain(t, err, "epoch 2 step 25")
+	mustContain(t, err, "epoch 3 step 25")
 	if h == nil || len(h.Epochs) != 2 || h.Last().Updates != 20 || !strings.Contains(h.Stopped, "canceled") {
 		t.Fatalf("History %+v: want the 2 finished epochs and Stopped", h)
 	}
@@ -130,10 +130,10 @@ func (panicky) Forward(b *graph.Builder, x *G.Node) (*G.Node, error) { panic("mo
 func TestNonFiniteModelIsAnError(t *testing.T) {
 	lr := newLinReg(t, 40, 2, 0.1, 42, tensor.Float64)
 	_, err := GD{Config: cfg(3, SGD{LR: 0.1})}.Fit(bg, divZero{}, graph.NewParams(tensor.Float64, 1), lr.ds)
-	mustContain(t, err, "epoch 0 step 0", "loss is")
+	mustContain(t, err, "epoch 1 step 0", "loss is")
 	t.Logf("x/0: %v", err)
 	_, err = MiniBatchSGD{BatchSize: 8, Config: cfg(3, SGD{LR: 0.1})}.Fit(bg, sqrtBias{}, graph.NewParams(tensor.Float64, 1), lr.ds)
-	mustContain(t, err, "epoch 0 step 0", `gradient of "sqrtbias/c"`, "not finite")
+	mustContain(t, err, "epoch 1 step 0", `gradient of "sqrtbias/c"`, "not finite")
 	t.Logf("√c: %v", err)
 	_, err = GD{Config: cfg(3, SGD{LR: 0.1})}.Fit(bg, panicky{}, graph.NewParams(tensor.Float64, 1), lr.ds)
 	mustContain(t, err, "model bug")

@@ -127,13 +127,13 @@ func TestBadScheduleValueIsAnError(t *testing.T) {
 				return math.NaN()
 			}
 			return 1
-		}, []string{"epoch 1 step 13", "NaN", "learning rate"}, 13},
+		}, []string{"epoch 2 step 13", "NaN", "learning rate"}, 13},
 		{"negative", func(t Time) float64 {
 			if t.Step == 5 {
 				return -1
 			}
 			return 1
-		}, []string{"epoch 0 step 5", "-0.1", "learning rate"}, 5},
+		}, []string{"epoch 1 step 5", "-0.1", "learning rate"}, 5},
 		// A factor that is bad from the start is an error before the Fit
 		// starts: no History.
 		{"Inf", func(t Time) float64 { return math.Inf(1) }, []string{"before the first step", "learning rate"}, 0},
@@ -142,7 +142,7 @@ func TestBadScheduleValueIsAnError(t *testing.T) {
 				panic("boom")
 			}
 			return 1
-		}, []string{"epoch 0 step 2", "boom"}, 2},
+		}, []string{"epoch 1 step 2", "boom"}, 2},
 	} {
 		var updates int
 		c := cfg(3, SGD{LR: 0.1})

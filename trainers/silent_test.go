@@ -103,9 +103,9 @@ func TestNoSilentWrongResult(t *testing.T) {
 			c.Validation = nil
 			nanLater = ds
 			return c
-		}(), mlp3, nil, nil, []string{"epoch 0 step 2", "loss is NaN", "dataset row", "non-finite X", "not the learning rate"}, true},
+		}(), mlp3, nil, nil, []string{"epoch 1 step 2", "loss is NaN", "dataset row", "non-finite X", "not the learning rate"}, true},
 		{"the last update makes a weight -Inf", Config{Epochs: 1, Loss: graph.MSE, Optimizer: SGD{LR: 1e308}}, models.Linear{},
-			lin8.ds, nil, []string{"end of epoch 0", "update 1", "not finite", "left at their values before"}, true},
+			lin8.ds, nil, []string{"end of epoch 1", "update 1", "not finite", "left at their values before"}, true},
 		{"zero Params", sce, mlp3, labelled(t, 40, -1, 0), &graph.Params{},
 			[]string{"params are a zero value", "graph.NewParams"}, false},
 		{"zero Dataset", sce, mlp3, &datasets.Dataset{}, nil,
@@ -160,7 +160,7 @@ func TestCancelDuringValidation(t *testing.T) {
 			c := Config{Epochs: 3, Loss: loss, Optimizer: SGD{LR: 0.1}, Validation: val, EvalChunk: 100}
 			_, err := MiniBatchSGD{BatchSize: 8, Config: c}.Fit(ctx, m, graph.NewParams(tensor.Float64, 1), train)
 			return err
-		}, []string{"epoch 0", "validation", "stopped at example 100 of 3000", "context canceled"}},
+		}, []string{"epoch 1", "validation", "stopped at example 100 of 3000", "context canceled"}},
 		{"EvaluateContext", func(ctx context.Context, loss graph.Loss) error {
 			p := graph.NewParams(tensor.Float64, 1)
 			if err := models.Init(m, p, val.XShape()); err != nil {

@@ -241,16 +241,16 @@ func (r *run) flushSaves(epoch int) error {
 	r.saves = r.saves[:0]
 	state, err := r.state()
 	if err != nil {
-		return errors.Wrapf(err, "trainers: checkpoint after epoch %d", epoch)
+		return errors.Wrapf(err, "trainers: checkpoint after epoch %d", epoch+1)
 	}
 	for _, q := range reqs {
 		err := atomicfile.Write(q.path, func(f *os.File) error { return ckpt.Encode(f, state) })
 		if err != nil {
-			return errors.Wrapf(err, "trainers: checkpoint after epoch %d: %s", epoch, q.path)
+			return errors.Wrapf(err, "trainers: checkpoint after epoch %d: %s", epoch+1, q.path)
 		}
 		if q.done != nil {
 			if err := q.done(); err != nil {
-				return errors.Wrapf(err, "trainers: checkpoint after epoch %d", epoch)
+				return errors.Wrapf(err, "trainers: checkpoint after epoch %d", epoch+1)
 			}
 		}
 	}

@@ -627,7 +627,7 @@ func (r *run) fit(ctx context.Context) error {
 		}
 		stopped, by, err := r.agree(stop != nil || r.red.stopAsked)
 		if err != nil {
-			return errors.Wrapf(err, "trainers: epoch %d", epoch)
+			return errors.Wrapf(err, "trainers: epoch %d", epoch+1)
 		}
 		if stopped {
 			r.hist.Stopped = fmt.Sprintf("stopped by a callback after epoch %d", epoch+1)
@@ -671,7 +671,7 @@ func (r *run) epoch(ctx context.Context, epoch int) (Epoch, error) {
 		return Epoch{}, r.guard.explain(err, r.names, r.sched.Step, r.lr)
 	}
 	if seen == 0 {
-		return Epoch{}, errors.Errorf("trainers: epoch %d had no batch", epoch)
+		return Epoch{}, errors.Errorf("trainers: epoch %d had no batch", epoch+1)
 	}
 	trainLoss := lossSum / float64(seen)
 	if r.pol.FullBatch {
@@ -683,7 +683,7 @@ func (r *run) epoch(ctx context.Context, epoch int) (Epoch, error) {
 		}
 	}
 	if err := r.guard.restore(r.names, r.sched.Step, r.lr); err != nil {
-		return Epoch{}, errors.Wrapf(err, "trainers: end of epoch %d", epoch)
+		return Epoch{}, errors.Wrapf(err, "trainers: end of epoch %d", epoch+1)
 	}
 	if err := r.checkInSync(epoch); err != nil {
 		return Epoch{}, err
@@ -717,13 +717,13 @@ func (r *run) stochastic(ctx context.Context, epoch int) (lossSum float64, seen 
 		}
 		if r.cl == nil {
 			if err := ctx.Err(); err != nil {
-				return 0, 0, errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
+				return 0, 0, errors.Wrapf(err, "trainers: epoch %d step %d", epoch+1, r.sched.Step)
 			}
 		}
 		var batch []int
 		if r.it != nil {
 			if !r.it.Next() {
-				return 0, 0, errors.Wrapf(r.it.Err(), "trainers: epoch %d step %d: the data ended early", epoch, r.sched.Step)
+				return 0, 0, errors.Wrapf(r.it.Err(), "trainers: epoch %d step %d: the data ended early", epoch+1, r.sched.Step)
 			}
 			batch = r.it.Indices()
 		}
@@ -737,16 +737,16 @@ func (r *run) stochastic(ctx context.Context, epoch int) (lossSum float64, seen 
 		}
 		loss, stop, err := r.reduceStep(ctx, n)
 		if err != nil {
-			return 0, 0, errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
+			return 0, 0, errors.Wrapf(err, "trainers: epoch %d step %d", epoch+1, r.sched.Step)
 		}
 		if stop >= 0 {
 			return 0, 0, r.stopAgreed(ctx, stop, epoch)
 		}
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
 			if why := r.badData(); why != "" {
-				return 0, 0, errors.Errorf("trainers: epoch %d step %d: loss is %v: %s", epoch, r.sched.Step, loss, why)
+				return 0, 0, errors.Errorf("trainers: epoch %d step %d: loss is %v: %s", epoch+1, r.sched.Step, loss, why)
 			}
-			return 0, 0, errors.Errorf("trainers: epoch %d step %d: loss is %v (diverged: lower the learning rate?)", epoch, r.sched.Step, loss)
+			return 0, 0, errors.Errorf("trainers: epoch %d step %d: loss is %v (diverged: lower the learning rate?)", epoch+1, r.sched.Step, loss)
 		}
 		if err := r.checkGrads(epoch); err != nil {
 			return 0, 0, err
@@ -759,7 +759,7 @@ func (r *run) stochastic(ctx context.Context, epoch int) (lossSum float64, seen 
 			return 0, 0, err
 		}
 		if err := r.commitState(); err != nil {
-			return 0, 0, errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
+			return 0, 0, errors.Wrapf(err, "trainers: epoch %d step %d", epoch+1, r.sched.Step)
 		}
 		if err := r.diagnose(ctx, epoch); err != nil {
 			return 0, 0, err
@@ -801,7 +801,7 @@ func (r *run) fullBatch(ctx context.Context, epoch int) (lossSum float64, seen i
 	}
 	loss, stop, err := r.reduceEpoch(ctx)
 	if err != nil {
-		return 0, 0, errors.Wrapf(err, "trainers: epoch %d", epoch)
+		return 0, 0, errors.Wrapf(err, "trainers: epoch %d", epoch+1)
 	}
 	if stop >= 0 {
 		return 0, 0, r.stopAgreed(ctx, stop, epoch)
@@ -810,7 +810,7 @@ func (r *run) fullBatch(ctx context.Context, epoch int) (lossSum float64, seen i
 		return 0, 0, err
 	}
 	if err := r.commitState(); err != nil { // several replicas: the last chunk of part 0
-		return 0, 0, errors.Wrapf(err, "trainers: epoch %d", epoch)
+		return 0, 0, errors.Wrapf(err, "trainers: epoch %d", epoch+1)
 	}
 	r.examples += int64(total)
 	r.gradEvals += int64(total)
@@ -831,7 +831,7 @@ func (r *run) repErr(epoch int) error {
 	for _, rep := range r.reps {
 		if err := rep.err; err != nil {
 			rep.err = nil
-			return errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
+			return errors.Wrapf(err, "trainers: epoch %d step %d", epoch+1, r.sched.Step)
 		}
 	}
 	return nil
@@ -841,7 +841,7 @@ func (r *run) repErr(epoch int) error {
 func (r *run) checkGrads(epoch int) error {
 	for i, g := range r.grads {
 		if err := checkFinite(g); err != nil {
-			return errors.Errorf("trainers: epoch %d step %d: gradient of %q is not finite: %v", epoch, r.sched.Step, r.names[i], err)
+			return errors.Errorf("trainers: epoch %d step %d: gradient of %q is not finite: %v", epoch+1, r.sched.Step, r.names[i], err)
 		}
 	}
 	return nil
@@ -853,7 +853,7 @@ func (r *run) checkGrads(epoch int) error {
 func (r *run) stopAgreed(ctx context.Context, by, epoch int) error {
 	r.agreed = true
 	if err := ctx.Err(); err != nil {
-		return errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
+		return errors.Wrapf(err, "trainers: epoch %d step %d", epoch+1, r.sched.Step)
 	}
 	if r.red.stopAsked && by == r.rank {
 		r.hist.Stopped = fmt.Sprintf("stopped by a callback in epoch %d at step %d", epoch+1, r.sched.Step)
@@ -870,7 +870,7 @@ func (r *run) openStreams(ctx context.Context, epoch int, shuffle bool) error {
 		s, err := r.train.Open(ctx, datasets.Pass{Epoch: epoch, Seed: rng.Seed(r.cfg.Seed, "shuffle"),
 			Shuffle: shuffle && r.pol.Shuffle, Part: rep.part, Parts: r.parts})
 		if err != nil {
-			return errors.Wrapf(err, "trainers: epoch %d: opening part %d of %d of the training data", epoch, rep.part, r.parts)
+			return errors.Wrapf(err, "trainers: epoch %d: opening part %d of %d of the training data", epoch+1, rep.part, r.parts)
 		}
 		rep.strm = s
 	}
@@ -882,11 +882,11 @@ func (r *run) step(epoch int, loss float64) error {
 	regularize(r.cfg, r.weights, r.grads)
 	lr, err := r.learningRate(r.sched)
 	if err != nil {
-		return errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
+		return errors.Wrapf(err, "trainers: epoch %d step %d", epoch+1, r.sched.Step)
 	}
 	r.guard.save()
 	if err := r.apply(lr, r.grads); err != nil {
-		return errors.Wrapf(err, "trainers: epoch %d step %d", epoch, r.sched.Step)
+		return errors.Wrapf(err, "trainers: epoch %d step %d", epoch+1, r.sched.Step)
 	}
 	r.sched.Step++
 	r.lr = lr
@@ -985,7 +985,7 @@ func (r *run) callbacks(e Event, rec *Epoch) error {
 func callSafely(cb Callback, e Event) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = errors.Errorf("trainers: callback panicked at epoch %d step %d: %v", e.Epoch, e.Step, p)
+			err = errors.Errorf("trainers: callback panicked at epoch %d step %d: %v", e.Epoch+1, e.Step, p)
 		}
 	}()
 	return cb(e)
