@@ -125,6 +125,15 @@ func copyValues(dst, src *tensor.Dense) {
 	copy(dst.Float32s(), src.Float32s())
 }
 
+// divergence is the error of a non-finite loss: the data's fault when why
+// (from badBatch) names a non-finite row, else the optimization diverged.
+func divergence(loss float64, why string) error {
+	if why != "" {
+		return errors.Errorf("loss is %v: %s", loss, why)
+	}
+	return errors.Errorf("loss is %v (diverged: lower the learning rate?)", loss)
+}
+
 // badBatch names the cause of a non-finite loss when it is the data: the
 // first row of the batch idx (dataset rows) whose inputs or targets, as
 // gathered into x and y, are not finite; "" if they are.

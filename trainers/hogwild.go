@@ -77,7 +77,7 @@ func (r *run) hogwild(ctx context.Context, epoch int) (lossSum float64, seen int
 			rep.c = c
 			loss := c.Loss()
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
-				rep.err = errors.Errorf("example %d: loss is %v (diverged: lower the learning rate?)", perm[j], loss)
+				rep.err = errors.Wrapf(divergence(loss, badBatch(c.X, c.Y, rep.idx)), "example %d", perm[j])
 				return
 			}
 			for i := range rep.grads {

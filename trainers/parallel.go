@@ -105,14 +105,14 @@ type replica struct {
 	strm  datasets.Stream // its part of the pass (streamed data)
 
 	// The current step, set by the loop before run and read after.
-	start, n, rows int // global batch [start, start+n); rows are this part's
-	batch          []int
-	c              *exec.Compiled
-	loss           float64
-	err            error
-	grads          []*tensor.Dense // c's gradients
-	acc            []*tensor.Dense // full-batch accumulators
-	seen           int             // full-batch: examples of this epoch so far
+	start, rows int // the global batch starts at position start; rows are this part's
+	batch       []int
+	c           *exec.Compiled
+	loss        float64
+	err         error
+	grads       []*tensor.Dense // c's gradients
+	acc         []*tensor.Dense // full-batch accumulators
+	seen        int             // full-batch: examples of this epoch so far
 
 	work chan func(*replica)
 }
@@ -220,7 +220,7 @@ func (rep *replica) accumulate(ctx context.Context, r *run, chunk, total int) {
 		rep.c = c
 		loss := c.Loss()
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			rep.err = errors.Errorf("loss is %v (diverged: lower the learning rate?)", loss)
+			rep.err = divergence(loss, badBatch(c.X, c.Y, rep.idx))
 			return
 		}
 		for i, a := range rep.acc {
@@ -266,16 +266,6 @@ func (p *pool) close() {
 	for _, r := range p.reps[1:] {
 		close(r.work)
 	}
-}
-
-// firstErr returns the error of the lowest part that has one.
-func (p *pool) firstErr() error {
-	for _, r := range p.reps {
-		if r.err != nil {
-			return r.err
-		}
-	}
-	return nil
 }
 
 // recovered turns a panic in a replica's work into its error.

@@ -728,7 +728,7 @@ func (r *run) stochastic(ctx context.Context, epoch int) (lossSum float64, seen 
 			batch = r.it.Indices()
 		}
 		for _, rep := range r.reps {
-			rep.start, rep.n, rep.batch = start, n, batch
+			rep.start, rep.batch = start, batch
 			rep.rows = partRows(start, n, rep.part, r.parts)
 		}
 		r.each((*replica).gradient)
@@ -743,10 +743,7 @@ func (r *run) stochastic(ctx context.Context, epoch int) (lossSum float64, seen 
 			return 0, 0, r.stopAgreed(ctx, stop, epoch)
 		}
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			if why := r.badData(); why != "" {
-				return 0, 0, errors.Errorf("trainers: epoch %d step %d: loss is %v: %s", epoch+1, r.sched.Step, loss, why)
-			}
-			return 0, 0, errors.Errorf("trainers: epoch %d step %d: loss is %v (diverged: lower the learning rate?)", epoch+1, r.sched.Step, loss)
+			return 0, 0, errors.Wrapf(divergence(loss, r.badData()), "trainers: epoch %d step %d", epoch+1, r.sched.Step)
 		}
 		if err := r.checkGrads(epoch); err != nil {
 			return 0, 0, err
