@@ -247,27 +247,27 @@ func (j *fakeJob) sync(done func()) {
 func (r fakeRank) Rank() int { return r.rank }
 func (r fakeRank) Size() int { return r.j.size }
 func (r fakeRank) AllgatherFloat64(local, out []float64) error {
-	r.j.mu.Lock()
-	r.j.bufs[r.rank] = local
-	r.j.mu.Unlock()
-	r.j.sync(func() {})
-	for q := 0; q < r.j.size; q++ {
-		copy(out[q*len(local):], r.j.bufs[q])
-	}
-	r.j.sync(func() {})
+	allgather(r, r.j.bufs, local, out)
 	return nil
 }
 func (r fakeRank) AllgatherFloat32(local, out []float32) error {
+	allgather(r, r.j.b32, local, out)
+	return nil
+}
+
+// allgather publishes local in bufs[rank], waits for every rank, copies all
+// of them into out in rank order, and waits again.
+func allgather[T float32 | float64](r fakeRank, bufs [][]T, local, out []T) {
 	r.j.mu.Lock()
-	r.j.b32[r.rank] = local
+	bufs[r.rank] = local
 	r.j.mu.Unlock()
 	r.j.sync(func() {})
 	for q := 0; q < r.j.size; q++ {
-		copy(out[q*len(local):], r.j.b32[q])
+		copy(out[q*len(local):], bufs[q])
 	}
 	r.j.sync(func() {})
-	return nil
 }
+
 func (r fakeRank) Broadcast(buf []byte, root int) error {
 	r.j.mu.Lock()
 	r.j.byts[r.rank] = buf
