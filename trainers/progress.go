@@ -27,7 +27,7 @@ import (
 // Epochs are counted from 1, as everywhere a user reads them. A Console is
 // safe for concurrent use.
 type Console struct {
-	mu    chan struct{} // a lock (see NewConsole)
+	mu    chan struct{} // a lock (see lockConsole)
 	w     io.Writer
 	term  bool
 	bar   string // the bar on screen, "" if none
