@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"math"
 	"time"
 
 	"github.com/descent-go/descent/datasets"
+	"github.com/descent-go/descent/examples/internal/cli"
 	"github.com/descent-go/descent/graph"
 	"github.com/descent-go/descent/models"
 	"github.com/descent-go/descent/plot"
@@ -19,12 +22,34 @@ import (
 // momentum 0.9 and its η tuned on its own grid.
 type claim1 struct {
 	options
-	batch     int          // mini-batch size
 	sgdEpochs int          // budget of the stochastic methods, in epochs
 	gdEpochs  int          // GD's budget, in epochs (= updates)
 	momentum  float64      // of every method
 	grids     [3][]float64 // η grids of GD, mini-batch, online
 	points    int          // loss checkpoints per run (log-spaced in examples)
+}
+
+func claim1Flags(fs *flag.FlagSet) func(context.Context, options) (interface{}, error) {
+	sgdEpochs := fs.Int("sgd-epochs", 3, "claim 1: budget of mini-batch and online SGD, in epochs")
+	gdEpochs := fs.Int("gd-epochs", 30, "claim 1: budget of GD, in epochs (= updates)")
+	momentum := fs.Float64("momentum", 0.9, "claim 1: heavy-ball momentum of every method")
+	gdLRs := fs.String("gd-lrs", "0.1,0.3,1,3", "claim 1: η grid of GD")
+	mbLRs := fs.String("mb-lrs", "0.003,0.01,0.03,0.1,0.3", "claim 1: η grid of mini-batch SGD")
+	onLRs := fs.String("online-lrs", "0.0003,0.001,0.003,0.01", "claim 1: η grid of online SGD")
+	points := fs.Int("points", 20, "claim 1: loss checkpoints per run, log-spaced in examples seen")
+	return func(ctx context.Context, o options) (interface{}, error) {
+		c := claim1{options: o, sgdEpochs: *sgdEpochs, gdEpochs: *gdEpochs, momentum: *momentum, points: *points}
+		if *sgdEpochs < 1 || *gdEpochs < 1 || *points < 2 || !(*momentum >= 0 && *momentum < 1) {
+			return nil, errors.New("-sgd-epochs, -gd-epochs must be ≥ 1, -points ≥ 2, -momentum in [0, 1)")
+		}
+		var err error
+		for i, g := range []struct{ name, v string }{{"gd-lrs", *gdLRs}, {"mb-lrs", *mbLRs}, {"online-lrs", *onLRs}} {
+			if c.grids[i], err = cli.Floats(g.name, g.v, 0, math.Inf(1)); err != nil {
+				return nil, err
+			}
+		}
+		return c.run(ctx)
+	}
 }
 
 // curve is one method's full-set loss at its checkpoints, over seeds.

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"math"
 	"time"
 
 	"github.com/descent-go/descent/datasets"
+	"github.com/descent-go/descent/examples/internal/cli"
 	"github.com/descent-go/descent/graph"
 	"github.com/descent-go/descent/models"
 	"github.com/descent-go/descent/plot"
@@ -19,10 +22,35 @@ type claim2 struct {
 	options
 	batches, noiseBatches []int
 	lrs                   []float64
-	budget                int // epochs per run
 	target                float64
 	checks                int
 	rounds                int // interleaved throughput rounds
+}
+
+func claim2Flags(fs *flag.FlagSet) func(context.Context, options) (interface{}, error) {
+	batches := fs.String("batches", "1,2,4,8,16,24,31,32,33,48,64,100,128,256,512", "claim 2: batch sizes of the sweep")
+	noiseBatches := fs.String("noise-batches", "1,2,4,8,16,32,64,128,256,512", "claim 2: batch sizes of the noise measurement")
+	lrs := fs.String("lrs", "0.003,0.01,0.03,0.1,0.3,1,3", "claim 2: learning-rate grid tuned over, per batch size")
+	target := fs.Float64("target", 0.35, "claim 2: target training loss")
+	rounds := fs.Int("rounds", 3, "claim 2: interleaved rounds of the throughput timing")
+	checks := fs.Int("checks", 48, "claim 2: training-loss checks per run (evenly spaced in examples seen)")
+	return func(ctx context.Context, o options) (interface{}, error) {
+		if *rounds < 1 || *checks < 1 || !(*target > 0) {
+			return nil, errors.New("-rounds and -checks must be ≥ 1, -target > 0")
+		}
+		c := claim2{options: o, target: *target, checks: *checks, rounds: *rounds}
+		var err error
+		if c.batches, err = cli.Ints("batches", *batches, 1); err != nil {
+			return nil, err
+		}
+		if c.noiseBatches, err = cli.Ints("noise-batches", *noiseBatches, 1); err != nil {
+			return nil, err
+		}
+		if c.lrs, err = cli.Floats("lrs", *lrs, 0, math.Inf(1)); err != nil {
+			return nil, err
+		}
+		return c.run(ctx)
+	}
 }
 
 // noiseRow is the gradient-noise variance at one batch size, over seeds.

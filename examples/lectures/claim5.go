@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"math"
 	"time"
@@ -27,9 +28,19 @@ type claim5 struct {
 	etaLs   []float64
 	effLRs  []float64
 	beta    float64
-	budget  int // epochs of the network comparison
-	batch   int
 	maxStep int
+}
+
+// claim5Flags has no flags of its own: the network comparison uses the
+// shared -batch and -budget.
+func claim5Flags(*flag.FlagSet) func(context.Context, options) (interface{}, error) {
+	return func(ctx context.Context, o options) (interface{}, error) {
+		c := claim5{options: o, dim: 50, eps: 1e-6, beta: 0.9, maxStep: 200000,
+			kappas: []float64{10, 30, 100, 300, 1000, 3000, 10000},
+			etaLs:  []float64{0.25, 0.5, 1, 1.5, 1.9, 1.98, 2.02, 2.1, 2.5},
+			effLRs: []float64{0.03, 0.1, 0.3, 1}}
+		return c.run(ctx)
+	}
 }
 
 type kappaRow struct {

@@ -63,6 +63,8 @@ type options struct {
 	data   string
 	n      int
 	hidden int
+	batch  int // mini-batch size (claims 1 and 5)
+	budget int // epochs per run (claims 2 and 5)
 	seeds  []int
 	tune   []int // seeds of the learning-rate tuning runs
 	out    string
@@ -71,38 +73,48 @@ type options struct {
 
 func main() { cli.Main("lectures", run) }
 
+// A claim adds its own flags to the shared flag set and returns the
+// function that measures it once the flags are parsed; that function
+// returns the claim's JSON summary. Shared flags (data, seeds, batch,
+// budget, ...) are in options.
+type claim func(fs *flag.FlagSet) func(ctx context.Context, o options) (interface{}, error)
+
+// claims maps -claim to its measurement; each lives in its claimN.go.
+var claims = map[int]claim{1: claim1Flags, 2: claim2Flags, 5: claim5Flags}
+
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("lectures", flag.ContinueOnError)
-	claim := fs.Int("claim", 2, "the lecture claim to measure (implemented: 1, 2, 5)")
+	var known []int
+	for k := range claims {
+		known = append(known, k)
+	}
+	sort.Ints(known)
+	which := fs.Int("claim", 2, fmt.Sprintf("the lecture claim to measure (implemented: %v)", known))
 	data := fs.String("data", "mnist", "data set: mnist, fashion or digits (the embedded 8×8 digits, for quick checks)")
 	n := fs.Int("n", 8000, "training examples used (the first n of the training set; 0: all)")
 	hidden := fs.Int("hidden", 64, "hidden units of the MLP")
 	seeds := fs.String("seeds", "1,2,3", "reported seeds (initial weights and shuffles)")
 	tuneSeeds := fs.String("tune-seeds", "100,101", "seeds of the learning-rate tuning runs (not reported ones); η minimizes their mean final loss")
-	batches := fs.String("batches", "1,2,4,8,16,24,31,32,33,48,64,100,128,256,512", "batch sizes of claim 2")
-	noiseBatches := fs.String("noise-batches", "1,2,4,8,16,32,64,128,256,512", "batch sizes of claim 2's noise measurement")
-	lrs := fs.String("lrs", "0.003,0.01,0.03,0.1,0.3,1,3", "learning-rate grid tuned over, per batch size")
-	budget := fs.Int("budget", 3, "training budget per run of claim 2, in epochs of n examples")
-	target := fs.Float64("target", 0.35, "target training loss of claim 2")
-	rounds := fs.Int("rounds", 3, "claim 2: interleaved rounds of the throughput timing")
-	checks := fs.Int("checks", 48, "training-loss checks per run of claim 2 (evenly spaced in examples seen)")
-	batch := fs.Int("batch", 64, "claim 1: the mini-batch size")
-	sgdEpochs := fs.Int("sgd-epochs", 3, "claim 1: budget of mini-batch and online SGD, in epochs")
-	gdEpochs := fs.Int("gd-epochs", 30, "claim 1: budget of GD, in epochs (= updates)")
-	momentum := fs.Float64("momentum", 0.9, "claim 1: heavy-ball momentum of every method")
-	gdLRs := fs.String("gd-lrs", "0.1,0.3,1,3", "claim 1: η grid of GD")
-	mbLRs := fs.String("mb-lrs", "0.003,0.01,0.03,0.1,0.3", "claim 1: η grid of mini-batch SGD")
-	onLRs := fs.String("online-lrs", "0.0003,0.001,0.003,0.01", "claim 1: η grid of online SGD")
-	points := fs.Int("points", 20, "claim 1: loss checkpoints per run, log-spaced in examples seen")
+	batch := fs.Int("batch", 64, "the mini-batch size of claims 1 and 5")
+	budget := fs.Int("budget", 3, "training budget per run of claims 2 and 5, in epochs of n examples")
 	out := fs.String("out", "lecture-figures", "folder the figures are written into (empty: none)")
 	asJSON := fs.Bool("json", false, "print only a JSON summary")
+	measures := map[int]func(context.Context, options) (interface{}, error){}
+	for _, k := range known {
+		measures[k] = claims[k](fs)
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	o := options{data: *data, n: *n, hidden: *hidden, out: *out, rep: &cli.Report{JSON: *asJSON, Out: stdout}}
+	measure, ok := measures[*which]
+	if !ok {
+		return fmt.Errorf("-claim %d: not implemented (implemented: %v)", *which, known)
+	}
+	o := options{data: *data, n: *n, hidden: *hidden, batch: *batch, budget: *budget, out: *out,
+		rep: &cli.Report{JSON: *asJSON, Out: stdout}}
 	var err error
 	if o.seeds, err = cli.Ints("seeds", *seeds, 0); err != nil {
 		return err
@@ -110,62 +122,19 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if o.tune, err = cli.Ints("tune-seeds", *tuneSeeds, 0); err != nil {
 		return err
 	}
-	if *n < 0 || *hidden < 1 || *budget < 1 || *checks < 1 || !(*target > 0) {
-		return errors.New("-n must be ≥ 0, -hidden, -checks and -budget ≥ 1, -target > 0")
+	if *n < 0 || *hidden < 1 || *batch < 1 || *budget < 1 {
+		return errors.New("-n must be ≥ 0, -hidden, -batch and -budget ≥ 1")
 	}
 	if o.out != "" {
 		if err := os.MkdirAll(o.out, 0o755); err != nil {
 			return err
 		}
 	}
-	switch *claim {
-	case 2:
-		c := claim2{options: o, budget: *budget, target: *target, checks: *checks, rounds: *rounds}
-		if *rounds < 1 {
-			return errors.New("-rounds must be ≥ 1")
-		}
-		if c.batches, err = cli.Ints("batches", *batches, 1); err != nil {
-			return err
-		}
-		if c.noiseBatches, err = cli.Ints("noise-batches", *noiseBatches, 1); err != nil {
-			return err
-		}
-		if c.lrs, err = cli.Floats("lrs", *lrs, 0, math.Inf(1)); err != nil {
-			return err
-		}
-		s, err := c.run(ctx)
-		if err != nil {
-			return err
-		}
-		return o.rep.Summary(s)
-	case 1:
-		c := claim1{options: o, batch: *batch, sgdEpochs: *sgdEpochs, gdEpochs: *gdEpochs, momentum: *momentum, points: *points}
-		if *batch < 1 || *sgdEpochs < 1 || *gdEpochs < 1 || *points < 2 || !(*momentum >= 0 && *momentum < 1) {
-			return errors.New("-batch, -sgd-epochs, -gd-epochs must be ≥ 1, -points ≥ 2, -momentum in [0, 1)")
-		}
-		for i, g := range []struct{ name, v string }{{"gd-lrs", *gdLRs}, {"mb-lrs", *mbLRs}, {"online-lrs", *onLRs}} {
-			if c.grids[i], err = cli.Floats(g.name, g.v, 0, math.Inf(1)); err != nil {
-				return err
-			}
-		}
-		s, err := c.run(ctx)
-		if err != nil {
-			return err
-		}
-		return o.rep.Summary(s)
-	case 5:
-		c := claim5{options: o, dim: 50, eps: 1e-6, beta: 0.9, budget: *budget, batch: *batch, maxStep: 200000,
-			kappas: []float64{10, 30, 100, 300, 1000, 3000, 10000},
-			etaLs:  []float64{0.25, 0.5, 1, 1.5, 1.9, 1.98, 2.02, 2.1, 2.5},
-			effLRs: []float64{0.03, 0.1, 0.3, 1}}
-		s, err := c.run(ctx)
-		if err != nil {
-			return err
-		}
-		return o.rep.Summary(s)
-	default:
-		return fmt.Errorf("-claim %d: not implemented (implemented: 1, 2, 5)", *claim)
+	s, err := measure(ctx, o)
+	if err != nil {
+		return err
 	}
+	return o.rep.Summary(s)
 }
 
 // load returns the training set (the first o.n examples) and the test set.
