@@ -9,7 +9,7 @@ import (
 
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
-	"github.com/descent-go/descent/internal/exec"
+	"github.com/descent-go/descent/internal/progcache"
 )
 
 // DefaultChunk is the number of examples evaluated per graph run by
@@ -80,7 +80,7 @@ type Evaluator struct {
 	p      *graph.Params
 	loss   graph.Loss
 	chunk  int
-	cache  *exec.Cache
+	cache  *progcache.Cache
 	xs, ys tensor.Shape
 	idx    []int
 	custom []Metric
@@ -128,7 +128,7 @@ func (e *Evaluator) Close() {
 	}
 }
 
-func (e *Evaluator) programs(ds *datasets.Dataset) (*exec.Cache, error) {
+func (e *Evaluator) programs(ds *datasets.Dataset) (*progcache.Cache, error) {
 	if e.m == nil || e.p == nil || e.loss == nil {
 		return nil, errors.New("models: Evaluate needs a model, params and a loss")
 	}
@@ -143,7 +143,7 @@ func (e *Evaluator) programs(ds *datasets.Dataset) (*exec.Cache, error) {
 
 // programsFor returns the evaluation programs for examples of dtype dt
 // and shapes xs, ys.
-func (e *Evaluator) programsFor(dt tensor.Dtype, xs, ys tensor.Shape) (*exec.Cache, error) {
+func (e *Evaluator) programsFor(dt tensor.Dtype, xs, ys tensor.Shape) (*progcache.Cache, error) {
 	if e.m == nil || e.p == nil || e.loss == nil {
 		return nil, errors.New("models: Evaluate needs a model, params and a loss")
 	}
@@ -156,7 +156,7 @@ func (e *Evaluator) programsFor(dt tensor.Dtype, xs, ys tensor.Shape) (*exec.Cac
 	if e.cache == nil || !graph.SameShape(xs, e.xs) || !graph.SameShape(ys, e.ys) {
 		e.Close()
 		e.xs, e.ys = xs, ys
-		e.cache = exec.New(exec.Spec{Forward: e.m.Forward, Params: e.p, X: xs, Y: ys, Loss: e.loss})
+		e.cache = progcache.New(progcache.Spec{Forward: e.m.Forward, Params: e.p, X: xs, Y: ys, Loss: e.loss})
 	}
 	return e.cache, nil
 }

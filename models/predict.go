@@ -7,7 +7,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/descent-go/descent/graph"
-	"github.com/descent-go/descent/internal/exec"
+	"github.com/descent-go/descent/internal/progcache"
 )
 
 // Init creates m's parameters in empty Params p, as training would on its
@@ -23,7 +23,7 @@ func Init(m Model, p *graph.Params, xShape tensor.Shape) error {
 	if err := p.Validate(); err != nil {
 		return errors.Wrap(err, "models: Init")
 	}
-	c, err := exec.New(exec.Spec{Forward: m.Forward, Params: p, X: xShape, Create: true}).Get(1)
+	c, err := progcache.New(progcache.Spec{Forward: m.Forward, Params: p, X: xShape, Create: true}).Get(1)
 	if err != nil {
 		return errors.Wrapf(err, "models: Init for example shape %v", xShape)
 	}
@@ -43,7 +43,7 @@ type Predictor struct {
 	m     Model
 	p     *graph.Params
 	chunk int
-	cache *exec.Cache
+	cache *progcache.Cache
 	xs    tensor.Shape
 }
 
@@ -114,7 +114,7 @@ func (pr *Predictor) PredictContext(ctx context.Context, x *tensor.Dense) (*tens
 	if pr.cache == nil || !graph.SameShape(xs, pr.xs) {
 		pr.Close()
 		pr.xs = xs
-		pr.cache = exec.New(exec.Spec{Forward: pr.m.Forward, Params: pr.p, X: xs})
+		pr.cache = progcache.New(progcache.Spec{Forward: pr.m.Forward, Params: pr.p, X: xs})
 	}
 	n, row := x.Shape()[0], xs.TotalSize()
 	var out *tensor.Dense

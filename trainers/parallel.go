@@ -14,7 +14,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/descent-go/descent/datasets"
-	"github.com/descent-go/descent/internal/exec"
+	exec "github.com/descent-go/descent/internal/progcache"
 )
 
 // Parallel says how a Fit spreads its work: synchronous data parallelism.

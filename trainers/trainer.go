@@ -32,7 +32,7 @@ import (
 
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
-	"github.com/descent-go/descent/internal/exec"
+	exec "github.com/descent-go/descent/internal/progcache"
 	"github.com/descent-go/descent/internal/rng"
 	"github.com/descent-go/descent/models"
 )
