@@ -32,6 +32,7 @@ import (
 
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/internal/decay"
 	exec "github.com/descent-go/descent/internal/progcache"
 	"github.com/descent-go/descent/internal/rng"
 	"github.com/descent-go/descent/models"
@@ -537,13 +538,11 @@ func checkSetup(cfg Config, pol Policy, m models.Model, p *graph.Params, train d
 	case train.Dtype() != p.Dtype():
 		return errors.Errorf("trainers: training set dtype %v differs from params dtype %v", train.Dtype(), p.Dtype())
 	}
-	for _, f := range []struct {
-		name string
-		v    float64
-	}{{"WeightDecay", cfg.WeightDecay}, {"ClipNorm", cfg.ClipNorm}} {
-		if !(f.v >= 0) || math.IsInf(f.v, 0) {
-			return errors.Errorf("trainers: Config.%s = %v, want a finite value ≥ 0", f.name, f.v)
-		}
+	if err := decay.Check("trainers: Config.WeightDecay", cfg.WeightDecay); err != nil {
+		return err
+	}
+	if v := cfg.ClipNorm; !(v >= 0) || math.IsInf(v, 0) {
+		return errors.Errorf("trainers: Config.ClipNorm = %v, want a finite value ≥ 0", v)
 	}
 	for _, f := range []struct {
 		name string
