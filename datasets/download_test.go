@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/descent-go/descent/internal/testutil"
 )
 
 func sum(b []byte) string {
@@ -300,7 +302,7 @@ func TestMNISTDownloadFromMirror(t *testing.T) {
 // decompressed files) against the shared copy, whose .gz bytes differ from
 // upstream's: DownloadFashionMNIST must accept it as a complete cache.
 func TestFashionMNISTSums(t *testing.T) {
-	if raceEnabled && testing.Short() {
+	if testutil.Race && testing.Short() {
 		t.Skip("single-goroutine checksums of 85 MB take 16 s under the race detector: skipped with -short")
 	}
 	src := filepath.Join("..", "..", "shared", "data", "fashion-mnist")

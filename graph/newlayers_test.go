@@ -7,6 +7,8 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/internal/testutil"
 )
 
 // paramInput is an input x that is also a parameter (standard normal ·
@@ -298,7 +300,7 @@ func TestBatchNormState(t *testing.T) {
 // A Program that updates buffers allocates nothing per step, CommitState
 // included.
 func TestStatefulLayersAllocateNothing(t *testing.T) {
-	if raceEnabled {
+	if testutil.Race {
 		t.Skip("the race detector allocates")
 	}
 	for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
@@ -340,7 +342,7 @@ func TestStatefulLayersAllocateNothing(t *testing.T) {
 }
 
 func TestLSTMAndEmbeddingAllocateNothing(t *testing.T) {
-	if raceEnabled {
+	if testutil.Race {
 		t.Skip("the race detector allocates")
 	}
 	p := NewParams(tensor.Float64, 1)

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/internal/testutil"
 )
 
 // A random layer's masks at a run depend only on the run count: a program
@@ -31,7 +33,7 @@ func TestRandomLayersFollowTheRunCount(t *testing.T) {
 			t.Errorf("a program set to run %d drew another mask (Runs %d after)", k, b.Runs())
 		}
 	}
-	if raceEnabled {
+	if testutil.Race {
 		return // the race detector allocates on its own
 	}
 	// (Dropout's mask fill allocates on its own, as before run counts.)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/internal/testutil"
 	"github.com/descent-go/descent/models"
 	"github.com/descent-go/descent/trainers"
 )
@@ -258,7 +259,7 @@ func TestLeNetGradients(t *testing.T) {
 	floor := 16 * 0x1p-52 * math.Max(1, math.Abs(l0)) / eps
 
 	sample := 60 // Dense weights checked per parameter
-	if raceEnabled {
+	if testutil.Race {
 		sample = 10
 	}
 	r := rand.New(rand.NewSource(9))
@@ -268,7 +269,7 @@ func TestLeNetGradients(t *testing.T) {
 		w := p.Value(name).Data().([]float64)
 		idx := r.Perm(len(w))
 		if len(name) > 4 && name[:4] == "conv" {
-			if raceEnabled && len(idx) > 300 {
+			if testutil.Race && len(idx) > 300 {
 				idx = idx[:300]
 			}
 			sort.Ints(idx)
@@ -307,7 +308,7 @@ func TestLeNetGradients(t *testing.T) {
 // backward runs per scalar, about 8 s, so -short and the race detector skip
 // it; TestLeNetGradients is the quick check that always runs.
 func TestLeNetGradCheck(t *testing.T) {
-	if testing.Short() || raceEnabled {
+	if testing.Short() || testutil.Race {
 		t.Skip("graph.GradCheck of all of LeNet takes seconds; TestLeNetGradients checks a sample")
 	}
 	t.Parallel()
@@ -334,7 +335,7 @@ func TestLeNetMNIST(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "train-labels-idx1-ubyte.gz")); err != nil {
 		t.Skipf("no MNIST at %s: %v", dir, err)
 	}
-	if raceEnabled {
+	if testutil.Race {
 		// Decoding 70,000 images takes half a minute under the race
 		// detector, and this single-goroutine check has no race to find.
 		t.Skip("MNIST is too slow to load under the race detector")
