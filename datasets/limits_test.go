@@ -134,9 +134,7 @@ func FuzzReadIDXBounded(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte, max uint16) {
 		shape, data, err := readIDX(bytes.NewReader(b), "f.idx", int64(max), "over the test's bound")
 		if err != nil {
-			if !strings.HasPrefix(err.Error(), "datasets: f.idx") {
-				t.Fatalf("error does not name the file: %v", err)
-			}
+			testutil.ErrPrefixed(t, err, "datasets: f.idx")
 			return
 		}
 		if len(data) > int(max) {

@@ -178,7 +178,7 @@ func TestLeNetBadInputs(t *testing.T) {
 		{models.LeNet{Classes: 1}, tensor.Shape{2, 1, 28, 28}, "Classes = 1"},
 	} {
 		_, err := models.Predict(c.m, p, tensor.New(tensor.WithShape(c.shape...), tensor.Of(tensor.Float32)))
-		wantErr(t, err, "LeNet", c.want)
+		testutil.ErrContains(t, err, "LeNet", c.want)
 	}
 	if p.Len() != 0 {
 		t.Errorf("failed builds left parameters %v", p.Names())
