@@ -42,20 +42,11 @@ func digits(t testing.TB, dt tensor.Dtype) (train, test *datasets.Dataset) {
 			if err != nil {
 				return digitsData{}, err
 			}
-			parts, err := ds.Split(1, true, 0.8, 0.2)
+			parts, _, err := ds.SplitStandardized(1, true, 0.8, 0.2)
 			if err != nil {
 				return digitsData{}, err
 			}
-			s, err := parts[0].Standardizer()
-			if err != nil {
-				return digitsData{}, err
-			}
-			var d digitsData
-			if d.train, err = s.Apply(parts[0]); err != nil {
-				return d, err
-			}
-			d.test, err = s.Apply(parts[1])
-			return d, err
+			return digitsData{train: parts[0], test: parts[1]}, nil
 		}
 		if digits64, digitsErr = load(tensor.Float64); digitsErr == nil {
 			digits32, digitsErr = load(tensor.Float32)

@@ -21,18 +21,9 @@ func breastCancer(t *testing.T) (train, val, test *datasets.Dataset) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	parts, err := d.Split(1, true, 0.6, 0.2, 0.2)
+	parts, _, err := d.SplitStandardized(1, true, 0.6, 0.2, 0.2)
 	if err != nil {
 		t.Fatalf("stratified Split of binary targets: %v", err)
-	}
-	s, err := parts[0].Standardizer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range parts {
-		if parts[i], err = s.Apply(parts[i]); err != nil {
-			t.Fatal(err)
-		}
 	}
 	return parts[0], parts[1], parts[2]
 }

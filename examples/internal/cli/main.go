@@ -35,20 +35,8 @@ func Digits(seed int64, fractions ...float64) ([]*datasets.Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	parts, err := all.Split(seed, true, fractions...)
-	if err != nil {
-		return nil, err
-	}
-	std, err := parts[0].Standardizer()
-	if err != nil {
-		return nil, err
-	}
-	for i := range parts {
-		if parts[i], err = std.Apply(parts[i]); err != nil {
-			return nil, err
-		}
-	}
-	return parts, nil
+	parts, _, err := all.SplitStandardized(seed, true, fractions...)
+	return parts, err
 }
 
 // Ints parses a comma-separated list of whole numbers ≥ min for flag name.
