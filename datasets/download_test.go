@@ -276,7 +276,7 @@ func TestMNISTDownloadFromMirror(t *testing.T) {
 	}
 	_, srv := newFileServer(t, files)
 	cache := t.TempDir()
-	d := MNISTDownloader()
+	d := MNISTDownloader(MNIST)
 	if len(d.BaseURLs) != 1 || d.BaseURLs[0] != "https://ossci-datasets.s3.amazonaws.com/mnist/" {
 		t.Errorf("default mirror %v", d.BaseURLs)
 	}
@@ -285,14 +285,14 @@ func TestMNISTDownloadFromMirror(t *testing.T) {
 	if mnistFiles[mnistTestImages] == "00" {
 		t.Fatal("MNISTDownloader shares its Files map")
 	}
-	d = MNISTDownloader()
+	d = MNISTDownloader(MNIST)
 	d.BaseURLs = []string{srv.URL + "/data/"}
 	if err := d.Fetch(context.Background(), filepath.Join(cache, "mnist")); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	dir, err := DownloadMNIST(ctx, cache)
+	dir, err := DownloadMNIST(ctx, MNIST, cache)
 	if err != nil || dir != filepath.Join(cache, "mnist") {
 		t.Fatalf("DownloadMNIST on a full cache: %q %v", dir, err)
 	}
@@ -300,7 +300,7 @@ func TestMNISTDownloadFromMirror(t *testing.T) {
 
 // TestFashionMNISTSums checks the embedded Fashion-MNIST sums (of the
 // decompressed files) against the shared copy, whose .gz bytes differ from
-// upstream's: DownloadFashionMNIST must accept it as a complete cache.
+// upstream's: DownloadMNIST(FashionMNIST) must accept it as a complete cache.
 func TestFashionMNISTSums(t *testing.T) {
 	if testutil.Race && testing.Short() {
 		t.Skip("single-goroutine checksums of 85 MB take 16 s under the race detector: skipped with -short")
@@ -323,12 +323,12 @@ func TestFashionMNISTSums(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if d := FashionMNISTDownloader(); len(d.BaseURLs) != 1 || !strings.HasPrefix(d.BaseURLs[0], "https://fashion-mnist.s3-website.eu-central-1.amazonaws.com/") {
+	if d := MNISTDownloader(FashionMNIST); len(d.BaseURLs) != 1 || !strings.HasPrefix(d.BaseURLs[0], "https://fashion-mnist.s3-website.eu-central-1.amazonaws.com/") {
 		t.Errorf("default mirror %v", d.BaseURLs)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	got, err := DownloadFashionMNIST(ctx, cache)
+	got, err := DownloadMNIST(ctx, FashionMNIST, cache)
 	if err != nil || got != dir {
 		t.Fatalf("%q %v", got, err)
 	}

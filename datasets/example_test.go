@@ -213,12 +213,12 @@ func ExampleDigits() {
 // only check their sums), then load it. This example is compiled but not
 // run, as it needs the network.
 func ExampleLoadMNIST() {
-	dir, err := datasets.DownloadMNIST(context.Background(), filepath.Join(os.TempDir(), "descent-data"))
+	dir, err := datasets.DownloadMNIST(context.Background(), datasets.MNIST, filepath.Join(os.TempDir(), "descent-data"))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	train, test, err := datasets.LoadMNISTWith(dir, datasets.MNISTOptions{Dtype: tensor.Float32, Layout: datasets.NCHW})
+	train, test, err := datasets.LoadMNISTWith(context.Background(), dir, datasets.MNISTOptions{Dtype: tensor.Float32, Layout: datasets.NCHW})
 	if err != nil {
 		fmt.Println(err)
 		return

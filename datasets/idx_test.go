@@ -2,6 +2,7 @@ package datasets
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"io"
 	"os"
@@ -165,7 +166,7 @@ func TestLoadMNISTSmall(t *testing.T) {
 		if !reflect.DeepEqual(train.Labels(), []int{9, 0, 4}) || train.NumClasses() != 10 {
 			t.Errorf("labels %v", train.Labels())
 		}
-		tr, _, err := LoadFashionMNISTWith(dir, MNISTOptions{Layout: NCHW})
+		tr, _, err := LoadMNISTWith(context.Background(), dir, MNISTOptions{Layout: NCHW})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -204,7 +205,7 @@ func TestLoadMNISTBadInputs(t *testing.T) {
 
 	_, _, err = LoadMNIST(truncated, tensor.Int)
 	testutil.ErrPrefixed(t, err, "datasets: ", "dtype int")
-	_, _, err = LoadMNISTWith(truncated, MNISTOptions{Layout: 7})
+	_, _, err = LoadMNISTWith(context.Background(), truncated, MNISTOptions{Layout: 7})
 	testutil.ErrPrefixed(t, err, "datasets: ", "unknown layout 7")
 }
 
@@ -261,5 +262,27 @@ func TestMNIST(t *testing.T) {
 		if got[i] != float32(pix[i])/255 {
 			t.Fatalf("pixel %d: %v, want %v", i, got[i], float32(pix[i])/255)
 		}
+	}
+}
+
+func TestMNISTSetNames(t *testing.T) {
+	for _, tc := range []struct {
+		set     MNISTSet
+		name    string
+		classes int
+		dir     string
+	}{{MNIST, "MNIST", 10, "mnist"}, {FashionMNIST, "Fashion-MNIST", 10, "fashion-mnist"}, {MNISTSet(2), "MNISTSet(2)", 0, "mnist"}} {
+		if got := tc.set.String(); got != tc.name {
+			t.Errorf("String() = %q, want %q", got, tc.name)
+		}
+		if got := len(tc.set.ClassNames()); got != tc.classes {
+			t.Errorf("%v: %d class names, want %d", tc.set, got, tc.classes)
+		}
+		if (MNISTDownloader(tc.set) == nil) != (tc.classes == 0) {
+			t.Errorf("%v: MNISTDownloader %v", tc.set, MNISTDownloader(tc.set))
+		}
+	}
+	if got := FashionMNIST.ClassNames()[9]; got != "Ankle boot" {
+		t.Errorf("Fashion-MNIST class 9 is %q", got)
 	}
 }

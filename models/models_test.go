@@ -1,6 +1,7 @@
 package models_test
 
 import (
+	"context"
 	"math"
 	"math/rand"
 	"os"
@@ -340,7 +341,7 @@ func TestLeNetMNIST(t *testing.T) {
 		// detector, and this single-goroutine check has no race to find.
 		t.Skip("MNIST is too slow to load under the race detector")
 	}
-	train, _, err := datasets.LoadMNISTWith(dir, datasets.MNISTOptions{Dtype: tensor.Float32, Layout: datasets.NCHW})
+	train, _, err := datasets.LoadMNISTWith(context.Background(), dir, datasets.MNISTOptions{Dtype: tensor.Float32, Layout: datasets.NCHW})
 	must(t, err)
 	if !train.XShape().Eq(tensor.Shape{1, 28, 28}) {
 		t.Fatalf("MNIST example shape %v, want (1, 28, 28)", train.XShape())
