@@ -89,11 +89,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	seed := fs.Int64("seed", 1, "seed of the split, the initial weights and the shuffles")
 	png := fs.String("png", filepath.Join(os.TempDir(), "descent-batchsize.png"), "where to write the loss curves by wall time (of B = 1, 8, 32, 128 and N in a long sweep; empty: nowhere)")
 	asJSON := fs.Bool("json", false, "print only a JSON summary")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	switch {
 	case *budget < 1 || *checks < 1 || *hidden < 1:

@@ -61,7 +61,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	sgdLR := fs.Float64("sgd-lr", 0.05, "learning rate of mini-batch SGD (online SGD uses it divided by 8)")
 	plots := fs.String("plots", os.TempDir(), "directory for the PNG plots (empty: none)")
 	asJSON := fs.Bool("json", false, "print only a JSON summary")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	rep := &cli.Report{JSON: *asJSON, Out: stdout}
@@ -99,11 +99,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var hists []*trainers.History
 	for _, t := range runs {
 		params := graph.NewParams(tensor.Float32, *seed) // the same initial weights for every method
-		h, err := t.Fit(ctx, model, params, train)
-		if err != nil {
-			return err
-		}
-		met, err := models.Evaluate(model, params, graph.SoftmaxCrossEntropy, test)
+		h, met, err := cli.FitTest(ctx, t, model, params, train, test, graph.SoftmaxCrossEntropy)
 		if err != nil {
 			return err
 		}

@@ -129,11 +129,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	ckpt := fs.String("checkpoint", filepath.Join(os.TempDir(), "descent-custom.ckpt"), "where to save the mini-batch model")
 	png := fs.String("png", filepath.Join(os.TempDir(), "descent-custom.png"), "where to write the validation accuracy by wall time (empty: nowhere)")
 	asJSON := fs.Bool("json", false, "print only a JSON summary")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if *width < 1 || *blocks < 0 || *gdEpochs < 1 || *onlineEpochs < 1 || *batchEpochs < 1 || *batch < 1 {
 		return errors.New("-width, -batch and the epochs must be ≥ 1, -blocks ≥ 0")
@@ -174,11 +171,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var params *graph.Params
 	for _, t := range runs {
 		params = graph.NewParams(tensor.Float32, *seed)
-		h, err := t.Fit(ctx, model, params, train)
-		if err != nil {
-			return err
-		}
-		met, err := models.Evaluate(model, params, graph.SoftmaxCrossEntropy, test)
+		h, met, err := cli.FitTest(ctx, t, model, params, train, test, graph.SoftmaxCrossEntropy)
 		if err != nil {
 			return err
 		}

@@ -90,11 +90,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	seed := fs.Int64("seed", 1, "seed of the subsamples, the initial weights and the shuffles")
 	png := fs.String("png", filepath.Join(os.TempDir(), "descent-mnist.png"), "where to write the loss curves (empty: nowhere)")
 	asJSON := fs.Bool("json", false, "print only a JSON summary")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	var model models.Model
 	layout := datasets.Flat

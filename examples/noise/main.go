@@ -190,11 +190,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	noiseEst := fs.Int("estimates", 10, "gradient-noise estimates per batch size (one per GD step)")
 	seed := fs.Int64("seed", 1, "seed of the data; run r shuffles with seed+r")
 	asJSON := fs.Bool("json", false, "print only a JSON summary")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	batches, err := cli.Ints("batches", *batchList, 1)
 	if err != nil {

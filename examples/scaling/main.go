@@ -131,7 +131,7 @@ func run(ctx context.Context, job *cluster.Job, args []string, stdout io.Writer)
 	save := fs.String("save", "", "write the trained parameters to this file with models.SaveFile (rank 0 only)")
 	model := fs.String("model", "mlp", "mlp (784-128-10) or lenet (LeNet-5 on 1×28×28 images)")
 	jsonOut := fs.Bool("json", false, "print one JSON object")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	switch {

@@ -76,7 +76,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	fs.Int64Var(&o.seed, "seed", 1, "seed of the data, the initial weights and the shuffle")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the training (or reading) to this file")
 	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if o.n < 1 || o.epochs < 1 || o.batch < 1 || o.per < 1 {
