@@ -66,14 +66,11 @@ func main() {
 		{"lenet-b64", models.LeNet{Classes: 10}, 64, *cnnN, 1, f32, image},
 		{"bncnn-b64", models.ConvNet{Classes: 10}, 64, *cnnN, 1, f32, image},
 	}
-	picked := synth.Pick(*only)
-	maxN := 0
+	picked, sizes := synth.Pick(*only), map[string]int{}
 	for _, c := range cases {
-		if picked(c.name) && c.n > maxN {
-			maxN = c.n
-		}
+		sizes[c.name] = c.n
 	}
-	x, y, err := synth.Load(*dir, maxN)
+	x, y, err := synth.LoadPicked(*dir, picked, sizes)
 	if err != nil {
 		fail(err)
 	}

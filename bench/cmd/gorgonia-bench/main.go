@@ -50,14 +50,11 @@ func main() {
 		{"mlp-gd", 128, 0, *n, *gdEpochs},
 		{"softmax-b1", 0, 1, *onlineN, 1},
 	}
-	picked := synth.Pick(*only)
-	maxN := 0
+	picked, sizes := synth.Pick(*only), map[string]int{}
 	for _, c := range cases {
-		if picked(c.name) && c.n > maxN {
-			maxN = c.n
-		}
+		sizes[c.name] = c.n
 	}
-	x, y, err := synth.Load(*dir, maxN)
+	x, y, err := synth.LoadPicked(*dir, picked, sizes)
 	if err != nil {
 		fail(err)
 	}
