@@ -55,12 +55,12 @@ func claim3Flags(fs *flag.FlagSet) func(context.Context, options) (interface{}, 
 	dim := fs.Int("escape-dim", 2, "claim 3: dimensions of the toy landscape (≥ 2)")
 	sigma := fs.Float64("escape-sigma", 17, "claim 3: standard deviation of the per-example tilts")
 	eta := fs.Float64("escape-eta", 0.01, "claim 3: learning rate of the temperature sweep (T set by the batch size)")
-	batches := fs.String("escape-batches", "6,7,8,9,10,11,12,13,14", "claim 3: batch sizes of the temperature sweep")
+	batches := fs.String("escape-batches", "4,5,6,7,8,9,10,11,12,13,14", "claim 3: batch sizes of the temperature sweep")
 	horizon := fs.Float64("escape-time", 90, "claim 3: time η·steps each run is given")
 	runs := fs.Int("escape-runs", 400, "claim 3: independent runs per cell and seed")
-	pairEtas := fs.String("escape-pair-etas", "0.002,0.005,0.01,0.02,0.04,0.08", "claim 3: learning rates of the equal-η/B pairs")
+	pairEtas := fs.String("escape-pair-etas", "0.001,0.002,0.005,0.01,0.02,0.04,0.08,0.16", "claim 3: learning rates of the equal-η/B pairs")
 	pairRatio := fs.Float64("escape-pair-ratio", 1000, "claim 3: B/η of the equal-η/B pairs (B = ratio·η must be a whole number)")
-	sharpBatches := fs.String("sharp-batches", "8,32,128,512", "claim 3: batch sizes of the sharpness measurement on the MLP")
+	sharpBatches := fs.String("sharp-batches", "8,16,32,64,128,256,512", "claim 3: batch sizes of the sharpness measurement on the MLP")
 	sharpLR := fs.Float64("sharp-lr", 0.1, "claim 3: the fixed learning rate of the sharpness runs")
 	sharpSteps := fs.Int("sharp-steps", 3000, "claim 3: updates per sharpness run (equal η·steps for every B)")
 	powerIters := fs.Int("power-iters", 20, "claim 3: power iterations for the top Hessian eigenvalue")
@@ -129,8 +129,8 @@ type claim3Summary struct {
 	Horizon float64     `json:"time"`
 	Runs    int         `json:"runs"`
 	Sweep   []escapeRow `json:"sweep"`
-	// FitBarrier is −(slope of ln rate against 1/T), per seed: Arrhenius'
-	// ΔF; FitRatio the fitted rate over Kramers' at the sweep's middle T.
+	// FitBarrier is −(slope of ln rate against 1/T), per seed, over the
+	// cells with ΔF/T ≥ minBarrierOverT: Arrhenius' ΔF.
 	FitBarrier band        `json:"fit_barrier"`
 	Pairs      []escapeRow `json:"pairs"`
 	Data       string      `json:"data"`
@@ -143,6 +143,10 @@ type claim3Summary struct {
 	Figures    []string `json:"figures,omitempty"`
 	Seconds    float64  `json:"seconds"`
 }
+
+// minBarrierOverT is the least ΔF/T of the cells the Arrhenius fit uses:
+// Kramers' rate holds for T ≪ ΔF.
+const minBarrierOverT = 3
 
 // g is the double well along the valley, gp and gpp its derivatives.
 func (c claim3) g(x float64) float64   { return (x*x-1)*(x*x-1) + c.a*x }
@@ -301,14 +305,15 @@ func (c claim3) run(ctx context.Context) (*claim3Summary, error) {
 	for j := range c.seeds {
 		var x, y []float64
 		for _, r := range s.Sweep {
-			if v := r.rates[j]; v > 0 {
+			if v := r.rates[j]; v > 0 && s.Barrier/r.T >= minBarrierOverT {
 				x, y = append(x, 1/r.T), append(y, math.Log(v))
 			}
 		}
 		fits = append(fits, -linSlope(x, y))
 	}
 	s.FitBarrier = bandOf(fits)
-	c.rep.Printf("Arrhenius fit of ln rate against 1/T, per seed: ΔF = %s (true barrier %.4f)\n", s.FitBarrier, s.Barrier)
+	c.rep.Printf("Arrhenius fit of ln rate against 1/T over the cells with ΔF/T ≥ %g (Kramers' regime T ≪ ΔF), per seed:\n"+
+		"ΔF = %s (true barrier %.4f)\n", float64(minBarrierOverT), s.FitBarrier, s.Barrier)
 
 	c.rep.Printf("\nequal η/B: B = %g·η, all at T = %.4g and time t = %g; z = pooled difference to the first pair in binomial SEs:\n"+
 		"%7s %5s %7s %24s %16s %7s\n", c.pairRatio, c.eta*mean(s.Sigma2)/(2*c.pairRatio*c.eta), c.horizon, "η", "B", "steps", "P", "P pooled", "z")
