@@ -5,7 +5,8 @@
 #   bash examples/lectures/regen.sh [claim ...]     # default: every implemented claim
 #
 # Needs MNIST in shared/data/mnist (the working directory or a parent) or a
-# network connection. Takes about 45 minutes on 2 busy cores (claim 1 about 30, claim 2 about 15, claim 5 about 2).
+# network connection. Takes about 55 minutes on 2 busy cores (claim 1 about 30, claim 2 about 15, claim 3 about 6,
+# claim 4 about 2, claim 5 about 2).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=docs/figures
