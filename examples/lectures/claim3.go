@@ -396,7 +396,7 @@ func (c claim3) sharpness(ctx context.Context, s *claim3Summary) error {
 			}
 			lam, err := topEigen(model, p, train, c.powerIters, int64(seed))
 			if err != nil {
-				return err
+				return fmt.Errorf("claim 3: sharpness at B = %d, seed %d: %v", b, seed, err)
 			}
 			mt, err := models.Evaluate(model, p, graph.SoftmaxCrossEntropy, train)
 			if err != nil {
