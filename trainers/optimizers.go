@@ -78,8 +78,9 @@ func (o SGD) StartState(params []*tensor.Dense, st *OptimizerState) (Update, err
 }
 
 func momentumStep[T float](lr, mu float64, nesterov bool, w, g, v []T) {
+	tiny := minNormal[T]()
 	for i, gi := range g {
-		vi := T(mu)*v[i] + gi
+		vi := flush(T(mu)*v[i]+gi, tiny)
 		v[i] = vi
 		if nesterov {
 			w[i] -= T(lr) * (gi + T(mu)*vi)
@@ -170,11 +171,12 @@ func (o AdamW) start(name string, params []*tensor.Dense, st *OptimizerState) (U
 }
 
 func adamStep[T float](lr, b1, b2, eps, c1, c2 float64, w, g, m, v []T) {
+	tiny := minNormal[T]()
 	for i, gi := range g {
 		gf := float64(gi)
 		mi := b1*float64(m[i]) + (1-b1)*gf
 		vi := b2*float64(v[i]) + (1-b2)*gf*gf
-		m[i], v[i] = T(mi), T(vi)
+		m[i], v[i] = flush(T(mi), tiny), flush(T(vi), tiny)
 		w[i] -= T(lr * (mi / c1) / (math.Sqrt(vi/c2) + eps))
 	}
 }
@@ -251,10 +253,11 @@ func squaresUpdate(s, params []*tensor.Dense, decay, gain, eps float64) Update {
 }
 
 func squaresStep[T float](lr, decay, gain, eps float64, w, g, s []T) {
+	tiny := minNormal[T]()
 	for i, gi := range g {
 		gf := float64(gi)
 		si := decay*float64(s[i]) + gain*gf*gf
-		s[i] = T(si)
+		s[i] = flush(T(si), tiny)
 		w[i] -= T(lr * gf / (math.Sqrt(si) + eps))
 	}
 }
