@@ -166,13 +166,29 @@ func TestOptimizerStateIsPerFit(t *testing.T) {
 }
 
 func TestOptimizerGradientCountMismatch(t *testing.T) {
+	bad := []struct {
+		name  string
+		grads []*tensor.Dense
+	}{
+		{"no gradient", nil},
+		{"two gradients", []*tensor.Dense{newTensor(tensor.Float64, []float64{1}), newTensor(tensor.Float64, []float64{1})}},
+		{"nil gradient", []*tensor.Dense{nil}},
+		{"longer gradient", []*tensor.Dense{newTensor(tensor.Float64, []float64{1, 2})}},
+		{"float32 gradient", []*tensor.Dense{newTensor(tensor.Float32, []float64{1})}},
+	}
 	for _, o := range []Optimizer{SGD{LR: 1}, SGD{LR: 1, Momentum: 0.5}, NewAdam(1), NewRMSProp(1), NewAdaGrad(1)} {
-		u, err := o.Start([]*tensor.Dense{newTensor(tensor.Float64, []float64{1})})
+		w := newTensor(tensor.Float64, []float64{1})
+		u, err := o.Start([]*tensor.Dense{w})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := u(0.1, nil); err == nil {
-			t.Errorf("%T: no error for 0 gradients of 1 parameter", o)
+		for _, b := range bad {
+			if err := u(0.1, b.grads); err == nil {
+				t.Errorf("%T: no error for a %s", o, b.name)
+			}
+		}
+		if got := w.Float64s()[0]; got != 1 {
+			t.Errorf("%T: a refused update changed the weight to %v", o, got)
 		}
 	}
 }

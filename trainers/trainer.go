@@ -247,7 +247,8 @@ type run struct {
 	weights []*tensor.Dense // their tensors
 	grads   []*tensor.Dense // gradients of the current update
 	update  Update
-	guard   *guard // keeps the params finite
+	guard   *guard     // keeps the params finite
+	finite  *allFinite // checks the gradients
 	noise   *noiseState
 	sched   Time
 	start   time.Time
@@ -370,7 +371,7 @@ func newRun(l Loop, m models.Model, p *graph.Params, train datasets.Source) (r *
 	if err := checkData(cfg, target, r.mem, first.Out); err != nil {
 		return nil, err
 	}
-	r.guard = newGuard(r.weights)
+	r.guard, r.finite = newGuard(r.weights), newAllFinite()
 	r.optState = newOptimizerState(r.names)
 	if r.update, err = startOptimizer(cfg.Optimizer, r.weights, r.optState); err != nil {
 		return nil, err
@@ -836,6 +837,9 @@ func (r *run) repErr(epoch int) error {
 
 // checkGrads checks that the update's gradients are finite.
 func (r *run) checkGrads(epoch int) error {
+	if r.finite.check(r.grads) {
+		return nil
+	}
 	for i, g := range r.grads {
 		if err := checkFinite(g); err != nil {
 			return errors.Errorf("trainers: epoch %d step %d: gradient of %q is not finite: %v", epoch+1, r.sched.Step, r.names[i], err)
