@@ -431,34 +431,26 @@ func (red *reducer) reduce(ctx context.Context, reps []*replica, part func(*repl
 // add sets elements [lo, hi) of sum[i] to Σ_q w_q·g_q over the parts in
 // order (the splitter's pass of reduce).
 func (red *reducer) add(i, lo, hi int) {
-	s := red.sum[i]
-	if isF64(s) {
-		d := s.Float64s()[lo:hi]
-		clear(d)
-		for q, w := range red.w {
-			if w == 0 {
-				continue
-			}
-			if red.all64 != nil {
-				b := q*red.size + red.off[i]
-				axpyT(w, red.all64[b+lo:b+hi], d)
-			} else {
-				axpyT(w, red.srcs[q][i].Float64s()[lo:hi], d)
-			}
-		}
-		return
+	if s := red.sum[i]; isF64(s) {
+		addParts(red, i, s.Float64s()[lo:hi], lo, red.all64, (*tensor.Dense).Float64s)
+	} else {
+		addParts(red, i, s.Float32s()[lo:hi], lo, red.all32, (*tensor.Dense).Float32s)
 	}
-	d := s.Float32s()[lo:hi]
+}
+
+// addParts is add over d = sum[i][lo:lo+len(d)], reading the parts from
+// all (across processes) or through data (in one process).
+func addParts[T float](red *reducer, i int, d []T, lo int, all []T, data func(*tensor.Dense) []T) {
 	clear(d)
 	for q, w := range red.w {
 		if w == 0 {
 			continue
 		}
-		if red.all32 != nil {
-			b := q*red.size + red.off[i]
-			axpyT(w, red.all32[b+lo:b+hi], d)
+		if all != nil {
+			b := q*red.size + red.off[i] + lo
+			axpyT(w, all[b:b+len(d)], d)
 		} else {
-			axpyT(w, red.srcs[q][i].Float32s()[lo:hi], d)
+			axpyT(w, data(red.srcs[q][i])[lo:lo+len(d)], d)
 		}
 	}
 }
