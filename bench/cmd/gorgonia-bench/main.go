@@ -14,13 +14,13 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"syscall"
 	"time"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/descent-go/descent/bench/internal/synth"
+	"github.com/descent-go/descent/internal/testutil"
 )
 
 type benchCase struct {
@@ -132,7 +132,7 @@ func run(c benchCase, xs []float32, ys []byte, lr float64) (err error) {
 		for b := 0; b < batches; b++ {
 			if tot == warm {
 				runtime.ReadMemStats(&m0)
-				cpu0 = cpuTime()
+				cpu0 = testutil.ProcessCPU()
 				t0 = time.Now()
 			}
 			start := b * bs
@@ -169,7 +169,7 @@ func run(c benchCase, xs []float32, ys []byte, lr float64) (err error) {
 		}
 	}
 	wall := time.Since(t0).Seconds()
-	cpu := cpuTime() - cpu0
+	cpu := testutil.ProcessCPU() - cpu0
 	runtime.ReadMemStats(&m1)
 	if steps == 0 {
 		return fmt.Errorf("too few updates to time")
@@ -180,12 +180,4 @@ func run(c benchCase, xs []float32, ys []byte, lr float64) (err error) {
 		float64(m1.Mallocs-m0.Mallocs)/float64(steps), float64(m1.TotalAlloc-m0.TotalAlloc)/float64(steps),
 		steps, examples, wall, cpu.Seconds()/wall, costVal)
 	return nil
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
