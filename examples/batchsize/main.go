@@ -128,12 +128,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		s.Best = s.Rows[best].Batch
 	}
 	printTable(rep, s)
-	if o.png != "" {
-		if err := writeChart(o.png, s.Rows, hists, labels, n); err != nil {
-			return err
-		}
-		s.PNG = o.png
-		rep.Printf("loss curves: %s\n", o.png)
+	if s.PNG, err = rep.Chart(o.png, "loss curves", lossChart(s.Rows, hists, labels, n)); err != nil {
+		return err
 	}
 	s.Seconds = time.Since(start).Seconds()
 	return rep.Summary(s)
@@ -198,9 +194,9 @@ func printTable(rep *cli.Report, s summary) {
 		"large ones run fast but make few updates. Time to target = examples needed ÷ examples/s.\n")
 }
 
-// writeChart draws the training loss by wall time; with more than five
-// batch sizes, only B = 1, 8, 32, 128 and N, to tell the lines apart.
-func writeChart(path string, rows []row, hists []*trainers.History, labels []string, n int) error {
+// lossChart is the training loss by wall time; with more than five batch
+// sizes, only B = 1, 8, 32, 128 and N, to tell the lines apart.
+func lossChart(rows []row, hists []*trainers.History, labels []string, n int) plot.Chart {
 	chart := plot.Chart{Title: "digits MLP: training loss by wall time", X: "seconds", Y: "train_loss", LogY: true, Histories: hists, Labels: labels}
 	if len(hists) > 5 {
 		chart.Histories, chart.Labels = nil, nil
@@ -210,7 +206,7 @@ func writeChart(path string, rows []row, hists []*trainers.History, labels []str
 			}
 		}
 	}
-	return chart.WriteFile(path)
+	return chart
 }
 
 // sweep trains one model with batch size b for the budget, checking the

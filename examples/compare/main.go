@@ -137,11 +137,10 @@ func writePlots(rep *cli.Report, dir, data string, hists []*trainers.History) ([
 	for _, x := range []string{"epochs", "examples", "seconds"} {
 		path := filepath.Join(dir, "descent-compare-"+x+".png")
 		chart := plot.Chart{Title: "training loss vs " + x + " (" + data + ")", X: x, Y: "train_loss", LogY: true, Histories: hists}
-		if err := chart.WriteFile(path); err != nil {
+		if _, err := rep.Chart(path, "plot", chart); err != nil {
 			return nil, err
 		}
 		paths = append(paths, path)
-		rep.Printf("plot: %s\n", path)
 	}
 	return paths, nil
 }

@@ -159,13 +159,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		s.Rates = rows
-		if *png != "" {
-			chart := plot.Chart{Title: "least squares: loss gap f(w) − f* by update", X: "updates", Y: "train_loss", LogY: true, Histories: hists, Labels: labels}
-			if err := chart.WriteFile(*png); err != nil {
-				return err
-			}
-			s.PNG = *png
-			rep.Printf("loss curves: %s\n", *png)
+		chart := plot.Chart{Title: "least squares: loss gap f(w) − f* by update", X: "updates", Y: "train_loss", LogY: true, Histories: hists, Labels: labels}
+		if s.PNG, err = rep.Chart(*png, "loss curves", chart); err != nil {
+			return err
 		}
 	}
 	if strings.Contains(*parts, "B") {

@@ -178,13 +178,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 
 	// 4. Validation accuracy against wall time, one curve per trainer.
-	if o.png != "" {
-		chart := plot.Chart{Title: "ResMLP on digits: validation accuracy by wall time", X: "seconds", Y: "val_metric", Histories: hists}
-		if err := chart.WriteFile(o.png); err != nil {
-			return err
-		}
-		s.PNG = o.png
-		rep.Printf("validation accuracy: %s\n", o.png)
+	chart := plot.Chart{Title: "ResMLP on digits: validation accuracy by wall time", X: "seconds", Y: "val_metric", Histories: hists}
+	if s.PNG, err = rep.Chart(o.png, "validation accuracy", chart); err != nil {
+		return err
 	}
 	s.Seconds = time.Since(start).Seconds()
 	return rep.Summary(s)

@@ -156,13 +156,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	s.EpochSeconds = last.Seconds / float64(s.Epochs)
 	rep.Printf("%d parameters, %d updates in %.1fs (%.1fs an epoch, %.0f examples/s)\n", s.Params, s.Updates, s.Seconds, s.EpochSeconds, float64(last.Examples)/s.Seconds)
 	rep.Printf("test loss %.4f (%.4f before training), test accuracy %.4f\n", s.TestLoss, s.InitialLoss, s.TestAccuracy)
-	if o.png != "" {
-		chart := plot.Chart{Title: fmt.Sprintf("%s on %s", o.model, o.data), X: "epochs", Y: "loss", Histories: []*trainers.History{hist}}
-		if err := chart.WriteFile(o.png); err != nil {
-			return err
-		}
-		s.PNG = o.png
-		rep.Printf("loss curves: %s\n", o.png)
+	chart := plot.Chart{Title: fmt.Sprintf("%s on %s", o.model, o.data), X: "epochs", Y: "loss", Histories: []*trainers.History{hist}}
+	if s.PNG, err = rep.Chart(o.png, "loss curves", chart); err != nil {
+		return err
 	}
 	return rep.Summary(s)
 }
