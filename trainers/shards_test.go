@@ -56,10 +56,8 @@ func TestTrainersFromShards(t *testing.T) {
 			}
 			p1, h1 := run()
 			p2, h2 := run()
-			for _, name := range p1.Names() {
-				if !reflect.DeepEqual(graph.Float64s(p1.Value(name)), graph.Float64s(p2.Value(name))) {
-					t.Fatalf("%s, %d replicas: parameter %s differs between two runs from the same shards", tc.name, reps, name)
-				}
+			if d := testutil.ParamsDiff(p1, p2); d != "" {
+				t.Fatalf("%s, %d replicas: two runs from the same shards differ: %s", tc.name, reps, d)
 			}
 			l1, l2 := lossesOf(h1), lossesOf(h2)
 			if !reflect.DeepEqual(l1, l2) {
@@ -103,10 +101,8 @@ func TestGDFromShardsIsGDInMemory(t *testing.T) {
 		return p
 	}
 	a, b := fit(ds), fit(sh)
-	for _, name := range a.Names() {
-		if !reflect.DeepEqual(graph.Float64s(a.Value(name)), graph.Float64s(b.Value(name))) {
-			t.Fatalf("parameter %s differs between GD in memory and GD from shards", name)
-		}
+	if d := testutil.ParamsDiff(a, b); d != "" {
+		t.Fatalf("GD in memory and GD from shards differ: %s", d)
 	}
 }
 
