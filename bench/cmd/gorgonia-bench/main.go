@@ -20,6 +20,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/descent-go/descent/bench/internal/synth"
+	"github.com/descent-go/descent/internal/kernels"
 	"github.com/descent-go/descent/internal/testutil"
 )
 
@@ -175,6 +176,10 @@ func run(c benchCase, xs []float32, ys []byte, lr float64) (err error) {
 		return fmt.Errorf("too few updates to time")
 	}
 	examples := steps * bs
+	implSuffix := "" // the build fact is kernels.OpenBLAS; blas_openblas.go routes gorgonia to it
+	if kernels.OpenBLAS {
+		implSuffix = "-openblas"
+	}
 	fmt.Printf("RESULT impl=gorgonia%s case=%s samples_per_sec=%.1f allocs_per_step=%.2f bytes_per_step=%.0f steps=%d examples=%d seconds=%.3f cpu_util=%.2f loss=%v\n",
 		implSuffix, c.name, float64(examples)/wall,
 		float64(m1.Mallocs-m0.Mallocs)/float64(steps), float64(m1.TotalAlloc-m0.TotalAlloc)/float64(steps),
