@@ -1,4 +1,6 @@
-// Package testutil holds the small helpers descent's tests share.
+// Package testutil holds the small helpers descent's tests and benchmarks
+// share: one spelling of each check, and the two facts of the test build
+// (Race here, OpenBLAS in internal/kernels).
 package testutil
 
 import (
