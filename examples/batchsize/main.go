@@ -209,6 +209,25 @@ func lossChart(rows []row, hists []*trainers.History, labels []string, n int) pl
 	return chart
 }
 
+// fastestEpoch returns the throughput of the fastest epoch of h (n
+// examples each), the usual way to time on a shared machine, without the
+// time the loss checks took (evalTime, per epoch), which it also takes out
+// of the History's clock, for the chart.
+func fastestEpoch(h *trainers.History, evalTime []time.Duration, n int) float64 {
+	best, prev, evalSum := 0.0, 0.0, 0.0
+	for i := range h.Epochs {
+		e := &h.Epochs[i]
+		secs := e.Seconds - prev - evalTime[i].Seconds()
+		prev = e.Seconds
+		if secs > 0 {
+			best = math.Max(best, float64(n)/secs)
+		}
+		evalSum += evalTime[i].Seconds()
+		e.Seconds -= evalSum
+	}
+	return best
+}
+
 // sweep trains one model with batch size b for the budget, checking the
 // training loss `checks` times per epoch, and measures the row.
 func sweep(ctx context.Context, rep *cli.Report, model models.Model, train, test *datasets.Dataset, b int, lr float64, budget, checks int, target float64, seed int64) (row, *trainers.History, error) {
@@ -263,21 +282,7 @@ func sweep(ctx context.Context, rep *cli.Report, model models.Model, train, test
 	}
 	last := h.Last()
 	r.Updates = last.Updates
-	// Throughput is that of the fastest epoch, the usual way to time on a
-	// shared machine; the time the check callback spent evaluating is
-	// subtracted.
-	prev, evalSum := 0.0, 0.0
-	for i := range h.Epochs {
-		e := &h.Epochs[i]
-		secs := e.Seconds - prev - evalTime[i].Seconds()
-		prev = e.Seconds
-		if secs > 0 {
-			r.ExamplesPerSec = math.Max(r.ExamplesPerSec, float64(n)/secs)
-		}
-		// Take the checks out of the History's clock too, for the chart.
-		evalSum += evalTime[i].Seconds()
-		e.Seconds -= evalSum
-	}
+	r.ExamplesPerSec = fastestEpoch(h, evalTime, n)
 	m, err := ev.Evaluate(train)
 	if err != nil {
 		return r, nil, err
