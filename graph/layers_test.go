@@ -88,7 +88,7 @@ func TestDropoutTraining(t *testing.T) {
 				if sd := math.Sqrt(n * p * (1 - p)); math.Abs(float64(zeros)-n*p) > 5*sd {
 					t.Errorf("p=%v %v: %d of %v zeroed, want %v ± %.0f", p, dt, zeros, n, n*p, 5*sd)
 				}
-				if prev != nil && equal(prev, out) {
+				if prev != nil && testutil.SameBits(prev, out) {
 					t.Errorf("p=%v %v: the second run reused the first run's mask", p, dt)
 				}
 				prev = out
@@ -105,18 +105,6 @@ func ones(n int) []float64 {
 	return v
 }
 
-func equal(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func TestDropoutSeeds(t *testing.T) {
 	shape := tensor.Shape{8, 16}
 	masks := func(paramsSeed, builderSeed int64) [][]float64 {
@@ -130,16 +118,16 @@ func TestDropoutSeeds(t *testing.T) {
 	}
 	a, b := masks(7, 0), masks(7, 0)
 	for i := range a {
-		if !equal(a[i], b[i]) {
+		if !testutil.SameBits(a[i], b[i]) {
 			t.Errorf("run %d: the same seed gave different masks", i)
 		}
 	}
 	c, d := masks(7, 8), masks(8, 0)
 	for i := range a {
-		if equal(a[i], c[i]) {
+		if testutil.SameBits(a[i], c[i]) {
 			t.Errorf("run %d: SetSeed(8) gave the masks of seed 7", i)
 		}
-		if !equal(c[i], d[i]) {
+		if !testutil.SameBits(c[i], d[i]) {
 			t.Errorf("run %d: SetSeed(8) and params seed 8 gave different masks", i)
 		}
 	}
