@@ -336,9 +336,9 @@ type convexRow struct {
 	GDTune   losses  `json:"gd_tune_scores"`
 	SGDTune  losses  `json:"sgd_tune_scores"`
 	// per ε (the order of Eps): work to it, median [min, max] over seeds
-	GDWork   []band `json:"gd_work"`
-	SGDWork  []band `json:"sgd_work"`
-	GDSteps  []band `json:"gd_steps"`
+	GDWork   []band      `json:"gd_work"`
+	SGDWork  []band      `json:"sgd_work"`
+	GDSteps  []band      `json:"gd_steps"`
 	GDCurve  convexCurve `json:"-"`
 	SGDCurve convexCurve `json:"-"`
 }

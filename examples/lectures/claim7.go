@@ -200,7 +200,7 @@ func (c claim7) figure(s *claim7Summary) error {
 	}
 	ser = append(ser, plot.Series{Label: fmt.Sprintf("knee B = %d", s.Knee), X: []float64{float64(s.Knee), float64(s.Knee)}, Y: []float64{1, top}, Dashed: true})
 	path, err := c.writePlot("claim7_knee.png", plot.Lines{Width: 7, Height: 4.5,
-		Title: c.titled(fmt.Sprintf("%s MLP, η tuned per B: seconds to loss %g = examples × seconds per example", s.Data, s.Target)),
+		Title:  c.titled(fmt.Sprintf("%s MLP, η tuned per B: seconds to loss %g = examples × seconds per example", s.Data, s.Target)),
 		XLabel: "batch size B", YLabel: "÷ its smallest median", LogX: true, LogY: true, Series: ser})
 	if err != nil {
 		return err

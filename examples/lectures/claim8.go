@@ -80,7 +80,7 @@ type parRow struct {
 	RerunDist    band `json:"rerun_weight_distance,omitempty"`
 	ShuffleRange band `json:"shuffle_loss_range,omitempty"`
 	ShuffleDist  band `json:"shuffle_weight_distance,omitempty"`
-	curve      []curvePoint
+	curve        []curvePoint
 }
 
 type curvePoint struct{ seconds, loss []float64 }
