@@ -359,8 +359,8 @@ type claim6Summary struct {
 	FlopsPerGrad int         `json:"flops_per_example_gradient"`
 	Rows         []convexRow `json:"rows"`
 	// fitted log-log slope of the work to ε against N, per ε
-	GDSlope  []float64 `json:"gd_slope_n"`
-	SGDSlope []float64 `json:"sgd_slope_n"`
+	GDSlope  losses `json:"gd_slope_n"`
+	SGDSlope losses `json:"sgd_slope_n"`
 	// per N, the largest ε at which GD's median work is below SGD's (0: none)
 	GDWinsBelow []float64 `json:"gd_wins_below"`
 	Figures     []string  `json:"figures,omitempty"`
