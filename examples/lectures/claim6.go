@@ -647,7 +647,7 @@ func (c claim6) figures(s *claim6Summary) error {
 	}
 	pick := []int{}
 	for i, e := range c.eps {
-		if e == 1e-2 || e == 1e-5 {
+		if e == 1e-2 || e == 1e-4 {
 			pick = append(pick, i)
 		}
 	}
@@ -669,7 +669,7 @@ func (c claim6) figures(s *claim6Summary) error {
 			for j, x := range xs {
 				ref[j] = r0 * x / xs[0]
 			}
-			ser = append(ser, plot.Series{Label: "∝ N", X: xs, Y: ref, Dashed: true})
+			ser = append(ser, plot.Series{Label: "slope 1 (work proportional to N)", X: xs, Y: ref, Dashed: true})
 		}
 	}
 	figs := []struct {
