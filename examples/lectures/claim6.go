@@ -626,7 +626,7 @@ func (c claim6) report(s *claim6Summary) {
 		s.GDSlope, s.SGDSlope = append(s.GDSlope, gs), append(s.SGDSlope, ss)
 		c.rep.Printf("  ε = %.0e: GD %6.3f, SGD %6.3f\n", e, gs, ss)
 	}
-	c.rep.Printf("\nwhere GD needs less work than SGD (the largest ε of the list from which on down GD's median is below SGD's;\n"+
+	c.rep.Printf("\nwhere GD needs less work than SGD (the largest ε of the list from which on down GD's median is below SGD's;\n" +
 		"an SGD median not reached counts only if GD got there within SGD's budget):\n")
 	for _, r := range s.Rows {
 		w := 0.0
