@@ -38,7 +38,7 @@ func claim8Flags(fs *flag.FlagSet) func(context.Context, options) (interface{}, 
 	replicas := fs.String("par-replicas", "1,2,4", "claim 8: in-process replicas P of the data-parallel runs")
 	hog := fs.String("hog-replicas", "2,4", "claim 8: replicas of the Hogwild runs (beside serial online SGD)")
 	batch := fs.Int("par-batch", 256, "claim 8: global batch of the data-parallel runs (split over the replicas)")
-	lrs := fs.String("par-lrs", "0.1,0.3,1", "claim 8: learning-rate grid of the data-parallel runs (tuned with one replica)")
+	lrs := fs.String("par-lrs", "0.03,0.1,0.3,1", "claim 8: learning-rate grid of the data-parallel runs (tuned with one replica)")
 	onlineLRs := fs.String("hog-lrs", "0.003,0.01,0.03", "claim 8: learning-rate grid of online SGD (tuned serial)")
 	reruns := fs.Int("hog-reruns", 3, "claim 8: runs per seed of each Hogwild configuration")
 	rounds := fs.Int("par-rounds", 3, "claim 8: interleaved rounds of the throughput timing")
