@@ -44,7 +44,7 @@ func claim6Flags(fs *flag.FlagSet) func(context.Context, options) (interface{}, 
 	ns := fs.String("convex-ns", "300,1000,3000,10000,30000", "claim 6: training-set sizes N (the first N images; sizes above the set's are dropped)")
 	eps := fs.String("convex-eps", "0.1,0.01,0.001,1e-4,1e-5,1e-6,1e-7,1e-8", "claim 6: relative suboptimalities ε, (F − F*)/(F(0) − F*)")
 	gdLRs := fs.String("convex-gd-etal", "1,2,4,8", "claim 6: GD's learning-rate grid, in units of 1/L (L: the objective's smoothness, computed)")
-	sgdLRs := fs.String("convex-sgd-etal", "0.3,1,3", "claim 6: SGD's grid of initial rates η₀ (schedule η₀/(1 + λη₀t)), in units of 1/L")
+	sgdLRs := fs.String("convex-sgd-etal", "0.3,1,3,10", "claim 6: SGD's grid of initial rates η₀ (schedule η₀/(1 + λη₀t)), in units of 1/L")
 	lambda := fs.Float64("convex-l2", 0.01, "claim 6: L2 regularization λ (F = mean logistic loss + λ/2·|w|², bias included)")
 	batch := fs.Int("convex-batch", 10, "claim 6: SGD's mini-batch size")
 	gdSteps := fs.Int("convex-gd-steps", 2000, "claim 6: GD's budget in updates (each N example-gradients)")
