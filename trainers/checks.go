@@ -85,17 +85,24 @@ func sameLoss(a, b graph.Loss) bool {
 type guard struct {
 	weights, saved []*tensor.Dense
 	savedAny       bool
+	copy           *splitter // weights into saved
 }
 
 func newGuard(weights []*tensor.Dense) *guard {
-	return &guard{weights: weights, saved: zerosLike(weights)}
+	g := &guard{weights: weights, saved: zerosLike(weights)}
+	g.copy = newSplitter(func(i, lo, hi int) {
+		if w := g.weights[i]; isF64(w) {
+			copy(g.saved[i].Float64s()[lo:hi], w.Float64s()[lo:hi])
+		} else {
+			copy(g.saved[i].Float32s()[lo:hi], w.Float32s()[lo:hi])
+		}
+	})
+	return g
 }
 
 // save copies the weights.
 func (g *guard) save() {
-	for i, w := range g.weights {
-		copyValues(g.saved[i], w)
-	}
+	g.copy.run(g.weights)
 	g.savedAny = true
 }
 

@@ -1,7 +1,14 @@
 package trainers
 
 import (
+	"crypto/sha256"
+	enc "encoding/binary"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
 	"reflect"
+	"strings"
 	"testing"
 
 	"gorgonia.org/tensor"
@@ -69,5 +76,63 @@ func TestSameSeedSameBits(t *testing.T) {
 	}
 	if h4.Last().GradEvals >= h1.Last().GradEvals {
 		t.Errorf("GradEvals %d with noise estimates, %d without", h1.Last().GradEvals, h4.Last().GradEvals)
+	}
+}
+
+// TestSameBitsOnAnyCoreCount trains, in child processes with GOMAXPROCS 1
+// and 2, models whose serial step work (the optimizer update, the sum of
+// the replicas' gradients) is split over the cores, and compares the
+// parameters' bits: the split must not change them.
+func TestSameBitsOnAnyCoreCount(t *testing.T) {
+	if os.Getenv("DESCENT_CORES_CHILD") != "" {
+		coresChild(t)
+		return
+	}
+	var sums []string
+	for _, procs := range []string{"1", "2"} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestSameBitsOnAnyCoreCount$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "DESCENT_CORES_CHILD=1", "GOMAXPROCS="+procs)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("GOMAXPROCS=%s: %v\n%s", procs, err, out)
+		}
+		var got []string
+		for _, line := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(line, "params ") {
+				got = append(got, line)
+			}
+		}
+		if len(got) != 4 {
+			t.Fatalf("GOMAXPROCS=%s: %d hashes in\n%s", procs, len(got), out)
+		}
+		sums = append(sums, strings.Join(got, "\n"))
+	}
+	if sums[0] != sums[1] {
+		t.Errorf("parameters differ between 1 and 2 cores:\n%s\nvs\n%s", sums[0], sums[1])
+	}
+}
+
+// coresChild trains and prints one hash of the parameters per case.
+func coresChild(t *testing.T) {
+	for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
+		for _, reps := range []int{1, 2} {
+			ds := classes(t, 320, 256, 4, dt)
+			opt := Optimizer(SGD{LR: 0.01, Momentum: 0.9})
+			if dt == tensor.Float64 {
+				opt = NewAdam(0.001)
+			}
+			p := graph.NewParams(dt, 1)
+			c := Config{Epochs: 2, Loss: graph.SoftmaxCrossEntropy, Optimizer: opt, Seed: 1, Parallel: Parallel{Replicas: reps}}
+			if _, err := (MiniBatchSGD{Config: c, BatchSize: 32}).Fit(bg, models.MLP{Hidden: []int{256}, Outputs: 4}, p, ds); err != nil {
+				t.Fatal(err)
+			}
+			h := sha256.New()
+			for _, v := range allParams(p) {
+				for _, x := range v {
+					_ = enc.Write(h, enc.LittleEndian, math.Float64bits(x))
+				}
+			}
+			fmt.Printf("params %v replicas=%d %x\n", dt, reps, h.Sum(nil))
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package trainers
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/pkg/errors"
@@ -50,42 +51,88 @@ func (o SGD) StartState(params []*tensor.Dense, st *OptimizerState) (Update, err
 		return nil, errors.New("trainers: SGD: Nesterov needs Momentum > 0")
 	}
 	if o.Momentum == 0 {
-		return func(lr float64, grads []*tensor.Dense) error {
-			if err := sameLen(params, grads); err != nil {
-				return err
+		return splitUpdate(params, func(c *stepCall, i, lo, hi int) {
+			w, g := params[i], c.grads[i]
+			if isF64(w) {
+				axpyT(-c.lr, g.Float64s()[lo:hi], w.Float64s()[lo:hi])
+			} else {
+				axpyT(-c.lr, g.Float32s()[lo:hi], w.Float32s()[lo:hi])
 			}
-			for i, w := range params {
-				axpy(-lr, grads[i], w)
-			}
-			return nil
-		}, nil
+		}, nil), nil
 	}
 	vel := st.Tensors("velocity", params)
 	mu, nesterov := o.Momentum, o.Nesterov
+	return splitUpdate(params, func(c *stepCall, i, lo, hi int) {
+		w, g, v := params[i], c.grads[i], vel[i]
+		if isF64(w) {
+			momentumStep(c.lr, mu, nesterov, w.Float64s()[lo:hi], g.Float64s()[lo:hi], v.Float64s()[lo:hi])
+		} else {
+			momentumStep(c.lr, mu, nesterov, w.Float32s()[lo:hi], g.Float32s()[lo:hi], v.Float32s()[lo:hi])
+		}
+	}, nil), nil
+}
+
+// splitUpdate is the Update of an elementwise optimizer: before, if not
+// nil, runs once per step (step counts, bias corrections into c.aux); then
+// step(c, i, lo, hi) updates elements [lo, hi) of parameter i, split over
+// the cores (splitter). Each call works on a stepCall of its own, taken
+// from a free list, so that Hogwild's replicas may call it at once.
+func splitUpdate(params []*tensor.Dense, step func(c *stepCall, i, lo, hi int), before func(c *stepCall)) Update {
+	free := make(chan *stepCall, 8)
 	return func(lr float64, grads []*tensor.Dense) error {
 		if err := sameLen(params, grads); err != nil {
 			return err
 		}
 		for i, w := range params {
-			if isF64(w) {
-				momentumStep(lr, mu, nesterov, w.Float64s(), grads[i].Float64s(), vel[i].Float64s())
-			} else {
-				momentumStep(lr, mu, nesterov, w.Float32s(), grads[i].Float32s(), vel[i].Float32s())
+			// The split runs on the kernels' workers, where a panic would end the process.
+			if g := grads[i]; g == nil || g.Dtype() != w.Dtype() || g.DataSize() != w.DataSize() {
+				return errors.Errorf("trainers: gradient %d is %s, its parameter %v %v", i, describe(g), w.Dtype(), w.Shape())
 			}
 		}
+		var c *stepCall
+		select {
+		case c = <-free:
+		default:
+			c = &stepCall{}
+			c.sp = newSplitter(func(i, lo, hi int) { step(c, i, lo, hi) })
+		}
+		c.lr, c.grads = lr, grads
+		if before != nil {
+			before(c)
+		}
+		c.sp.run(params)
+		c.grads = nil
+		select {
+		case free <- c:
+		default:
+		}
 		return nil
-	}, nil
+	}
+}
+
+// stepCall is one call of a splitUpdate.
+type stepCall struct {
+	lr    float64
+	grads []*tensor.Dense
+	aux   [2]float64
+	sp    *splitter
 }
 
 func momentumStep[T float](lr, mu float64, nesterov bool, w, g, v []T) {
-	for i, gi := range g {
-		vi := T(mu)*v[i] + gi
-		v[i] = vi
-		if nesterov {
-			w[i] -= T(lr) * (gi + T(mu)*vi)
-		} else {
-			w[i] -= T(lr) * vi
+	tiny, m, l := minNormal[T](), T(mu), T(lr)
+	w, v = w[:len(g)], v[:len(g)]
+	if nesterov {
+		for i, gi := range g {
+			vi := flush(m*v[i]+gi, tiny)
+			v[i] = vi
+			w[i] -= l * (gi + m*vi)
 		}
+		return
+	}
+	for i, gi := range g {
+		vi := flush(m*v[i]+gi, tiny)
+		v[i] = vi
+		w[i] -= l * vi
 	}
 }
 
@@ -149,32 +196,35 @@ func (o AdamW) start(name string, params []*tensor.Dense, st *OptimizerState) (U
 	}
 	m, v := st.Tensors("m", params), st.Tensors("v", params)
 	t := st.Counter("t")
-	return func(lr float64, grads []*tensor.Dense) error {
-		if err := sameLen(params, grads); err != nil {
-			return err
+	wd := o.WeightDecay
+	return splitUpdate(params, func(c *stepCall, i, lo, hi int) {
+		w, g, c1, c2 := params[i], c.grads[i], c.aux[0], c.aux[1]
+		if isF64(w) {
+			adamStep(c.lr, b1, b2, eps, c1, c2, wd, w.Float64s()[lo:hi], g.Float64s()[lo:hi], m[i].Float64s()[lo:hi], v[i].Float64s()[lo:hi])
+		} else {
+			adamStep(c.lr, b1, b2, eps, c1, c2, wd, w.Float32s()[lo:hi], g.Float32s()[lo:hi], m[i].Float32s()[lo:hi], v[i].Float32s()[lo:hi])
 		}
+	}, func(c *stepCall) {
 		*t++
-		c1, c2 := 1-math.Pow(b1, float64(*t)), 1-math.Pow(b2, float64(*t))
-		for i, w := range params {
-			if o.WeightDecay > 0 {
-				scaleBy(1-lr*o.WeightDecay, w)
-			}
-			if isF64(w) {
-				adamStep(lr, b1, b2, eps, c1, c2, w.Float64s(), grads[i].Float64s(), m[i].Float64s(), v[i].Float64s())
-			} else {
-				adamStep(lr, b1, b2, eps, c1, c2, w.Float32s(), grads[i].Float32s(), m[i].Float32s(), v[i].Float32s())
-			}
-		}
-		return nil
-	}, nil
+		c.aux = [2]float64{1 - math.Pow(b1, float64(*t)), 1 - math.Pow(b2, float64(*t))}
+	}), nil
 }
 
-func adamStep[T float](lr, b1, b2, eps, c1, c2 float64, w, g, m, v []T) {
+// adamStep is AdamW's step on a range of elements; wd > 0 first shrinks
+// the weights by 1 − η·wd.
+func adamStep[T float](lr, b1, b2, eps, c1, c2, wd float64, w, g, m, v []T) {
+	if wd > 0 {
+		s := T(1 - lr*wd)
+		for i := range w {
+			w[i] *= s
+		}
+	}
+	tiny := minNormal[T]()
 	for i, gi := range g {
 		gf := float64(gi)
 		mi := b1*float64(m[i]) + (1-b1)*gf
 		vi := b2*float64(v[i]) + (1-b2)*gf*gf
-		m[i], v[i] = T(mi), T(vi)
+		m[i], v[i] = flush(T(mi), tiny), flush(T(vi), tiny)
 		w[i] -= T(lr * (mi / c1) / (math.Sqrt(vi/c2) + eps))
 	}
 }
@@ -235,26 +285,22 @@ func (o AdaGrad) StartState(params []*tensor.Dense, st *OptimizerState) (Update,
 
 // squaresUpdate is RMSProp's and AdaGrad's step: s ← decay·s + gain·g².
 func squaresUpdate(s, params []*tensor.Dense, decay, gain, eps float64) Update {
-	return func(lr float64, grads []*tensor.Dense) error {
-		if err := sameLen(params, grads); err != nil {
-			return err
+	return splitUpdate(params, func(c *stepCall, i, lo, hi int) {
+		w, g := params[i], c.grads[i]
+		if isF64(w) {
+			squaresStep(c.lr, decay, gain, eps, w.Float64s()[lo:hi], g.Float64s()[lo:hi], s[i].Float64s()[lo:hi])
+		} else {
+			squaresStep(c.lr, decay, gain, eps, w.Float32s()[lo:hi], g.Float32s()[lo:hi], s[i].Float32s()[lo:hi])
 		}
-		for i, w := range params {
-			if isF64(w) {
-				squaresStep(lr, decay, gain, eps, w.Float64s(), grads[i].Float64s(), s[i].Float64s())
-			} else {
-				squaresStep(lr, decay, gain, eps, w.Float32s(), grads[i].Float32s(), s[i].Float32s())
-			}
-		}
-		return nil
-	}
+	}, nil)
 }
 
 func squaresStep[T float](lr, decay, gain, eps float64, w, g, s []T) {
+	tiny := minNormal[T]()
 	for i, gi := range g {
 		gf := float64(gi)
 		si := decay*float64(s[i]) + gain*gf*gf
-		s[i] = T(si)
+		s[i] = flush(T(si), tiny)
 		w[i] -= T(lr * gf / (math.Sqrt(si) + eps))
 	}
 }
@@ -265,6 +311,13 @@ func zerosLike(ts []*tensor.Dense) []*tensor.Dense {
 		out[i] = newLike(t)
 	}
 	return out
+}
+
+func describe(t *tensor.Dense) string {
+	if t == nil {
+		return "nil"
+	}
+	return fmt.Sprintf("%v %v", t.Dtype(), t.Shape())
 }
 
 func sameLen(params, grads []*tensor.Dense) error {

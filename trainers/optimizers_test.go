@@ -166,13 +166,29 @@ func TestOptimizerStateIsPerFit(t *testing.T) {
 }
 
 func TestOptimizerGradientCountMismatch(t *testing.T) {
+	bad := []struct {
+		name  string
+		grads []*tensor.Dense
+	}{
+		{"no gradient", nil},
+		{"two gradients", []*tensor.Dense{newTensor(tensor.Float64, []float64{1}), newTensor(tensor.Float64, []float64{1})}},
+		{"nil gradient", []*tensor.Dense{nil}},
+		{"longer gradient", []*tensor.Dense{newTensor(tensor.Float64, []float64{1, 2})}},
+		{"float32 gradient", []*tensor.Dense{newTensor(tensor.Float32, []float64{1})}},
+	}
 	for _, o := range []Optimizer{SGD{LR: 1}, SGD{LR: 1, Momentum: 0.5}, NewAdam(1), NewRMSProp(1), NewAdaGrad(1)} {
-		u, err := o.Start([]*tensor.Dense{newTensor(tensor.Float64, []float64{1})})
+		w := newTensor(tensor.Float64, []float64{1})
+		u, err := o.Start([]*tensor.Dense{w})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := u(0.1, nil); err == nil {
-			t.Errorf("%T: no error for 0 gradients of 1 parameter", o)
+		for _, b := range bad {
+			if err := u(0.1, b.grads); err == nil {
+				t.Errorf("%T: no error for a %s", o, b.name)
+			}
+		}
+		if got := w.Float64s()[0]; got != 1 {
+			t.Errorf("%T: a refused update changed the weight to %v", o, got)
 		}
 	}
 }
@@ -238,4 +254,74 @@ func TestInvalidHyperparametersFailBeforeAnyUpdate(t *testing.T) {
 			t.Errorf("%+v: error %v, %d parameters created", tc.opt, err, q.Len())
 		}
 	}
+}
+
+// TestOptimizerStateHasNoSubnormals feeds every stateful optimizer one
+// gradient of 1 and then zeros, as a weight of an always-0 pixel gets: its
+// running averages decay geometrically and must reach exactly 0 without
+// lingering in subnormal numbers, which x86 computes on 10–100× slower.
+func TestOptimizerStateHasNoSubnormals(t *testing.T) {
+	for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
+		steps := 1500 // 0.9^1500 < 2^-126·2^-23
+		if dt == tensor.Float64 {
+			steps = 8000
+		}
+		for _, o := range []StatefulOptimizer{SGD{LR: 0.1, Momentum: 0.9}, SGD{LR: 0.1, Momentum: 0.9, Nesterov: true},
+			Adam{LR: 0.1, Beta1: 0.9, Beta2: 0.9, Eps: 1e-8}, AdamW{LR: 0.1, Beta1: 0.9, Beta2: 0.9, Eps: 1e-8, WeightDecay: 0.01}, RMSProp{LR: 0.1, Rho: 0.9, Eps: 1e-8}} {
+			w := newTensor(dt, []float64{0.5, -0.5})
+			st := newOptimizerState([]string{"w"})
+			u, err := o.StartState([]*tensor.Dense{w}, st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := newTensor(dt, []float64{1, -1})
+			zero := newTensor(dt, []float64{0, 0})
+			subnormal := 0
+			for k := 0; k < steps; k++ {
+				grad := zero
+				if k == 0 {
+					grad = g
+				}
+				if err := u(0.01, []*tensor.Dense{grad}); err != nil {
+					t.Fatal(err)
+				}
+				for _, key := range st.keys {
+					for _, v := range floats(st.tensors[key]) {
+						if v != 0 && math.Abs(v) < smallestNormal(dt) {
+							subnormal++
+						}
+					}
+				}
+			}
+			for _, key := range st.keys {
+				for i, v := range floats(st.tensors[key]) {
+					if v != 0 {
+						t.Errorf("%T %v: %s[%d] = %g after %d zero gradients, want 0", o, dt, key, i, v, steps-1)
+					}
+				}
+			}
+			if subnormal > 0 {
+				t.Errorf("%T %v: %d subnormal state values seen", o, dt, subnormal)
+			}
+		}
+	}
+}
+
+func smallestNormal(dt tensor.Dtype) float64 {
+	if dt == tensor.Float32 {
+		return 0x1p-126
+	}
+	return 0x1p-1022
+}
+
+// floats reads a float32 or float64 tensor as float64s.
+func floats(t *tensor.Dense) []float64 {
+	if isF64(t) {
+		return t.Float64s()
+	}
+	out := make([]float64, 0, t.Shape().TotalSize())
+	for _, v := range t.Float32s() {
+		out = append(out, float64(v))
+	}
+	return out
 }

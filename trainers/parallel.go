@@ -291,17 +291,27 @@ type reducer struct {
 	// stopAsked: a callback of this process returned ErrStop at a step; in a job of several
 	// processes the stop waits for the next reduction (or the epoch's end) to be agreed.
 	stopAsked bool
+
+	// The parts of the reduction in progress, in order: part q's weight
+	// (0: no rows, skipped) and, in one process, its gradients; across
+	// processes they are at q·size+off[i] of all32/all64.
+	w    []float64
+	srcs [][]*tensor.Dense
+	off  []int
+	sp   *splitter
 }
 
 func newReducer(cl Cluster, weights []*tensor.Dense, local int) reducer {
-	red := reducer{cl: cl, local: local, sum: zerosLike(weights)}
+	red := reducer{cl: cl, local: local, sum: zerosLike(weights), w: make([]float64, local), srcs: make([][]*tensor.Dense, local)}
 	if cl == nil {
 		return red
 	}
 	for _, w := range weights {
+		red.off = append(red.off, red.size)
 		red.size += w.Shape().TotalSize()
 	}
 	n := cl.Size()
+	red.w = make([]float64, n*local)
 	if isF64(weights[0]) {
 		red.flat64, red.all64 = make([]float64, local*red.size), make([]float64, n*local*red.size)
 	} else {
@@ -347,25 +357,27 @@ func (r *run) reduceEpoch(ctx context.Context) (lossSum float64, stop int, err e
 // replica reports (rows, loss sum, gradients) and w_q = rows/n, or 1 when n
 // is 0 (gradients already weighted). Parts with no rows are skipped.
 func (red *reducer) reduce(ctx context.Context, reps []*replica, part func(*replica) (rows, loss float64, g []*tensor.Dense), n float64) (lossSum float64, stop int, err error) {
-	for _, s := range red.sum {
-		zero(s)
+	if red.sp == nil {
+		red.sp = newSplitter(red.add)
 	}
 	weight := func(rows float64) float64 {
+		if rows == 0 {
+			return 0
+		}
 		if n == 0 {
 			return 1
 		}
 		return rows / n
 	}
 	if red.cl == nil {
-		for _, rep := range reps {
+		for j, rep := range reps {
 			rows, loss, g := part(rep)
-			if rows == 0 {
-				continue
-			}
-			for i, s := range red.sum {
-				axpy(weight(rows), g[i], s)
-			}
+			red.w[j], red.srcs[j] = weight(rows), g
 			lossSum += loss
+		}
+		red.sp.run(red.sum)
+		for j := range red.srcs {
+			red.srcs[j] = nil
 		}
 		return lossSum, -1, nil
 	}
@@ -408,23 +420,39 @@ func (red *reducer) reduce(ctx context.Context, reps []*replica, part func(*repl
 		}
 		for j := 0; j < red.local; j++ {
 			rows, loss := red.all[rank*stride+2*j], red.all[rank*stride+2*j+1]
-			if rows == 0 {
-				continue
-			}
-			off := (rank*red.local + j) * red.size
-			for _, s := range red.sum {
-				k := s.Shape().TotalSize()
-				if red.all64 != nil {
-					axpyT(weight(rows), red.all64[off:off+k], s.Float64s())
-				} else {
-					axpyT(weight(rows), red.all32[off:off+k], s.Float32s())
-				}
-				off += k
-			}
+			red.w[rank*red.local+j] = weight(rows)
 			lossSum += loss
 		}
 	}
+	red.sp.run(red.sum)
 	return lossSum, stop, nil
+}
+
+// add sets elements [lo, hi) of sum[i] to Σ_q w_q·g_q over the parts in
+// order (the splitter's pass of reduce).
+func (red *reducer) add(i, lo, hi int) {
+	if s := red.sum[i]; isF64(s) {
+		addParts(red, i, s.Float64s()[lo:hi], lo, red.all64, (*tensor.Dense).Float64s)
+	} else {
+		addParts(red, i, s.Float32s()[lo:hi], lo, red.all32, (*tensor.Dense).Float32s)
+	}
+}
+
+// addParts is add over d = sum[i][lo:lo+len(d)], reading the parts from
+// all (across processes) or through data (in one process).
+func addParts[T float](red *reducer, i int, d []T, lo int, all []T, data func(*tensor.Dense) []T) {
+	clear(d)
+	for q, w := range red.w {
+		if w == 0 {
+			continue
+		}
+		if all != nil {
+			b := q*red.size + red.off[i] + lo
+			axpyT(w, all[b:b+len(d)], d)
+		} else {
+			axpyT(w, data(red.srcs[q][i])[lo:lo+len(d)], d)
+		}
+	}
 }
 
 // broadcastWeights gives every process rank 0's initial weights.

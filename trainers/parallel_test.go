@@ -421,28 +421,41 @@ func TestReplicaStepsDoNotAllocate(t *testing.T) {
 	// A collection empties sync.Pools (the GEMM's scratch space), whose
 	// refill is not a per-step cost: measure between collections.
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	for _, reps := range []int{1, 2} {
-		ds := classes(t, 640, 16, 4, tensor.Float32)
-		var before, after runtime.MemStats
-		c := Config{Epochs: 12, Loss: graph.SoftmaxCrossEntropy, Optimizer: SGD{LR: 0.01, Momentum: 0.9}, Seed: 1, LogEvery: 1,
-			Parallel: Parallel{Replicas: reps}}
-		c.Callbacks = []Callback{func(e Event) error {
-			switch {
-			case e.Kind == StepEnd && e.Step == 40:
-				runtime.ReadMemStats(&before)
-			case e.Kind == StepEnd && e.Step == 200:
-				runtime.ReadMemStats(&after)
+	// The wide cases' first layer (256×256) is split over the cores in the
+	// serial part of a step (kernels.Split); the narrow ones' are not.
+	for _, tc := range []struct {
+		name            string
+		features, width int
+		dt              tensor.Dtype
+		opt             Optimizer
+	}{
+		{"narrow float32 momentum", 16, 16, tensor.Float32, SGD{LR: 0.01, Momentum: 0.9}},
+		{"wide float32 momentum", 256, 256, tensor.Float32, SGD{LR: 0.01, Momentum: 0.9}},
+		{"wide float64 Adam", 256, 256, tensor.Float64, NewAdam(0.001)},
+	} {
+		for _, reps := range []int{1, 2} {
+			ds := classes(t, 640, tc.features, 4, tc.dt)
+			var before, after runtime.MemStats
+			c := Config{Epochs: 12, Loss: graph.SoftmaxCrossEntropy, Optimizer: tc.opt, Seed: 1, LogEvery: 1,
+				Parallel: Parallel{Replicas: reps}}
+			c.Callbacks = []Callback{func(e Event) error {
+				switch {
+				case e.Kind == StepEnd && e.Step == 40:
+					runtime.ReadMemStats(&before)
+				case e.Kind == StepEnd && e.Step == 200:
+					runtime.ReadMemStats(&after)
+				}
+				return nil
+			}}
+			_, err := MiniBatchSGD{Config: c, BatchSize: 32}.Fit(bg, models.MLP{Hidden: []int{tc.width}, Outputs: 4}, graph.NewParams(tc.dt, 1), ds)
+			if err != nil {
+				t.Fatal(err)
 			}
-			return nil
-		}}
-		_, err := MiniBatchSGD{Config: c, BatchSize: 32}.Fit(bg, models.MLP{Hidden: []int{16}, Outputs: 4}, graph.NewParams(tensor.Float32, 1), ds)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// A per-step allocation would show 160 times; the runtime's own
-		// bookkeeping (goroutine wake-ups under load) a few dozen times at most.
-		if n := after.Mallocs - before.Mallocs; n >= 80 {
-			t.Errorf("%d replicas: 160 steps allocated %d times, want none per step", reps, n)
+			// A per-step allocation would show 160 times; the runtime's own
+			// bookkeeping (goroutine wake-ups under load) a few dozen times at most.
+			if n := after.Mallocs - before.Mallocs; n >= 80 {
+				t.Errorf("%s, %d replicas: 160 steps allocated %d times, want none per step", tc.name, reps, n)
+			}
 		}
 	}
 }

@@ -118,11 +118,7 @@ func (s *OptimizerState) Counter(name string) *int {
 // startOptimizer calls o.Start (o.StartState for a StatefulOptimizer),
 // turning a panic or a missing Update into an error.
 func startOptimizer(o Optimizer, weights []*tensor.Dense, st *OptimizerState) (u Update, err error) {
-	defer func() {
-		if e := recover(); e != nil {
-			u, err = nil, errors.Errorf("trainers: optimizer %T: Start panicked: %v", o, e)
-		}
-	}()
+	defer caught(&err, "trainers: Start of optimizer", o)
 	if so, ok := o.(StatefulOptimizer); ok {
 		u, err = so.StartState(weights, st)
 	} else {

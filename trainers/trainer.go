@@ -247,7 +247,8 @@ type run struct {
 	weights []*tensor.Dense // their tensors
 	grads   []*tensor.Dense // gradients of the current update
 	update  Update
-	guard   *guard // keeps the params finite
+	guard   *guard     // keeps the params finite
+	finite  *allFinite // checks the gradients
 	noise   *noiseState
 	sched   Time
 	start   time.Time
@@ -287,122 +288,42 @@ func newRun(l Loop, m models.Model, p *graph.Params, train datasets.Source) (r *
 			built.close()
 		}
 	}()
-	if err := built.layout(); err != nil {
+	r = built
+	if err := r.layout(); err != nil {
 		return nil, err
 	}
 	metric, err := validationMetric(cfg)
 	if err != nil {
 		return nil, err
 	}
-	noiseB := 0
-	if cfg.NoiseEvery > 0 {
-		if built.mem == nil {
-			return nil, errors.New("trainers: Config.NoiseEvery needs a training set held in memory (*datasets.Dataset)")
-		}
-		if noiseB = cfg.NoiseBatch; noiseB == 0 {
-			noiseB = built.batch
-			if pol.FullBatch {
-				noiseB = 32
-			}
-		}
-		// Checked before anything is built, so that fresh Params stay empty.
-		if train.Len()/noiseB < 2 {
-			return nil, errors.Errorf("trainers: gradient noise at batch size %d needs at least %d training examples, have %d", noiseB, 2*noiseB, train.Len())
-		}
+	noiseB, err := r.noiseBatch()
+	if err != nil {
+		return nil, err
 	}
-
 	// Fresh Params are filled by the first build. Build against a scratch
 	// Params and adopt its tensors only once nothing can fail any more, so
 	// that a model/target mismatch or a bad hyperparameter leaves p empty
 	// and a corrected model can be fitted to it at once.
-	target := p
-	fresh := p.Len() == 0
+	target, fresh := p, p.Len() == 0
 	if fresh {
 		target = graph.NewParams(p.Dtype(), p.Seed())
 	}
-	r = built
 	spec := exec.Spec{Forward: m.Forward, Params: target, X: train.XShape(), Y: train.YShape(),
 		Loss: cfg.Loss, Training: true, Create: fresh}
-	local := len(r.reps)
-	for i := range r.reps {
-		q := r.rank*local + i
-		s := spec
-		// Part 0's random layers draw what a one-part run draws.
-		s.Seed = rng.Seed(cfg.Seed, "layers")
-		if q > 0 {
-			s.Seed = rng.Seed(cfg.Seed, "layers", uint64(q))
-		}
-		rows := r.batch
-		if pol.FullBatch {
-			rows = r.chunk()
-		}
-		r.reps[i] = &replica{part: q, parts: r.parts, mem: r.mem, progs: exec.New(s),
-			idx: make([]int, 0, rows/r.parts+1)}
-	}
-	// Compile the first graph now: a model/target shape mismatch is an
-	// error before the first step.
-	firstN := partRows(0, r.batch, r.reps[0].part, r.parts)
-	if firstN == 0 || pol.FullBatch {
-		firstN = 1
-		if pol.FullBatch {
-			firstN = r.chunk()
-			if pl := train.PartLen(r.reps[0].part, r.parts); pl < firstN {
-				firstN = pl
-			}
-		}
-	}
-	first, err := r.reps[0].progs.Get(firstN)
-	if err != nil {
-		err = errors.Wrapf(err, "trainers: model on batches of %d examples of shape %v with %s",
-			firstN, train.XShape(), describeTargets(train.YShape()))
-		if hint := models.TargetHint(r.mem, cfg.Loss); hint != "" {
-			err = errors.Errorf("%v; %s", err, hint)
-		}
+	r.makeReplicas(spec)
+	if err := r.bindWeights(target); err != nil {
 		return nil, err
 	}
-	for i := 0; i < first.NumParams(); i++ {
-		r.names = append(r.names, first.ParamName(i))
-		r.weights = append(r.weights, target.Value(first.ParamName(i)))
-	}
-	if len(r.weights) == 0 {
-		return nil, errors.New("trainers: the model has no parameters")
-	}
-	if err := checkData(cfg, target, r.mem, first.Out); err != nil {
-		return nil, err
-	}
-	r.guard = newGuard(r.weights)
-	r.optState = newOptimizerState(r.names)
-	if r.update, err = startOptimizer(cfg.Optimizer, r.weights, r.optState); err != nil {
-		return nil, err
-	}
-
-	r.grads = make([]*tensor.Dense, len(r.weights))
-	for _, rep := range r.reps {
-		rep.grads = make([]*tensor.Dense, len(r.weights))
-	}
-	if pol.FullBatch {
-		for _, rep := range r.reps {
-			rep.acc = zerosLike(r.weights)
-		}
-	}
-	if r.parts > 1 {
-		r.red = newReducer(r.cl, r.weights, local)
-		copy(r.grads, r.red.sum)
-	}
-	if len(r.reps) > 1 {
-		r.pool = newPool(r.reps)
-	}
-	if err := r.broadcastWeights(); err != nil {
+	if err := r.startUpdates(); err != nil {
 		return nil, err
 	}
 	r.sched = Time{StepsPerEpoch: r.steps, Epochs: cfg.Epochs}
 	r.hist = &History{Method: pol.Name, BatchSize: r.batch, N: r.usable, Planned: cfg.Epochs,
-		StepsPerEpoch: r.steps, Replicas: r.parts, Unused: train.Len() - r.usable}
-	r.hist.Metric = metric
+		StepsPerEpoch: r.steps, Replicas: r.parts, Unused: train.Len() - r.usable, Metric: metric}
 	if err := r.setupMetrics(metric); err != nil {
 		return nil, err
 	}
-	if cfg.NoiseEvery > 0 {
+	if noiseB > 0 {
 		// The diagnostic passes run their own graphs, whose random layers
 		// draw from their own seed: estimating the noise never changes the
 		// training trajectory.
@@ -422,18 +343,130 @@ func newRun(l Loop, m models.Model, p *graph.Params, train datasets.Source) (r *
 		return nil, err
 	}
 	if fresh {
-		for _, name := range target.Names() {
-			if err := p.Add(name, target.Value(name)); err != nil {
-				return nil, errors.Wrap(err, "trainers")
-			}
-		}
-		for _, name := range target.BufferNames() {
-			if err := p.AddBuffer(name, target.Buffer(name)); err != nil {
-				return nil, errors.Wrap(err, "trainers")
-			}
+		if err := adopt(p, target); err != nil {
+			return nil, err
 		}
 	}
 	return r, nil
+}
+
+// noiseBatch is the batch size of the gradient-noise diagnostic, 0 if it
+// is off. It is checked before anything is built, so that fresh Params
+// stay empty.
+func (r *run) noiseBatch() (int, error) {
+	cfg := r.cfg
+	if cfg.NoiseEvery == 0 {
+		return 0, nil
+	}
+	if r.mem == nil {
+		return 0, errors.New("trainers: Config.NoiseEvery needs a training set held in memory (*datasets.Dataset)")
+	}
+	b := cfg.NoiseBatch
+	if b == 0 {
+		b = r.batch
+		if r.pol.FullBatch {
+			b = 32
+		}
+	}
+	if r.train.Len()/b < 2 {
+		return 0, errors.Errorf("trainers: gradient noise at batch size %d needs at least %d training examples, have %d", b, 2*b, r.train.Len())
+	}
+	return b, nil
+}
+
+// makeReplicas gives every local replica its compiled programs for spec;
+// part 0's random layers draw what a one-part run draws.
+func (r *run) makeReplicas(spec exec.Spec) {
+	local := len(r.reps)
+	rows := r.batch
+	if r.pol.FullBatch {
+		rows = r.chunk()
+	}
+	for i := range r.reps {
+		q := r.rank*local + i
+		s := spec
+		s.Seed = rng.Seed(r.cfg.Seed, "layers")
+		if q > 0 {
+			s.Seed = rng.Seed(r.cfg.Seed, "layers", uint64(q))
+		}
+		r.reps[i] = &replica{part: q, parts: r.parts, mem: r.mem, progs: exec.New(s),
+			idx: make([]int, 0, rows/r.parts+1)}
+	}
+}
+
+// bindWeights compiles replica 0's first graph — a model/target shape
+// mismatch is an error before the first step — and takes from it the
+// parameters' names and tensors, in gradient order; then it checks the
+// data against the model's outputs.
+func (r *run) bindWeights(target *graph.Params) error {
+	firstN := partRows(0, r.batch, r.reps[0].part, r.parts)
+	if r.pol.FullBatch {
+		firstN = r.chunk()
+		if pl := r.train.PartLen(r.reps[0].part, r.parts); pl < firstN {
+			firstN = pl
+		}
+	}
+	if firstN == 0 {
+		firstN = 1
+	}
+	first, err := r.reps[0].progs.Get(firstN)
+	if err != nil {
+		err = errors.Wrapf(err, "trainers: model on batches of %d examples of shape %v with %s",
+			firstN, r.train.XShape(), describeTargets(r.train.YShape()))
+		if hint := models.TargetHint(r.mem, r.cfg.Loss); hint != "" {
+			err = errors.Errorf("%v; %s", err, hint)
+		}
+		return err
+	}
+	for i := 0; i < first.NumParams(); i++ {
+		r.names = append(r.names, first.ParamName(i))
+		r.weights = append(r.weights, target.Value(first.ParamName(i)))
+	}
+	if len(r.weights) == 0 {
+		return errors.New("trainers: the model has no parameters")
+	}
+	return checkData(r.cfg, target, r.mem, first.Out)
+}
+
+// startUpdates makes what an update needs: the optimizer's Update, the
+// gradient buffers, the reduction across parts, the replicas' goroutines,
+// and every process on rank 0's weights.
+func (r *run) startUpdates() (err error) {
+	r.guard, r.finite = newGuard(r.weights), newAllFinite()
+	r.optState = newOptimizerState(r.names)
+	if r.update, err = startOptimizer(r.cfg.Optimizer, r.weights, r.optState); err != nil {
+		return err
+	}
+	r.grads = make([]*tensor.Dense, len(r.weights))
+	for _, rep := range r.reps {
+		rep.grads = make([]*tensor.Dense, len(r.weights))
+		if r.pol.FullBatch {
+			rep.acc = zerosLike(r.weights)
+		}
+	}
+	if r.parts > 1 {
+		r.red = newReducer(r.cl, r.weights, len(r.reps))
+		copy(r.grads, r.red.sum)
+	}
+	if len(r.reps) > 1 {
+		r.pool = newPool(r.reps)
+	}
+	return r.broadcastWeights()
+}
+
+// adopt gives fresh Params the tensors the first build made in target.
+func adopt(p, target *graph.Params) error {
+	for _, name := range target.Names() {
+		if err := p.Add(name, target.Value(name)); err != nil {
+			return errors.Wrap(err, "trainers")
+		}
+	}
+	for _, name := range target.BufferNames() {
+		if err := p.AddBuffer(name, target.Buffer(name)); err != nil {
+			return errors.Wrap(err, "trainers")
+		}
+	}
+	return nil
 }
 
 // layout decides who computes what: the processes and replicas, the
@@ -836,6 +869,9 @@ func (r *run) repErr(epoch int) error {
 
 // checkGrads checks that the update's gradients are finite.
 func (r *run) checkGrads(epoch int) error {
+	if r.finite.check(r.grads) {
+		return nil
+	}
 	for i, g := range r.grads {
 		if err := checkFinite(g); err != nil {
 			return errors.Errorf("trainers: epoch %d step %d: gradient of %q is not finite: %v", epoch+1, r.sched.Step, r.names[i], err)
@@ -928,11 +964,7 @@ func regularize(cfg Config, weights, grads []*tensor.Dense) {
 // time t; a panic in either, or a rate that is not a finite value ≥ 0, is
 // an error.
 func (r *run) learningRate(t Time) (lr float64, err error) {
-	defer func() {
-		if e := recover(); e != nil {
-			err = errors.Errorf("learning rate: panic: %v", e)
-		}
-	}()
+	defer caught(&err, "learning rate", nil)
 	factor := 1.0
 	if r.cfg.Schedule != nil {
 		factor = r.cfg.Schedule(t)
@@ -946,11 +978,7 @@ func (r *run) learningRate(t Time) (lr float64, err error) {
 
 // apply runs the optimizer's update; a panic in it is an error.
 func (r *run) apply(lr float64, grads []*tensor.Dense) (err error) {
-	defer func() {
-		if e := recover(); e != nil {
-			err = errors.Errorf("optimizer %T: update panicked: %v", r.cfg.Optimizer, e)
-		}
-	}()
+	defer caught(&err, "update of optimizer", r.cfg.Optimizer)
 	return r.update(lr, grads)
 }
 
@@ -977,6 +1005,18 @@ func (r *run) callbacks(e Event, rec *Epoch) error {
 		}
 	}
 	return first
+}
+
+// caught, deferred directly, turns a panic into *err: "<what> [<type of
+// of>] panicked: <value>". Fit recovers every panic; the calls of user
+// code that it guards say which piece panicked.
+func caught(err *error, what string, of interface{}) {
+	if p := recover(); p != nil {
+		if of != nil {
+			what = fmt.Sprintf("%s %T", what, of)
+		}
+		*err = errors.Errorf("%s panicked: %v", what, p)
+	}
 }
 
 func callSafely(cb Callback, e Event) (err error) {

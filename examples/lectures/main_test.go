@@ -132,6 +132,11 @@ func TestBadFlags(t *testing.T) {
 		{"-claim", "2", "-batches", "0"},
 		{"-claim", "1", "-momentum", "1"},
 		{"-claim", "1", "-points", "1"},
+		{"-claim", "3", "-escape-dim", "1"},
+		{"-claim", "3", "-escape-pair-etas", "0.0015"},
+		{"-claim", "3", "-sharp-batches", "0"},
+		{"-claim", "4", "-gap-epochs", "1"},
+		{"-claim", "4", "-gap-lrs", "0"},
 		{"-claim", "6", "-convex-l2", "0"},
 		{"-claim", "6", "-convex-eps", "1"},
 		{"-claim", "6", "-convex-ns", "1"},
@@ -148,6 +153,67 @@ func TestBadFlags(t *testing.T) {
 		if err := run(context.Background(), append([]string{"-out", "", "-data", "digits"}, args...), &bytes.Buffer{}); err == nil {
 			t.Errorf("%q: no error", args)
 		}
+	}
+}
+
+// TestClaim3 checks the direction of claim 3 at a reduced size: on the
+// toy, the escape probability falls as the temperature falls, the fitted
+// Arrhenius barrier is near the true one, pairs of equal η/B at small η
+// escape alike (within the binomial spread); on the digits MLP, every
+// sharpness is a finite positive number (its trend with B is reported, not
+// asserted: the reduced run is too short to be sure of it).
+func TestClaim3(t *testing.T) {
+	s := runJSON(t, "-claim", "3", "-escape-batches", "6,7,8,9,10,11", "-escape-runs", "100",
+		"-escape-pair-etas", "0.005,0.01,0.02", "-sharp-batches", "8,512", "-sharp-steps", "300", "-power-iters", "10")
+	sweep := s["sweep"].([]interface{})
+	hot, cold := num(field(sweep[0], "p_pooled")), num(field(sweep[len(sweep)-1], "p_pooled"))
+	barrier, fit := num(s["barrier"]), num(field(s, "fit_barrier", "median"))
+	t.Logf("P %.3f at the highest T, %.3f at the lowest; barrier %.3f, fitted %.3f", hot, cold, barrier, fit)
+	if !(hot > cold+0.5) {
+		t.Errorf("escape probability %.3f at the highest temperature, %.3f at the lowest: want a fall of more than 0.5", hot, cold)
+	}
+	if !(fit > 0.7*barrier && fit < 1.3*barrier) {
+		t.Errorf("fitted barrier %.3f, true %.3f: want within 30%%", fit, barrier)
+	}
+	for _, p := range s["pairs"].([]interface{})[1:] { // z is against the first
+		if z := num(field(p, "z")); math.Abs(z) > 4 {
+			t.Errorf("η = %v, B = %v: escape differs from the first pair's by %.1f binomial SEs", field(p, "eta"), field(p, "batch"), z)
+		}
+	}
+	for _, r := range s["sharpness"].([]interface{}) {
+		lo, hi := num(field(r, "sharpness", "min")), num(field(r, "sharpness", "max"))
+		t.Logf("B = %v: sharpness [%.3f, %.3f], test accuracy %v", field(r, "batch"), lo, hi, field(r, "test_accuracy", "median"))
+		if !(lo > 0) || math.IsInf(hi, 0) {
+			t.Errorf("B = %v: sharpness [%g, %g], want finite and positive", field(r, "batch"), lo, hi)
+		}
+	}
+}
+
+// TestClaim4 checks the direction of claim 4 at a reduced size: the
+// progressive loss stays close to the held-out loss in the first epoch,
+// relative to it, and falls far below it by the last epoch, where the
+// training-set loss is below the held-out loss on every seed.
+func TestClaim4(t *testing.T) {
+	s := runJSON(t, "-claim", "4", "-gap-epochs", "12", "-gap-lrs", "0.1,0.3")
+	pts := s["points"].([]interface{})
+	w := 0
+	for i, p := range pts {
+		if num(field(p, "epochs")) == 1 {
+			w = i
+		}
+	}
+	held1 := 0.0 // the mean held-out loss at the weights of the first epoch's steps
+	for _, p := range pts[:w] {
+		held1 += num(field(p, "held_out", "median")) / float64(w)
+	}
+	heldE := num(field(pts[len(pts)-1], "held_out", "median"))
+	g1, gE := num(field(s, "first_epoch_gap", "median")), num(field(s, "last_epoch_gap", "median"))
+	t.Logf("progressive − held-out: %.4f in epoch 1 (mean held-out %.3f), %.4f in the last (held-out %.3f)", g1, held1, gE, heldE)
+	if !(math.Abs(gE)/heldE > 2*math.Abs(g1)/held1) || !(gE < 0) {
+		t.Errorf("relative gap %.3f in epoch 1, %.3f in the last: want the last below zero and over twice as large", g1/held1, gE/heldE)
+	}
+	if lo := num(field(s, "train_gap", "min")); !(lo > 0) {
+		t.Errorf("held-out − training-set loss at the end %g on some seed: want > 0", lo)
 	}
 }
 

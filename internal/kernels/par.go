@@ -22,6 +22,7 @@ const (
 	passMax                 // planes [lo, hi): maxima of x (a) into y (d), arg
 	passScatter             // planes [lo, hi): dx (d) from dy (a) at arg
 	passMaxGrad             // planes [lo, hi): dx (d) from x (a) and dy (b)
+	passRanger              // r.Range(lo, hi)
 )
 
 // minSplit is the fewest values a pass must touch to be split: below it,
@@ -36,6 +37,7 @@ type parJob[T float] struct {
 	p       Pool
 	a, b, d []T
 	arg     []int32
+	r       Ranger
 	wg      sync.WaitGroup
 	tasks   [maxWorkers - 1]parTask[T]
 }
@@ -79,6 +81,8 @@ func (j *parJob[T]) runRange(lo, hi int) {
 		scatterPlanes(j.p, j.arg, j.a, j.d, lo, hi)
 	case passMaxGrad:
 		maxPoolPlanes(j.p, j.a, nil, j.b, j.d, nil, lo, hi)
+	case passRanger:
+		j.r.Range(lo, hi)
 	}
 }
 
@@ -120,6 +124,10 @@ func (j *parJob[T]) run(n, size int) {
 
 // runPass runs one pass on a job from the free list.
 func runPass[T float](ps pass, c Conv, p Pool, a, b, d []T, arg []int32, n, size int) {
+	runJob(ps, c, p, a, b, d, arg, nil, n, size)
+}
+
+func runJob[T float](ps pass, c Conv, p Pool, a, b, d []T, arg []int32, r Ranger, n, size int) {
 	free := parFree[T]()
 	var j *parJob[T]
 	select {
@@ -127,11 +135,27 @@ func runPass[T float](ps pass, c Conv, p Pool, a, b, d []T, arg []int32, n, size
 	default:
 		j = new(parJob[T])
 	}
-	j.pass, j.c, j.p, j.a, j.b, j.d, j.arg = ps, c, p, a, b, d, arg
+	j.pass, j.c, j.p, j.a, j.b, j.d, j.arg, j.r = ps, c, p, a, b, d, arg, r
 	j.run(n, size)
-	j.a, j.b, j.d, j.arg = nil, nil, nil, nil
+	j.a, j.b, j.d, j.arg, j.r = nil, nil, nil, nil, nil
 	select {
 	case free <- j:
 	default:
 	}
+}
+
+// A Ranger computes elements [lo, hi) of an elementwise pass (an optimizer
+// step, a sum of gradients).
+type Ranger interface{ Range(lo, hi int) }
+
+// Split runs r over [0, n) in disjoint ranges, split over the gemm workers
+// under the rule of the passes above (n ≥ minSplit, no other kernel call in
+// progress), else in one call on the caller. Every element is computed by
+// one goroutine, so an elementwise r gives the same bits whatever the split.
+// Pass a pointer that lives across calls: Split then allocates nothing.
+func Split(n int, r Ranger) {
+	if n <= 0 {
+		return
+	}
+	runJob[float32](passRanger, Conv{}, Pool{}, nil, nil, nil, nil, r, n, n)
 }
