@@ -1,8 +1,9 @@
 package cluster
 
 import (
-	"strings"
 	"testing"
+
+	"github.com/descent-go/descent/internal/testutil"
 )
 
 // A nil *Job is one process for every method the trainers use.
@@ -70,9 +71,7 @@ func TestMisuse(t *testing.T) {
 			{"root negative", "root -1", j.Broadcast([]byte("x"), -1)},
 			{"root too big", "root 1, want 0 ≤ root < Size 1", j.Broadcast([]byte("x"), 1)},
 		} {
-			if c.err == nil || !strings.Contains(c.err.Error(), c.want) || !strings.HasPrefix(c.err.Error(), "cluster: ") {
-				t.Errorf("job %v, %s: error %v, want one containing %q", j, c.name, c.err, c.want)
-			}
+			testutil.ErrPrefixed(t, c.err, "cluster: ", c.want)
 		}
 	}
 }
@@ -91,8 +90,6 @@ func TestClosedJob(t *testing.T) {
 		"Broadcast":        j.Broadcast([]byte{1}, 0),
 		"Barrier":          j.Barrier(),
 	} {
-		if err == nil || !strings.Contains(err.Error(), name+" on rank 0 after Close") {
-			t.Errorf("%s after Close: %v", name, err)
-		}
+		testutil.ErrContains(t, err, name+" on rank 0 after Close")
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/internal/testutil"
 )
 
 // refFlipCrop is the textbook definition: pad the image with pad zeros on
@@ -126,5 +128,5 @@ func TestAugmentReproducibleAndIndependentOfSplit(t *testing.T) {
 		t.Fatal("FlipCrop accepted pad >= rows")
 	}
 	fc, _ := FlipCrop(1, 3, 4, 1, true)
-	wantErr(t, fc(newZeros(tensor.Float64, tensor.Shape{2, 5}), nil, 2, make([]int64, 2)), "FlipCrop", "(2, 5)")
+	testutil.ErrPrefixed(t, fc(newZeros(tensor.Float64, tensor.Shape{2, 5}), nil, 2, make([]int64, 2)), "datasets: ", "FlipCrop", "(2, 5)")
 }

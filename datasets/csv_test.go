@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/internal/testutil"
 )
 
 func gz(t testing.TB, b []byte) []byte {
@@ -105,15 +107,15 @@ func TestReadCSVBadInputs(t *testing.T) {
 			if d != nil {
 				t.Errorf("got %v with the error", d)
 			}
-			wantErr(t, err, tc.want...)
+			testutil.ErrPrefixed(t, err, "datasets: ", tc.want...)
 		})
 	}
 	_, err := ReadCSV(nil, "nil.csv", CSVOptions{})
-	wantErr(t, err, "nil.csv: nil reader")
+	testutil.ErrPrefixed(t, err, "datasets: ", "nil.csv: nil reader")
 	// truncated gzip
 	z := gz(t, []byte("1,2\n3,4\n"))
 	_, err = ReadCSV(bytes.NewReader(z[:len(z)-6]), "cut.csv.gz", CSVOptions{})
-	wantErr(t, err, "cut.csv.gz: truncated")
+	testutil.ErrPrefixed(t, err, "datasets: ", "cut.csv.gz: truncated")
 }
 
 func TestLoadCSV(t *testing.T) {
@@ -130,7 +132,7 @@ func TestLoadCSV(t *testing.T) {
 		t.Errorf("%v", d)
 	}
 	_, err = LoadCSV(filepath.Join(dir, "missing.csv"), CSVOptions{})
-	wantErr(t, err, "missing.csv", "no such file")
+	testutil.ErrPrefixed(t, err, "datasets: ", "missing.csv", "no such file")
 }
 
 // FuzzReadCSV checks that ReadCSV never panics and that a Dataset it returns
@@ -164,9 +166,7 @@ func FuzzReadCSV(f *testing.F) {
 			if d != nil {
 				t.Fatal("Dataset and error")
 			}
-			if !strings.HasPrefix(err.Error(), "datasets: ") {
-				t.Fatalf("error without prefix: %v", err)
-			}
+			testutil.ErrPrefixed(t, err, "datasets: ")
 			// A field is quoted cut short: messages stay short whatever
 			// the input.
 			if len(err.Error()) > 600 {

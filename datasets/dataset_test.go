@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/internal/testutil"
 )
 
 func TestNewBadInputs(t *testing.T) {
@@ -53,7 +55,7 @@ func TestNewBadInputs(t *testing.T) {
 			if d != nil {
 				t.Errorf("got a Dataset %v with the error", d)
 			}
-			wantErr(t, err, tc.want...)
+			testutil.ErrPrefixed(t, err, "datasets: ", tc.want...)
 		})
 	}
 }
@@ -83,7 +85,7 @@ func TestFromFloat64BadInputs(t *testing.T) {
 		tc := tc
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := FromFloat64(tc.x, tc.xShape, tc.y, tc.yShape, tc.dt)
-			wantErr(t, err, tc.want...)
+			testutil.ErrPrefixed(t, err, "datasets: ", tc.want...)
 		})
 	}
 }
@@ -224,7 +226,7 @@ func TestGatherBadInputs(t *testing.T) {
 	for _, tc := range tests {
 		tc := tc
 		t.Run(tc.name, func(t *testing.T) {
-			wantErr(t, d.Gather(tc.idx, tc.x, tc.y), tc.want...)
+			testutil.ErrPrefixed(t, d.Gather(tc.idx, tc.x, tc.y), "datasets: ", tc.want...)
 		})
 	}
 }
@@ -247,12 +249,12 @@ func TestSubset(t *testing.T) {
 		t.Error("Subset shares memory with the Dataset")
 	}
 	_, err = d.Subset(nil)
-	wantErr(t, err, "Subset: no indices")
+	testutil.ErrPrefixed(t, err, "datasets: ", "Subset: no indices")
 	_, err = d.Subset([]int{0, 5})
-	wantErr(t, err, "idx[1] = 5 is out of range [0, 5)")
+	testutil.ErrPrefixed(t, err, "datasets: ", "idx[1] = 5 is out of range [0, 5)")
 	var nilDS *Dataset
 	_, err = nilDS.Split(1, false, 1)
-	wantErr(t, err, "nil Dataset")
+	testutil.ErrPrefixed(t, err, "datasets: ", "nil Dataset")
 }
 
 func TestOneHot(t *testing.T) {
@@ -284,7 +286,7 @@ func TestOneHot(t *testing.T) {
 	}
 	for _, tc := range bad {
 		_, err := OneHot(tc.labels, tc.k, tc.dt)
-		wantErr(t, err, tc.want)
+		testutil.ErrPrefixed(t, err, "datasets: ", tc.want)
 	}
 
 	d := mustDS(t, 6, 2, 3)
@@ -296,10 +298,10 @@ func TestOneHot(t *testing.T) {
 		t.Errorf("Dataset.OneHot: %v labels %v", o, o.Labels())
 	}
 	_, err = o.OneHot()
-	wantErr(t, err, "Y is (6, 3): want class indices")
+	testutil.ErrPrefixed(t, err, "datasets: ", "Y is (6, 3): want class indices")
 	one := mustDS(t, 3, 2, 1)
 	_, err = one.OneHot()
-	wantErr(t, err, "only class 0")
+	testutil.ErrPrefixed(t, err, "datasets: ", "only class 0")
 }
 
 func TestSplit(t *testing.T) {
@@ -412,7 +414,7 @@ func TestSplitBadInputs(t *testing.T) {
 		tc := tc
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := tc.d.Split(1, tc.stratify, tc.fr...)
-			wantErr(t, err, tc.want)
+			testutil.ErrPrefixed(t, err, "datasets: ", tc.want)
 		})
 	}
 }
@@ -504,18 +506,18 @@ func TestStandardizerBadInputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = s.Apply(three)
-	wantErr(t, err, "fitted on 2 features, but the Dataset's examples (3) have 3")
+	testutil.ErrPrefixed(t, err, "datasets: ", "fitted on 2 features, but the Dataset's examples (3) have 3")
 	_, err = (&Standardizer{Mean: []float64{0, 0}, Std: []float64{1}}).Apply(d)
-	wantErr(t, err, "2 means but 1 standard deviations")
+	testutil.ErrPrefixed(t, err, "datasets: ", "2 means but 1 standard deviations")
 	_, err = (&Standardizer{Mean: []float64{0, 0}, Std: []float64{1, 0}}).Apply(d)
-	wantErr(t, err, "Std[1] = 0")
+	testutil.ErrPrefixed(t, err, "datasets: ", "Std[1] = 0")
 	_, err = (&Standardizer{Mean: []float64{math.NaN(), 0}, Std: []float64{1, 1}}).Apply(d)
-	wantErr(t, err, "Mean[0] = NaN")
+	testutil.ErrPrefixed(t, err, "datasets: ", "Mean[0] = NaN")
 	_, err = (&Standardizer{Mean: []float64{0, 0}, Std: []float64{1e-320, 1}}).Apply(d)
-	wantErr(t, err, "X[1,0] is +Inf")
+	testutil.ErrPrefixed(t, err, "datasets: ", "X[1,0] is +Inf")
 	var nilS *Standardizer
 	_, err = nilS.Apply(d)
-	wantErr(t, err, "nil Standardizer")
+	testutil.ErrPrefixed(t, err, "datasets: ", "nil Standardizer")
 	_, err = s.Apply(nil)
-	wantErr(t, err, "nil Dataset")
+	testutil.ErrPrefixed(t, err, "datasets: ", "nil Dataset")
 }

@@ -62,9 +62,9 @@
 // Digits and Iris are small classic data sets shipped with scikit-learn under
 // the BSD-3-Clause license; the files and their descriptions are in the data
 // folder of this package with the attribution (data/README.md). MNIST and
-// Fashion-MNIST are read from their IDX files (LoadMNIST, LoadFashionMNIST),
-// which DownloadMNIST and DownloadFashionMNIST fetch into a cache after
-// checking their SHA-256 sums.
+// Fashion-MNIST (an MNISTSet) are read from their IDX files (LoadMNIST),
+// which DownloadMNIST fetches into a cache after checking their SHA-256
+// sums.
 //
 // Errors name what was wrong and where (a file, line and column; a shape; an
 // index), and are wrapped with github.com/pkg/errors. No function or method

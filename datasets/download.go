@@ -42,8 +42,8 @@ type Downloader struct {
 	Files map[string]string
 	// StallTimeout abandons a download when the server sends nothing (no
 	// headers, no body byte) for this long; 0 means no limit (a stalled
-	// server then waits for the context). MNISTDownloader and
-	// FashionMNISTDownloader set DefaultStallTimeout.
+	// server then waits for the context). MNISTDownloader sets
+	// DefaultStallTimeout.
 	StallTimeout time.Duration
 }
 
@@ -72,25 +72,22 @@ var fashionMNISTFiles = map[string]string{
 	mnistTrainLabels: "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
 }
 
-// MNISTDownloader returns a new Downloader for the four MNIST files from the
-// canonical mirror https://ossci-datasets.s3.amazonaws.com/mnist/. Change
-// its BaseURLs to use another mirror.
-func MNISTDownloader() *Downloader {
-	return &Downloader{
-		BaseURLs:     []string{"https://ossci-datasets.s3.amazonaws.com/mnist/"},
-		Files:        copyFiles(mnistFiles),
-		StallTimeout: DefaultStallTimeout,
+// MNISTDownloader returns a new Downloader for the four files of set:
+// MNIST's from the canonical mirror https://ossci-datasets.s3.amazonaws.com/mnist/,
+// Fashion-MNIST's from https://fashion-mnist.s3-website.eu-central-1.amazonaws.com/.
+// Change its BaseURLs to use another mirror. It is nil for an unknown set.
+func MNISTDownloader(set MNISTSet) *Downloader {
+	var base string
+	var files map[string]string
+	switch set {
+	case MNIST:
+		base, files = "https://ossci-datasets.s3.amazonaws.com/mnist/", mnistFiles
+	case FashionMNIST:
+		base, files = "https://fashion-mnist.s3-website.eu-central-1.amazonaws.com/", fashionMNISTFiles
+	default:
+		return nil
 	}
-}
-
-// FashionMNISTDownloader returns a new Downloader for the four Fashion-MNIST
-// files from https://fashion-mnist.s3-website.eu-central-1.amazonaws.com/.
-func FashionMNISTDownloader() *Downloader {
-	return &Downloader{
-		BaseURLs:     []string{"https://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"},
-		Files:        copyFiles(fashionMNISTFiles),
-		StallTimeout: DefaultStallTimeout,
-	}
+	return &Downloader{BaseURLs: []string{base}, Files: copyFiles(files), StallTimeout: DefaultStallTimeout}
 }
 
 func copyFiles(m map[string]string) map[string]string {
@@ -101,20 +98,17 @@ func copyFiles(m map[string]string) map[string]string {
 	return c
 }
 
-// DownloadMNIST makes sure that cacheDir/mnist holds the four MNIST files
-// with the right sums, downloading what is missing or wrong, and returns
-// that directory, ready for LoadMNIST.
-func DownloadMNIST(ctx context.Context, cacheDir string) (dir string, err error) {
-	dir = filepath.Join(cacheDir, "mnist")
-	return dir, MNISTDownloader().Fetch(ctx, dir)
-}
-
-// DownloadFashionMNIST makes sure that cacheDir/fashion-mnist holds the four
-// Fashion-MNIST files with the right sums and returns that directory, ready
-// for LoadFashionMNIST.
-func DownloadFashionMNIST(ctx context.Context, cacheDir string) (dir string, err error) {
-	dir = filepath.Join(cacheDir, "fashion-mnist")
-	return dir, FashionMNISTDownloader().Fetch(ctx, dir)
+// DownloadMNIST makes sure that cacheDir/mnist (or cacheDir/fashion-mnist
+// for FashionMNIST) holds the four files of set with the right sums,
+// downloading what is missing or wrong, and returns that directory, ready
+// for LoadMNIST.
+func DownloadMNIST(ctx context.Context, set MNISTSet, cacheDir string) (dir string, err error) {
+	d := MNISTDownloader(set)
+	if d == nil {
+		return "", errors.Errorf("datasets: DownloadMNIST: unknown set %v, want MNIST or FashionMNIST", set)
+	}
+	dir = filepath.Join(cacheDir, set.dirName())
+	return dir, d.Fetch(ctx, dir)
 }
 
 // Fetch makes sure that dir (created if needed) holds every file of

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/descent-go/descent/internal/testutil"
 )
 
 func sum(b []byte) string {
@@ -143,7 +145,7 @@ func TestDownloaderBadBytes(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "a.bin"), []byte("old"), 0o644)
 	d := &Downloader{BaseURLs: []string{srv.URL + "/data/"}, Files: sums}
 	err := d.Fetch(context.Background(), dir)
-	wantErr(t, err, "Fetch a.bin", srv.URL+"/data/a.bin", "8 bytes with sha256 "+sum([]byte("tampered")), "want "+sums["a.bin"])
+	testutil.ErrPrefixed(t, err, "datasets: ", "Fetch a.bin", srv.URL+"/data/a.bin", "8 bytes with sha256 "+sum([]byte("tampered")), "want "+sums["a.bin"])
 	if _, err := os.Stat(filepath.Join(dir, "a.bin")); !os.IsNotExist(err) {
 		t.Error("a file with the wrong sum is in the cache")
 	}
@@ -156,7 +158,7 @@ func TestDownloaderHTTPErrors(t *testing.T) {
 	dir := t.TempDir()
 
 	d := &Downloader{BaseURLs: []string{srv.URL + "/missing/"}, Files: sums}
-	wantErr(t, d.Fetch(context.Background(), dir), "Fetch a.bin: GET "+srv.URL+"/missing/a.bin: 404 Not Found")
+	testutil.ErrPrefixed(t, d.Fetch(context.Background(), dir), "datasets: ", "Fetch a.bin: GET "+srv.URL+"/missing/a.bin: 404 Not Found")
 
 	// mirrors are tried in order
 	d.BaseURLs = []string{srv.URL + "/missing/", srv.URL + "/data/"}
@@ -166,11 +168,11 @@ func TestDownloaderHTTPErrors(t *testing.T) {
 	// every mirror failing names each failure
 	os.Remove(filepath.Join(dir, "a.bin"))
 	d.BaseURLs = []string{srv.URL + "/missing/", srv.URL + "/gone/"}
-	wantErr(t, d.Fetch(context.Background(), dir), "every mirror failed", "/missing/a.bin: 404", "/gone/a.bin: 404")
+	testutil.ErrPrefixed(t, d.Fetch(context.Background(), dir), "datasets: ", "every mirror failed", "/missing/a.bin: 404", "/gone/a.bin: 404")
 
 	// a refused connection
 	d.BaseURLs = []string{"http://127.0.0.1:1/"}
-	wantErr(t, d.Fetch(context.Background(), dir), "Fetch a.bin")
+	testutil.ErrPrefixed(t, d.Fetch(context.Background(), dir), "datasets: ", "Fetch a.bin")
 
 	// cancelled while the body is streaming
 	fs.mu.Lock()
@@ -183,13 +185,13 @@ func TestDownloaderHTTPErrors(t *testing.T) {
 		cancel()
 	}()
 	start := time.Now()
-	wantErr(t, d.Fetch(ctx, dir), "Fetch a.bin", "context canceled")
+	testutil.ErrPrefixed(t, d.Fetch(ctx, dir), "datasets: ", "Fetch a.bin", "context canceled")
 	if time.Since(start) > 5*time.Second {
 		t.Error("cancel did not stop the download")
 	}
 	noTemp(t, dir)
 	// cancelled before the start
-	wantErr(t, d.Fetch(ctx, dir), "context canceled")
+	testutil.ErrPrefixed(t, d.Fetch(ctx, dir), "datasets: ", "context canceled")
 }
 
 func TestDownloaderBadConfig(t *testing.T) {
@@ -207,7 +209,7 @@ func TestDownloaderBadConfig(t *testing.T) {
 		{"no base URL", &Downloader{Files: map[string]string{"a": good}}, "Fetch a: no base URL"},
 	}
 	for _, tc := range tests {
-		wantErr(t, tc.d.Fetch(context.Background(), dir), tc.want)
+		testutil.ErrPrefixed(t, tc.d.Fetch(context.Background(), dir), "datasets: ", tc.want)
 	}
 }
 
@@ -231,7 +233,7 @@ func TestDownloaderDecompressedSum(t *testing.T) {
 		t.Errorf("cached gzip refetched (%d) or error %v", fs.count("c.gz"), err)
 	}
 	d.Files["c.gz"] = sum([]byte("other"))
-	wantErr(t, d.Fetch(context.Background(), dir), "(decompressed "+sum(content)+")")
+	testutil.ErrPrefixed(t, d.Fetch(context.Background(), dir), "datasets: ", "(decompressed "+sum(content)+")")
 }
 
 // readSums parses a SHA256SUMS file.
@@ -274,7 +276,7 @@ func TestMNISTDownloadFromMirror(t *testing.T) {
 	}
 	_, srv := newFileServer(t, files)
 	cache := t.TempDir()
-	d := MNISTDownloader()
+	d := MNISTDownloader(MNIST)
 	if len(d.BaseURLs) != 1 || d.BaseURLs[0] != "https://ossci-datasets.s3.amazonaws.com/mnist/" {
 		t.Errorf("default mirror %v", d.BaseURLs)
 	}
@@ -283,14 +285,14 @@ func TestMNISTDownloadFromMirror(t *testing.T) {
 	if mnistFiles[mnistTestImages] == "00" {
 		t.Fatal("MNISTDownloader shares its Files map")
 	}
-	d = MNISTDownloader()
+	d = MNISTDownloader(MNIST)
 	d.BaseURLs = []string{srv.URL + "/data/"}
 	if err := d.Fetch(context.Background(), filepath.Join(cache, "mnist")); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	dir, err := DownloadMNIST(ctx, cache)
+	dir, err := DownloadMNIST(ctx, MNIST, cache)
 	if err != nil || dir != filepath.Join(cache, "mnist") {
 		t.Fatalf("DownloadMNIST on a full cache: %q %v", dir, err)
 	}
@@ -298,9 +300,9 @@ func TestMNISTDownloadFromMirror(t *testing.T) {
 
 // TestFashionMNISTSums checks the embedded Fashion-MNIST sums (of the
 // decompressed files) against the shared copy, whose .gz bytes differ from
-// upstream's: DownloadFashionMNIST must accept it as a complete cache.
+// upstream's: DownloadMNIST(FashionMNIST) must accept it as a complete cache.
 func TestFashionMNISTSums(t *testing.T) {
-	if raceEnabled && testing.Short() {
+	if testutil.Race && testing.Short() {
 		t.Skip("single-goroutine checksums of 85 MB take 16 s under the race detector: skipped with -short")
 	}
 	src := filepath.Join("..", "..", "shared", "data", "fashion-mnist")
@@ -321,12 +323,12 @@ func TestFashionMNISTSums(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if d := FashionMNISTDownloader(); len(d.BaseURLs) != 1 || !strings.HasPrefix(d.BaseURLs[0], "https://fashion-mnist.s3-website.eu-central-1.amazonaws.com/") {
+	if d := MNISTDownloader(FashionMNIST); len(d.BaseURLs) != 1 || !strings.HasPrefix(d.BaseURLs[0], "https://fashion-mnist.s3-website.eu-central-1.amazonaws.com/") {
 		t.Errorf("default mirror %v", d.BaseURLs)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	got, err := DownloadFashionMNIST(ctx, cache)
+	got, err := DownloadMNIST(ctx, FashionMNIST, cache)
 	if err != nil || got != dir {
 		t.Fatalf("%q %v", got, err)
 	}

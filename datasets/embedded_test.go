@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/internal/testutil"
 )
 
 func TestDigits(t *testing.T) {
@@ -43,7 +45,7 @@ func TestDigits(t *testing.T) {
 		}
 	}
 	_, err := Digits(tensor.Int)
-	wantErr(t, err, "dtype int")
+	testutil.ErrPrefixed(t, err, "datasets: ", "dtype int")
 }
 
 func TestIris(t *testing.T) {

@@ -141,6 +141,23 @@ func ExampleDataset_Split() {
 	// 120 30
 }
 
+// The usual preparation in one call: train, validation and test parts,
+// stratified by class, all standardized with the training part's statistics.
+func ExampleDataset_SplitStandardized() {
+	ds, _ := datasets.Iris(tensor.Float64)
+	parts, std, err := ds.SplitStandardized(42, true, 0.6, 0.2, 0.2)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	train, val, test := parts[0], parts[1], parts[2]
+	fmt.Println(train.Len(), val.Len(), test.Len())
+	fmt.Printf("petal length: mean %.2f cm, std %.2f cm\n", std.Mean[2], std.Std[2])
+	// Output:
+	// 90 30 30
+	// petal length: mean 3.80 cm, std 1.75 cm
+}
+
 func ExampleOneHot() {
 	y, _ := datasets.OneHot([]int{2, 0, 1}, 3, tensor.Float64)
 	fmt.Println(y.Float64s())
@@ -196,12 +213,12 @@ func ExampleDigits() {
 // only check their sums), then load it. This example is compiled but not
 // run, as it needs the network.
 func ExampleLoadMNIST() {
-	dir, err := datasets.DownloadMNIST(context.Background(), filepath.Join(os.TempDir(), "descent-data"))
+	dir, err := datasets.DownloadMNIST(context.Background(), datasets.MNIST, filepath.Join(os.TempDir(), "descent-data"))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	train, test, err := datasets.LoadMNISTWith(dir, datasets.MNISTOptions{Dtype: tensor.Float32, Layout: datasets.NCHW})
+	train, test, err := datasets.LoadMNISTWith(context.Background(), dir, datasets.MNISTOptions{Dtype: tensor.Float32, Layout: datasets.NCHW})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -2,28 +2,10 @@ package datasets
 
 import (
 	"math"
-	"os"
-	"strings"
 	"testing"
 
 	"gorgonia.org/tensor"
-
-	"github.com/descent-go/descent/internal/testutil"
 )
-
-// wantErr fails unless err is non-nil, starts with "datasets: " and
-// contains every one of subs.
-func wantErr(t *testing.T, err error, subs ...string) {
-	t.Helper()
-	testutil.ErrContains(t, err, subs...)
-	msg := err.Error()
-	if os.Getenv("DATASETS_SHOW_ERRORS") != "" {
-		t.Log(msg)
-	}
-	if !strings.HasPrefix(msg, "datasets: ") {
-		t.Errorf("error %q does not start with \"datasets: \"", msg)
-	}
-}
 
 // dense64 returns a float64 tensor of the given shape holding data.
 func dense64(data []float64, shape ...int) *tensor.Dense {

@@ -198,8 +198,51 @@ const (
 	NCHW
 )
 
-// MNISTOptions say how LoadMNISTWith and LoadFashionMNISTWith build their
-// Datasets.
+// MNISTSet names one of the two data sets that come in MNIST's four IDX
+// files: they differ in what they hold and where they are downloaded from,
+// not in how they are read.
+type MNISTSet int
+
+const (
+	// MNIST is LeCun et al.'s handwritten digits, classes 0..9.
+	MNIST MNISTSet = iota
+	// FashionMNIST is Zalando's 28×28 clothing articles, 10 classes named
+	// by ClassNames.
+	FashionMNIST
+)
+
+// String returns "MNIST" or "Fashion-MNIST".
+func (s MNISTSet) String() string {
+	switch s {
+	case MNIST:
+		return "MNIST"
+	case FashionMNIST:
+		return "Fashion-MNIST"
+	}
+	return fmt.Sprintf("MNISTSet(%d)", int(s))
+}
+
+// ClassNames returns the names of the set's classes 0..9 (nil for an
+// unknown set).
+func (s MNISTSet) ClassNames() []string {
+	switch s {
+	case MNIST:
+		return []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
+	case FashionMNIST:
+		return []string{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}
+	}
+	return nil
+}
+
+// dirName is the set's directory in a download cache.
+func (s MNISTSet) dirName() string {
+	if s == FashionMNIST {
+		return "fashion-mnist"
+	}
+	return "mnist"
+}
+
+// MNISTOptions say how LoadMNISTWith builds its Datasets.
 type MNISTOptions struct {
 	// Dtype is tensor.Float64 (the default) or tensor.Float32.
 	Dtype tensor.Dtype
@@ -215,48 +258,22 @@ const (
 	mnistTestLabels  = "t10k-labels-idx1-ubyte.gz"
 )
 
-// LoadMNIST reads MNIST from a directory holding its four standard files
+// LoadMNIST reads MNIST or Fashion-MNIST (the same files, shapes and
+// scaling) from a directory holding the four standard files
 // (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz,
 // t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz, or the same names
 // without .gz). The 60000 training and 10000 test examples have X of shape
-// (N, 784) with pixels scaled from 0..255 to [0, 1], and Y holding the digit
-// as a class index, shape (N). DownloadMNIST fetches the files.
+// (N, 784) with pixels scaled from 0..255 to [0, 1], and Y holding the class
+// index, shape (N). DownloadMNIST fetches the files; MNISTSet.ClassNames
+// names the classes.
 func LoadMNIST(dir string, dt tensor.Dtype) (train, test *Dataset, err error) {
-	return LoadMNISTWith(dir, MNISTOptions{Dtype: dt})
+	return LoadMNISTWith(context.Background(), dir, MNISTOptions{Dtype: dt})
 }
 
-// LoadMNISTWith is LoadMNIST with a choice of layout.
-func LoadMNISTWith(dir string, opt MNISTOptions) (train, test *Dataset, err error) {
-	return loadMNISTDir(context.Background(), "LoadMNIST", dir, opt)
-}
-
-// LoadMNISTContext is LoadMNISTWith that stops with ctx's error once ctx
-// is done.
-func LoadMNISTContext(ctx context.Context, dir string, opt MNISTOptions) (train, test *Dataset, err error) {
+// LoadMNISTWith is LoadMNIST with a choice of layout, which stops with
+// ctx's error once ctx is done.
+func LoadMNISTWith(ctx context.Context, dir string, opt MNISTOptions) (train, test *Dataset, err error) {
 	return loadMNISTDir(ctx, "LoadMNIST", dir, opt)
-}
-
-// LoadFashionMNIST reads Fashion-MNIST, which has the same files, shapes and
-// scaling as MNIST (see LoadMNIST); its 10 classes are clothing articles,
-// named by FashionMNISTClassNames. DownloadFashionMNIST fetches the files.
-func LoadFashionMNIST(dir string, dt tensor.Dtype) (train, test *Dataset, err error) {
-	return LoadFashionMNISTWith(dir, MNISTOptions{Dtype: dt})
-}
-
-// LoadFashionMNISTWith is LoadFashionMNIST with a choice of layout.
-func LoadFashionMNISTWith(dir string, opt MNISTOptions) (train, test *Dataset, err error) {
-	return loadMNISTDir(context.Background(), "LoadFashionMNIST", dir, opt)
-}
-
-// LoadFashionMNISTContext is LoadFashionMNISTWith that stops with ctx's
-// error once ctx is done.
-func LoadFashionMNISTContext(ctx context.Context, dir string, opt MNISTOptions) (train, test *Dataset, err error) {
-	return loadMNISTDir(ctx, "LoadFashionMNIST", dir, opt)
-}
-
-// FashionMNISTClassNames returns the names of Fashion-MNIST's classes 0..9.
-func FashionMNISTClassNames() []string {
-	return []string{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}
 }
 
 func loadMNISTDir(ctx context.Context, op, dir string, opt MNISTOptions) (train, test *Dataset, err error) {

@@ -2,15 +2,17 @@ package datasets
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"io"
 	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 
 	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/internal/testutil"
 )
 
 // idxBytes encodes an IDX file with the given type code, dimensions and data.
@@ -76,17 +78,17 @@ func TestReadIDXBadInputs(t *testing.T) {
 			if shape != nil || data != nil {
 				t.Error("shape or data with the error")
 			}
-			wantErr(t, err, tc.want...)
+			testutil.ErrPrefixed(t, err, "datasets: ", tc.want...)
 		})
 	}
 	// a gzip stream cut short
 	z := gz(t, ok)
 	_, _, err := ReadIDX(bytes.NewReader(z[:len(z)-5]), "cut.gz")
-	wantErr(t, err, "cut.gz: truncated")
+	testutil.ErrPrefixed(t, err, "datasets: ", "cut.gz: truncated")
 	_, _, err = ReadIDX(nil, "nil.idx")
-	wantErr(t, err, "nil reader")
+	testutil.ErrPrefixed(t, err, "datasets: ", "nil reader")
 	_, _, err = LoadIDX(filepath.Join(t.TempDir(), "missing"))
-	wantErr(t, err, "missing", "no such file")
+	testutil.ErrPrefixed(t, err, "datasets: ", "missing", "no such file")
 }
 
 // FuzzReadIDX checks that ReadIDX never panics and that on success the data
@@ -107,9 +109,7 @@ func FuzzReadIDX(f *testing.F) {
 			if shape != nil || data != nil {
 				t.Fatal("shape or data with an error")
 			}
-			if !strings.HasPrefix(err.Error(), "datasets: fuzz.idx") {
-				t.Fatalf("error does not name the file: %v", err)
-			}
+			testutil.ErrPrefixed(t, err, "datasets: fuzz.idx")
 			return
 		}
 		size := 1
@@ -166,7 +166,7 @@ func TestLoadMNISTSmall(t *testing.T) {
 		if !reflect.DeepEqual(train.Labels(), []int{9, 0, 4}) || train.NumClasses() != 10 {
 			t.Errorf("labels %v", train.Labels())
 		}
-		tr, _, err := LoadFashionMNISTWith(dir, MNISTOptions{Layout: NCHW})
+		tr, _, err := LoadMNISTWith(context.Background(), dir, MNISTOptions{Layout: NCHW})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -179,34 +179,34 @@ func TestLoadMNISTSmall(t *testing.T) {
 func TestLoadMNISTBadInputs(t *testing.T) {
 	empty := t.TempDir()
 	_, _, err := LoadMNIST(empty, tensor.Float64)
-	wantErr(t, err, "train-images-idx3-ubyte.gz nor train-images-idx3-ubyte exists")
+	testutil.ErrPrefixed(t, err, "datasets: ", "train-images-idx3-ubyte.gz nor train-images-idx3-ubyte exists")
 
 	mismatch := t.TempDir()
 	writeMNIST(t, mismatch, 3, 2, 2, []byte{1, 2}, true)
 	_, _, err = LoadMNIST(mismatch, tensor.Float64)
-	wantErr(t, err, "holds 3 images but", "holds 2 labels")
+	testutil.ErrPrefixed(t, err, "datasets: ", "holds 3 images but", "holds 2 labels")
 
 	badLabel := t.TempDir()
 	writeMNIST(t, badLabel, 3, 2, 2, []byte{1, 12, 2}, false)
 	_, _, err = LoadMNIST(badLabel, tensor.Float64)
-	wantErr(t, err, "train-labels-idx1-ubyte: label 1 is 12: want 0..9")
+	testutil.ErrPrefixed(t, err, "datasets: ", "train-labels-idx1-ubyte: label 1 is 12: want 0..9")
 
 	flatImages := t.TempDir()
 	writeMNIST(t, flatImages, 3, 2, 2, []byte{1, 2, 3}, false)
 	os.WriteFile(filepath.Join(flatImages, "train-images-idx3-ubyte"), idxBytes(0x08, []uint32{3, 4}, make([]byte, 12)), 0o644)
 	_, _, err = LoadMNIST(flatImages, tensor.Float64)
-	wantErr(t, err, "has dimensions (3, 4): want (images, rows, cols)")
+	testutil.ErrPrefixed(t, err, "datasets: ", "has dimensions (3, 4): want (images, rows, cols)")
 
 	truncated := t.TempDir()
 	writeMNIST(t, truncated, 3, 2, 2, []byte{1, 2, 3}, false)
 	os.WriteFile(filepath.Join(truncated, "t10k-images-idx3-ubyte"), idxBytes(0x08, []uint32{3, 2, 2}, make([]byte, 10)), 0o644)
 	_, _, err = LoadMNIST(truncated, tensor.Float64)
-	wantErr(t, err, "t10k-images-idx3-ubyte: truncated: dimensions (3, 2, 2) need 12 bytes of data, got 10")
+	testutil.ErrPrefixed(t, err, "datasets: ", "t10k-images-idx3-ubyte: truncated: dimensions (3, 2, 2) need 12 bytes of data, got 10")
 
 	_, _, err = LoadMNIST(truncated, tensor.Int)
-	wantErr(t, err, "dtype int")
-	_, _, err = LoadMNISTWith(truncated, MNISTOptions{Layout: 7})
-	wantErr(t, err, "unknown layout 7")
+	testutil.ErrPrefixed(t, err, "datasets: ", "dtype int")
+	_, _, err = LoadMNISTWith(context.Background(), truncated, MNISTOptions{Layout: 7})
+	testutil.ErrPrefixed(t, err, "datasets: ", "unknown layout 7")
 }
 
 // mnistDir is the shared copy of MNIST, beside the repository.
@@ -262,5 +262,27 @@ func TestMNIST(t *testing.T) {
 		if got[i] != float32(pix[i])/255 {
 			t.Fatalf("pixel %d: %v, want %v", i, got[i], float32(pix[i])/255)
 		}
+	}
+}
+
+func TestMNISTSetNames(t *testing.T) {
+	for _, tc := range []struct {
+		set     MNISTSet
+		name    string
+		classes int
+		dir     string
+	}{{MNIST, "MNIST", 10, "mnist"}, {FashionMNIST, "Fashion-MNIST", 10, "fashion-mnist"}, {MNISTSet(2), "MNISTSet(2)", 0, "mnist"}} {
+		if got := tc.set.String(); got != tc.name {
+			t.Errorf("String() = %q, want %q", got, tc.name)
+		}
+		if got := len(tc.set.ClassNames()); got != tc.classes {
+			t.Errorf("%v: %d class names, want %d", tc.set, got, tc.classes)
+		}
+		if (MNISTDownloader(tc.set) == nil) != (tc.classes == 0) {
+			t.Errorf("%v: MNISTDownloader %v", tc.set, MNISTDownloader(tc.set))
+		}
+	}
+	if got := FashionMNIST.ClassNames()[9]; got != "Ankle boot" {
+		t.Errorf("Fashion-MNIST class 9 is %q", got)
 	}
 }

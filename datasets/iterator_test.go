@@ -7,6 +7,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/descent-go/descent/internal/rng"
+	"github.com/descent-go/descent/internal/testutil"
 )
 
 // epochOrder runs one epoch and returns the indices in visiting order.
@@ -294,15 +295,15 @@ func TestIteratorLazyCopy(t *testing.T) {
 func TestIteratorBadInputs(t *testing.T) {
 	d := mustDS(t, 10, 1, 2)
 	_, err := NewIterator(nil, Batches{})
-	wantErr(t, err, "nil Dataset")
+	testutil.ErrPrefixed(t, err, "datasets: ", "nil Dataset")
 	_, err = NewIterator(d, Batches{Size: -1})
-	wantErr(t, err, "batch size -1 is negative")
+	testutil.ErrPrefixed(t, err, "datasets: ", "batch size -1 is negative")
 	_, err = NewIterator(d, Batches{Size: 11, DropLast: true})
-	wantErr(t, err, "batch size 11 with DropLast leaves no batch of 10 examples")
+	testutil.ErrPrefixed(t, err, "datasets: ", "batch size 11 with DropLast leaves no batch of 10 examples")
 
 	it := mustIter(t, d, Batches{Size: 3, Shuffle: true})
 	it.SetEpoch(-2)
-	wantErr(t, it.Err(), "SetEpoch(-2)")
+	testutil.ErrPrefixed(t, it.Err(), "datasets: ", "SetEpoch(-2)")
 	if it.Next() {
 		t.Error("Next is true after a failed SetEpoch")
 	}

@@ -75,7 +75,7 @@ func TestLoadersBoundWhatTheyAllocate(t *testing.T) {
 // before anything is written, a stalled server is abandoned, and the
 // package's downloaders set a stall timeout.
 func TestDownloaderLimits(t *testing.T) {
-	for _, d := range []*Downloader{MNISTDownloader(), FashionMNISTDownloader()} {
+	for _, d := range []*Downloader{MNISTDownloader(MNIST), MNISTDownloader(FashionMNIST)} {
 		if d.StallTimeout != DefaultStallTimeout {
 			t.Errorf("%v: StallTimeout %v, want %v", d.BaseURLs, d.StallTimeout, DefaultStallTimeout)
 		}
@@ -134,9 +134,7 @@ func FuzzReadIDXBounded(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte, max uint16) {
 		shape, data, err := readIDX(bytes.NewReader(b), "f.idx", int64(max), "over the test's bound")
 		if err != nil {
-			if !strings.HasPrefix(err.Error(), "datasets: f.idx") {
-				t.Fatalf("error does not name the file: %v", err)
-			}
+			testutil.ErrPrefixed(t, err, "datasets: f.idx")
 			return
 		}
 		if len(data) > int(max) {
@@ -158,8 +156,7 @@ func TestLoadersStopOnCancel(t *testing.T) {
 		name string
 		call func() error
 	}{
-		{"LoadMNISTContext", func() error { _, _, err := LoadMNISTContext(ctx, dir, MNISTOptions{}); return err }},
-		{"LoadFashionMNISTContext", func() error { _, _, err := LoadFashionMNISTContext(ctx, dir, MNISTOptions{}); return err }},
+		{"LoadMNISTWith", func() error { _, _, err := LoadMNISTWith(ctx, dir, MNISTOptions{}); return err }},
 		{"LoadCSVContext", func() error { _, err := LoadCSVContext(ctx, csvPath, CSVOptions{}); return err }},
 		{"ReadCSVContext", func() error {
 			_, err := ReadCSVContext(ctx, strings.NewReader("1,2\n"), "r.csv", CSVOptions{})
@@ -175,7 +172,7 @@ func TestLoadersStopOnCancel(t *testing.T) {
 		})
 	}
 	// Without a cancel the same calls load.
-	if _, _, err := LoadMNISTContext(context.Background(), dir, MNISTOptions{}); err != nil {
+	if _, _, err := LoadMNISTWith(context.Background(), dir, MNISTOptions{}); err != nil {
 		t.Fatal(err)
 	}
 }

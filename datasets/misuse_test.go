@@ -58,10 +58,18 @@ func TestMisuse(t *testing.T) {
 		{"LoadIDX missing file", func() error { _, _, err := LoadIDX(filepath.Join(dir, "missing")); return err }, []string{"LoadIDX", "missing"}},
 		{"LoadIDX not IDX", func() error { _, _, err := LoadIDX(notIDX); return err }, []string{"not.idx", "magic"}},
 		{"LoadMNIST empty dir", func() error { _, _, err := LoadMNIST(dir, tensor.Float64); return err }, []string{"LoadMNIST", "train-images"}},
-		{"LoadMNISTWith bad layout", func() error { _, _, err := LoadMNISTWith(dir, MNISTOptions{Layout: 7}); return err }, []string{"layout 7"}},
-		{"LoadMNISTWith int dtype", func() error { _, _, err := LoadMNISTWith(dir, MNISTOptions{Dtype: tensor.Int}); return err }, []string{"dtype int"}},
-		{"LoadFashionMNIST empty dir", func() error { _, _, err := LoadFashionMNIST(dir, tensor.Float32); return err }, []string{"LoadFashionMNIST"}},
-		{"LoadFashionMNISTWith bad layout", func() error { _, _, err := LoadFashionMNISTWith(dir, MNISTOptions{Layout: -1}); return err }, []string{"layout -1"}},
+		{"LoadMNISTWith bad layout", func() error {
+			_, _, err := LoadMNISTWith(context.Background(), dir, MNISTOptions{Layout: 7})
+			return err
+		}, []string{"layout 7"}},
+		{"LoadMNISTWith int dtype", func() error {
+			_, _, err := LoadMNISTWith(context.Background(), dir, MNISTOptions{Dtype: tensor.Int})
+			return err
+		}, []string{"dtype int"}},
+		{"LoadMNISTWith negative layout", func() error {
+			_, _, err := LoadMNISTWith(context.Background(), dir, MNISTOptions{Layout: -1})
+			return err
+		}, []string{"layout -1"}},
 		{"ReadCSV nil reader", func() error { _, err := ReadCSV(nil, "c.csv", CSVOptions{}); return err }, []string{"c.csv", "nil reader"}},
 		{"ReadCSV target out of range", func() error {
 			_, err := ReadCSV(strings.NewReader("1,2\n"), "c.csv", CSVOptions{Targets: []int{5}})
@@ -125,8 +133,9 @@ func TestMisuse(t *testing.T) {
 		{"Fetch negative StallTimeout", func() error {
 			return (&Downloader{BaseURLs: []string{"http://127.0.0.1:1/"}, Files: map[string]string{"a": strings.Repeat("0", 64)}, StallTimeout: -1}).Fetch(context.Background(), dir)
 		}, []string{"StallTimeout = -1ns"}},
-		{"DownloadMNIST canceled", func() error { _, err := DownloadMNIST(canceled, filepath.Join(dir, "cache")); return err }, []string{"Fetch", "canceled"}},
-		{"DownloadFashionMNIST canceled", func() error { _, err := DownloadFashionMNIST(canceled, filepath.Join(dir, "cache")); return err }, []string{"Fetch", "canceled"}},
+		{"DownloadMNIST canceled", func() error { _, err := DownloadMNIST(canceled, MNIST, filepath.Join(dir, "cache")); return err }, []string{"Fetch", "canceled"}},
+		{"DownloadMNIST Fashion canceled", func() error { _, err := DownloadMNIST(canceled, FashionMNIST, filepath.Join(dir, "cache")); return err }, []string{"Fetch", "canceled"}},
+		{"DownloadMNIST unknown set", func() error { _, err := DownloadMNIST(canceled, MNISTSet(2), filepath.Join(dir, "cache")); return err }, []string{"DownloadMNIST", "unknown set MNISTSet(2)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			testutil.Misuse(t, "datasets: ", tc.call, tc.words...)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/internal/testutil"
 )
 
 // writeTestShards writes d as shards of per examples into a new directory.
@@ -201,7 +203,7 @@ func TestShardsPrefetchStopsOnCloseAndCancel(t *testing.T) {
 	for i := 0; i < 400 && rerr == nil; i++ {
 		_, rerr = st.Read(x, y, 5)
 	}
-	wantErr(t, rerr, "context canceled")
+	testutil.ErrPrefixed(t, rerr, "datasets: ", "context canceled")
 	waitGoroutines(t, base)
 	st.Close()
 }
@@ -235,7 +237,7 @@ func TestShardsBadData(t *testing.T) {
 	dir, shard := fresh()
 	os.Truncate(shard, 32+5*rec+3)
 	_, err := OpenShards(dir, StreamOptions{})
-	wantErr(t, err, shard, "truncated", "offset 135")
+	testutil.ErrPrefixed(t, err, "datasets: ", shard, "truncated", "offset 135")
 
 	// truncated after OpenShards: the read meets it
 	dir, shard = fresh()
@@ -243,7 +245,7 @@ func TestShardsBadData(t *testing.T) {
 	os.Truncate(shard, 32+5*rec)
 	st, _ := s.Open(ctx, Pass{})
 	_, err = drain(st, s, 4)
-	wantErr(t, err, shard, "truncated")
+	testutil.ErrPrefixed(t, err, "datasets: ", shard, "truncated")
 	st.Close()
 
 	// a flipped byte in record 4 of shard 1: the CRC error names the offset,
@@ -255,24 +257,24 @@ func TestShardsBadData(t *testing.T) {
 	s = mustShards(t, dir, StreamOptions{Prefetch: 3})
 	st, _ = s.Open(ctx, Pass{})
 	ids, err := drain(st, s, 4)
-	wantErr(t, err, shard, "offset 112", "record 4", "CRC mismatch")
+	testutil.ErrPrefixed(t, err, "datasets: ", shard, "offset 112", "record 4", "CRC mismatch")
 	if len(ids) != 14 {
 		t.Fatalf("%d examples before the corrupt record, want 14", len(ids))
 	}
 	st.Close()
-	wantErr(t, VerifyShards(ctx, dir), shard, "SHA-256")
+	testutil.ErrPrefixed(t, VerifyShards(ctx, dir), "datasets: ", shard, "SHA-256")
 
 	// a corrupt header
 	dir, shard = fresh()
 	b, _ = os.ReadFile(shard)
 	b[20] ^= 1
 	os.WriteFile(shard, b, 0o644)
-	wantErr(t, readAll(dir), shard, "offset 0", "header", "CRC mismatch")
+	testutil.ErrPrefixed(t, readAll(dir), "datasets: ", shard, "offset 0", "header", "CRC mismatch")
 
 	// a missing shard
 	dir, shard = fresh()
 	os.Remove(shard)
-	wantErr(t, readAll(dir), "shard-00001.bin", "no such file")
+	testutil.ErrPrefixed(t, readAll(dir), "datasets: ", "shard-00001.bin", "no such file")
 
 	// a shard removed after OpenShards
 	dir, shard = fresh()
@@ -280,13 +282,13 @@ func TestShardsBadData(t *testing.T) {
 	os.Remove(shard)
 	st, _ = s.Open(ctx, Pass{})
 	ids, err = drain(st, s, 4)
-	wantErr(t, err, "shard-00001.bin", "no such file")
+	testutil.ErrPrefixed(t, err, "datasets: ", "shard-00001.bin", "no such file")
 	if len(ids) != 10 {
 		t.Fatalf("%d examples before the missing shard, want 10", len(ids))
 	}
 
 	// no manifest
-	wantErr(t, readAll(t.TempDir()), "manifest.json")
+	testutil.ErrPrefixed(t, readAll(t.TempDir()), "datasets: ", "manifest.json")
 }
 
 func TestShardManifestErrors(t *testing.T) {
@@ -322,7 +324,7 @@ func TestShardManifestErrors(t *testing.T) {
 			raw = string(b)
 		}
 		_, err := ReadShardManifest(strings.NewReader(raw), "m.json")
-		wantErr(t, err, "m.json", c.want)
+		testutil.ErrPrefixed(t, err, "datasets: ", "m.json", c.want)
 	}
 	b, _ := json.Marshal(good())
 	if _, err := ReadShardManifest(strings.NewReader(string(b)), "m.json"); err != nil {
@@ -334,9 +336,9 @@ func TestShardsOptionsAndWriteErrors(t *testing.T) {
 	d := idDS(t, 30, 3, 3, tensor.Float32)
 	dir := writeTestShards(t, d, 10)
 	_, err := OpenShards(dir, StreamOptions{ShuffleBuffer: -1})
-	wantErr(t, err, "negative")
+	testutil.ErrPrefixed(t, err, "datasets: ", "negative")
 	_, err = OpenShards(dir, StreamOptions{ShuffleBuffer: 1000, MaxBytes: 1 << 20})
-	wantErr(t, err, "over the budget MaxBytes = 1048576")
+	testutil.ErrPrefixed(t, err, "datasets: ", "over the budget MaxBytes = 1048576")
 	// buffers are bounded by the data, whatever the options ask
 	big := mustShards(t, dir, StreamOptions{ShuffleBuffer: 1 << 24, Prefetch: 1 << 24})
 	var m0, m1 runtime.MemStats
@@ -349,9 +351,9 @@ func TestShardsOptionsAndWriteErrors(t *testing.T) {
 		t.Fatalf("a pass over 30 examples allocated %d bytes", a)
 	}
 	_, err = WriteShards(context.Background(), t.TempDir(), d, ShardWriteOptions{})
-	wantErr(t, err, "ExamplesPerShard = 0")
+	testutil.ErrPrefixed(t, err, "datasets: ", "ExamplesPerShard = 0")
 	_, err = WriteShards(context.Background(), filepath.Join(t.TempDir(), "missing"), d, ShardWriteOptions{ExamplesPerShard: 4})
-	wantErr(t, err, "shard-00000.bin")
+	testutil.ErrPrefixed(t, err, "datasets: ", "shard-00000.bin")
 }
 
 // FuzzShardManifest: no manifest makes ReadShardManifest panic, and one it
@@ -396,9 +398,7 @@ func FuzzShardFile(f *testing.F) {
 		os.WriteFile(path, b, 0o644)
 		s, err := OpenShards(dir, StreamOptions{ShuffleBuffer: 3})
 		if err != nil {
-			if !strings.Contains(err.Error(), path) {
-				t.Fatalf("error does not name the file: %v", err)
-			}
+			testutil.ErrContains(t, err, path) // names the file
 			return
 		}
 		st, err := s.Open(context.Background(), Pass{Shuffle: true})
@@ -408,9 +408,7 @@ func FuzzShardFile(f *testing.F) {
 		defer st.Close()
 		ids, err := drain(st, s, 4)
 		if err != nil {
-			if !strings.Contains(err.Error(), path) {
-				t.Fatalf("error does not name the file: %v", err)
-			}
+			testutil.ErrContains(t, err, path) // names the file
 			return
 		}
 		if len(ids) != 6 {

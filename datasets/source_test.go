@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/internal/testutil"
 )
 
 // idDS returns a Dataset of n examples of f features whose feature 0 is the
@@ -157,21 +159,21 @@ func TestDatasetOpenMisuse(t *testing.T) {
 		{"negative skip", Pass{Skip: -1}, "skip -1"},
 	} {
 		_, err := d.Open(ctx, c.p)
-		wantErr(t, err, c.want)
+		testutil.ErrPrefixed(t, err, "datasets: ", c.want)
 	}
 	st, err := d.Open(ctx, Pass{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = st.Read(newZeros(tensor.Float32, tensor.Shape{4, 2}), newZeros(tensor.Float64, tensor.Shape{4}), 4)
-	wantErr(t, err, "Stream.Read", "X has dtype float32")
+	testutil.ErrPrefixed(t, err, "datasets: ", "Stream.Read", "X has dtype float32")
 	_, err = st.Read(newZeros(tensor.Float64, tensor.Shape{3, 2}), newZeros(tensor.Float64, tensor.Shape{4}), 4)
-	wantErr(t, err, "Stream.Read", "X is (3, 2)")
+	testutil.ErrPrefixed(t, err, "datasets: ", "Stream.Read", "X is (3, 2)")
 	// a failed Read loses no examples
 	if ids, err := drain(st, d, 4); err != nil || len(ids) != 10 {
 		t.Fatalf("after failed reads: %d examples, %v", len(ids), err)
 	}
 	st.Close()
 	_, err = st.Read(newZeros(tensor.Float64, tensor.Shape{4, 2}), newZeros(tensor.Float64, tensor.Shape{4}), 4)
-	wantErr(t, err, "closed")
+	testutil.ErrPrefixed(t, err, "datasets: ", "closed")
 }

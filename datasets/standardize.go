@@ -108,3 +108,26 @@ func (s *Standardizer) Apply(d *Dataset) (*Dataset, error) {
 	}
 	return newDataset("Standardizer.Apply", x, y)
 }
+
+// SplitStandardized splits d as Split does — at random by seed, by class
+// with stratify, into parts of the given fractions (e.g. 0.6, 0.2, 0.2 for
+// train, validation, test) — and standardizes every part with the
+// statistics of the first, the training part, so that no statistic of
+// held-out data leaks into training. It returns the standardized parts and
+// the Standardizer, to apply to new examples before predicting.
+func (d *Dataset) SplitStandardized(seed int64, stratify bool, fractions ...float64) ([]*Dataset, *Standardizer, error) {
+	parts, err := d.Split(seed, stratify, fractions...)
+	if err != nil {
+		return nil, nil, err
+	}
+	std, err := parts[0].Standardizer()
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range parts {
+		if parts[i], err = std.Apply(parts[i]); err != nil {
+			return nil, nil, err
+		}
+	}
+	return parts, std, nil
+}

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/internal/testutil"
 )
 
 // wholePass reads a pass of src into new tensors of Len rows (as float64).
@@ -104,18 +106,18 @@ func TestIDXStreamBadData(t *testing.T) {
 	// truncated after opening: the pass meets it at image 7
 	os.WriteFile(img, idxBytes(0x08, []uint32{10, 2, 2}, pix[:30]), 0o644)
 	_, _, err = wholePass(t, s, Pass{})
-	wantErr(t, err, img, "offset 46", "truncated in example 7 of 10")
+	testutil.ErrPrefixed(t, err, "datasets: ", img, "offset 46", "truncated in example 7 of 10")
 	os.WriteFile(img, idxBytes(0x08, []uint32{10, 2, 2}, append(pix, 1)), 0o644)
 	_, _, err = wholePass(t, s, Pass{})
-	wantErr(t, err, img, "offset 56", "more data")
+	testutil.ErrPrefixed(t, err, "datasets: ", img, "offset 56", "more data")
 	os.WriteFile(lab, idxBytes(0x08, []uint32{9}, make([]byte, 9)), 0o644)
 	_, err = OpenIDXStream(img, lab, IDXStreamOptions{})
-	wantErr(t, err, "10 images", "9 labels")
+	testutil.ErrPrefixed(t, err, "datasets: ", "10 images", "9 labels")
 	_, err = OpenIDXStream(img, filepath.Join(dir, "none"), IDXStreamOptions{})
-	wantErr(t, err, "none")
+	testutil.ErrPrefixed(t, err, "datasets: ", "none")
 	os.WriteFile(lab, idxBytes(0x08, []uint32{10}, make([]byte, 10)), 0o644)
 	_, err = OpenIDXStream(img, lab, IDXStreamOptions{Layout: 7})
-	wantErr(t, err, "layout")
+	testutil.ErrPrefixed(t, err, "datasets: ", "layout")
 }
 
 func TestCSVStreamMatchesReadCSV(t *testing.T) {
@@ -152,7 +154,7 @@ func TestCSVStreamMatchesReadCSV(t *testing.T) {
 	path := filepath.Join(dir, "bad.csv")
 	os.WriteFile(path, []byte("1,2\n3,x\n"), 0o644)
 	_, err := OpenCSVStream(path, CSVOptions{}, StreamOptions{})
-	wantErr(t, err, path+":2:2", `cannot parse "x"`)
+	testutil.ErrPrefixed(t, err, "datasets: ", path+":2:2", `cannot parse "x"`)
 	// the file changes after opening: the pass says so
 	os.WriteFile(path, []byte("1,2\n3,4\n5,6\n"), 0o644)
 	s, err := OpenCSVStream(path, CSVOptions{}, StreamOptions{})
@@ -161,7 +163,7 @@ func TestCSVStreamMatchesReadCSV(t *testing.T) {
 	}
 	os.WriteFile(path, []byte("1,2\n3,4\n"), 0o644)
 	_, _, err = wholePass(t, s, Pass{})
-	wantErr(t, err, path, "2 data lines, there were 3")
+	testutil.ErrPrefixed(t, err, "datasets: ", path, "2 data lines, there were 3")
 }
 
 // FuzzIDXStream: any images file with a matching labels file opens and
@@ -177,16 +179,12 @@ func FuzzIDXStream(f *testing.F) {
 		os.WriteFile(lab, idxBytes(0x08, []uint32{uint32(n)}, make([]byte, n)), 0o644)
 		s, err := OpenIDXStream(img, lab, IDXStreamOptions{Stream: StreamOptions{ShuffleBuffer: 2}})
 		if err != nil {
-			if !strings.Contains(err.Error(), dir) {
-				t.Fatalf("error names no file: %v", err)
-			}
+			testutil.ErrContains(t, err, dir) // names the file
 			return
 		}
 		x, _, err := wholePass(t, s, Pass{Shuffle: true})
 		if err != nil {
-			if !strings.Contains(err.Error(), img) {
-				t.Fatalf("error does not name the file: %v", err)
-			}
+			testutil.ErrContains(t, err, img) // names the file
 			return
 		}
 		if len(x) != s.Len()*sizeOf(s.XShape()) {

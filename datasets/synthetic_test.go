@@ -7,6 +7,8 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/internal/testutil"
 )
 
 // lstsq solves min ||A w - y|| with a bias column appended when bias.
@@ -197,7 +199,7 @@ func TestGeneratorBadInputs(t *testing.T) {
 	f64 := tensor.Float64
 	check := func(err error, want string) {
 		t.Helper()
-		wantErr(t, err, want)
+		testutil.ErrPrefixed(t, err, "datasets: ", want)
 	}
 	_, _, _, err := LinearRegression(0, 2, 0.1, 1, f64)
 	check(err, "LinearRegression: n = 0 examples")

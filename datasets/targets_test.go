@@ -1,10 +1,11 @@
 package datasets
 
 import (
-	"strings"
 	"testing"
 
 	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/internal/testutil"
 )
 
 func TestTargetKinds(t *testing.T) {
@@ -91,9 +92,8 @@ func TestBinaryAndClassIndexTargets(t *testing.T) {
 		{"regression", reg.BinaryTargets, "regression"},
 		{"regression", reg.ClassIndexTargets, "regression"},
 	} {
-		if _, err := tc.f(); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: error %v, want one naming %q", tc.name, err, tc.want)
-		}
+		_, err := tc.f()
+		testutil.ErrContains(t, err, tc.want)
 	}
 }
 

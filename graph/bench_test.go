@@ -7,6 +7,8 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/internal/testutil"
 )
 
 // The benchmarks time one Program.Run — forward and backward — of the
@@ -112,7 +114,7 @@ func benchProg(b *testing.B, prog *Program, n int) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := testutil.ProcessCPU()
 	for i := 0; i < b.N; i++ {
 		if err := prog.Run(); err != nil {
 			b.Fatal(err)
@@ -122,7 +124,7 @@ func benchProg(b *testing.B, prog *Program, n int) {
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "samples/s")
 	// The CPU time of all threads per run: on a loaded machine wall time
 	// says more about the other processes than about this one.
-	if cpu := processCPU() - cpu; cpu > 0 {
+	if cpu := testutil.ProcessCPU() - cpu; cpu > 0 {
 		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 }

@@ -93,7 +93,7 @@ type layerRand struct {
 // with the given shape and filled by init (nil means GlorotUniform), drawing
 // from a generator seeded by the Params seed and the name. Asking again with
 // another shape is an error naming both shapes.
-func (b *Builder) Param(name string, shape tensor.Shape, init Initializer) (*G.Node, error) {
+func (b *Builder) Param(name string, shape Shape, init Initializer) (*G.Node, error) {
 	if err := b.check(); err != nil {
 		return nil, err
 	}
@@ -150,7 +150,7 @@ func (b *Builder) bind(kind, name string, shape tensor.Shape, init Initializer, 
 // tensor is made with the given shape and filled by init (which must not be
 // nil), as Param does. To change a buffer from a training graph, compute its
 // next value as a node and register it with UpdateBuffer.
-func (b *Builder) Buffer(name string, shape tensor.Shape, init Initializer) (*G.Node, error) {
+func (b *Builder) Buffer(name string, shape Shape, init Initializer) (*G.Node, error) {
 	if err := b.check(); err != nil {
 		return nil, err
 	}
@@ -211,7 +211,7 @@ func (b *Builder) UpdateBuffer(name string, next *G.Node) error {
 // Input returns a new input node with a tensor the graph owns; a Program's
 // Input(name) gives that tensor to fill before a run. Names are unique per
 // graph.
-func (b *Builder) Input(name string, shape tensor.Shape) (*G.Node, error) {
+func (b *Builder) Input(name string, shape Shape) (*G.Node, error) {
 	if err := b.check(); err != nil {
 		return nil, err
 	}
@@ -228,7 +228,7 @@ func (b *Builder) Input(name string, shape tensor.Shape) (*G.Node, error) {
 
 // Feed adds an input whose tensor fill recomputes before every run of the
 // compiled program: dropout masks and other per-step random inputs.
-func (b *Builder) Feed(name string, shape tensor.Shape, fill func(t *tensor.Dense) error) (*G.Node, error) {
+func (b *Builder) Feed(name string, shape Shape, fill func(t *tensor.Dense) error) (*G.Node, error) {
 	if fill == nil {
 		return nil, errors.Errorf("graph: feed %q: nil fill function", name)
 	}

@@ -11,11 +11,11 @@
 // input tensors it owns, that computes the outputs and, for a training graph
 // given a loss, the reverse-mode gradient of every parameter.
 //
-//	p := graph.NewParams(tensor.Float64, 1)
+//	p := graph.NewParams(graph.Float64, 1)
 //	b := graph.NewBuilder(p)
 //	b.SetTraining(true)                         // compute gradients
-//	x, _ := b.Input("x", tensor.Shape{32, 4})
-//	y, _ := b.Input("y", tensor.Shape{32})      // class indices
+//	x, _ := b.Input("x", graph.Shape{32, 4})
+//	y, _ := b.Input("y", graph.Shape{32})       // class indices
 //	h, _ := graph.Dense(b, "dense", x, 3, nil)  // nil: GlorotUniform
 //	loss, _ := graph.SoftmaxCrossEntropy(b, h, y)
 //	prog, _ := b.Compile(loss)

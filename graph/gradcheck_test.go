@@ -12,6 +12,8 @@ import (
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/internal/testutil"
 )
 
 // fillInput makes an input of the given shape with values from fill.
@@ -397,7 +399,7 @@ func TestGradCheckErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		_, err := GradCheck(c.p, c.build, c.eps)
-		assertErr(t, c.name, err, c.want...)
+		testutil.ErrContains(t, err, c.want...)
 	}
 }
 
@@ -411,37 +413,8 @@ func TestGradCheckRestoresParams(t *testing.T) {
 	if _, err := GradCheck(p, build, 1e-3); err != nil {
 		t.Fatal(err)
 	}
-	assertSameBits(t, before, p)
-}
-
-// assertErr fails unless err is non-nil and its message contains every want.
-func assertErr(t *testing.T, what string, err error, want ...string) {
-	t.Helper()
-	if err == nil {
-		t.Errorf("%s: no error, want one mentioning %q", what, want)
-		return
-	}
-	for _, w := range want {
-		if !strings.Contains(err.Error(), w) {
-			t.Errorf("%s: error %q does not mention %q", what, err, w)
-		}
-	}
-}
-
-// assertSameBits fails unless p and q hold the same names and bit-identical
-// values.
-func assertSameBits(t *testing.T, p, q *Params) {
-	t.Helper()
-	if err := p.Compatible(q); err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range p.Names() {
-		a, b := p.CopyFloat64s(name), q.CopyFloat64s(name)
-		for i := range a {
-			if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
-				t.Fatalf("%s[%d]: %v != %v", name, i, a[i], b[i])
-			}
-		}
+	if d := testutil.ParamsDiff(before, p); d != "" {
+		t.Fatal(d)
 	}
 }
 

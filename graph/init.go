@@ -11,12 +11,12 @@ import (
 // order, drawing any randomness from r. r is seeded from the Params seed and
 // the parameter's name, so a parameter's initial value does not depend on the
 // order in which parameters are created.
-type Initializer func(r *rand.Rand, shape tensor.Shape, dst []float64)
+type Initializer func(r *rand.Rand, shape Shape, dst []float64)
 
 // Fans returns the fan-in and fan-out of a weight of the given shape: (in,
 // out) for a matrix (in, out); for a convolution kernel (out, in, kh, kw),
 // in·kh·kw and out·kh·kw; for a vector its length both ways.
-func Fans(shape tensor.Shape) (in, out int) {
+func Fans(shape Shape) (in, out int) {
 	switch len(shape) {
 	case 0:
 		return 1, 1
@@ -33,7 +33,7 @@ func Fans(shape tensor.Shape) (in, out int) {
 }
 
 // Zeros sets every value to 0 (biases).
-func Zeros(_ *rand.Rand, _ tensor.Shape, dst []float64) {
+func Zeros(_ *rand.Rand, _ Shape, dst []float64) {
 	for i := range dst {
 		dst[i] = 0
 	}
@@ -68,27 +68,27 @@ func Normal(mean, std float64) Initializer {
 
 // GlorotUniform (Xavier) draws from U(-a, a) with a = √(6/(fanIn+fanOut)),
 // keeping the activation variance steady through tanh/sigmoid layers.
-func GlorotUniform(r *rand.Rand, shape tensor.Shape, dst []float64) {
+func GlorotUniform(r *rand.Rand, shape Shape, dst []float64) {
 	in, out := Fans(shape)
 	a := math.Sqrt(6 / float64(in+out))
 	Uniform(-a, a)(r, shape, dst)
 }
 
 // GlorotNormal (Xavier) draws from N(0, 2/(fanIn+fanOut)).
-func GlorotNormal(r *rand.Rand, shape tensor.Shape, dst []float64) {
+func GlorotNormal(r *rand.Rand, shape Shape, dst []float64) {
 	in, out := Fans(shape)
 	Normal(0, math.Sqrt(2/float64(in+out)))(r, shape, dst)
 }
 
 // HeNormal draws from N(0, 2/fanIn), the variance that keeps ReLU
 // activations from shrinking or growing with depth.
-func HeNormal(r *rand.Rand, shape tensor.Shape, dst []float64) {
+func HeNormal(r *rand.Rand, shape Shape, dst []float64) {
 	in, _ := Fans(shape)
 	Normal(0, math.Sqrt(2/float64(in)))(r, shape, dst)
 }
 
 // HeUniform draws from U(-a, a) with a = √(6/fanIn).
-func HeUniform(r *rand.Rand, shape tensor.Shape, dst []float64) {
+func HeUniform(r *rand.Rand, shape Shape, dst []float64) {
 	in, _ := Fans(shape)
 	a := math.Sqrt(6 / float64(in))
 	Uniform(-a, a)(r, shape, dst)

@@ -7,6 +7,8 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/internal/testutil"
 )
 
 // dropoutProgram builds ones of the given shape through Dropout(p) and
@@ -86,7 +88,7 @@ func TestDropoutTraining(t *testing.T) {
 				if sd := math.Sqrt(n * p * (1 - p)); math.Abs(float64(zeros)-n*p) > 5*sd {
 					t.Errorf("p=%v %v: %d of %v zeroed, want %v ± %.0f", p, dt, zeros, n, n*p, 5*sd)
 				}
-				if prev != nil && equal(prev, out) {
+				if prev != nil && testutil.SameBits(prev, out) {
 					t.Errorf("p=%v %v: the second run reused the first run's mask", p, dt)
 				}
 				prev = out
@@ -103,18 +105,6 @@ func ones(n int) []float64 {
 	return v
 }
 
-func equal(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func TestDropoutSeeds(t *testing.T) {
 	shape := tensor.Shape{8, 16}
 	masks := func(paramsSeed, builderSeed int64) [][]float64 {
@@ -128,16 +118,16 @@ func TestDropoutSeeds(t *testing.T) {
 	}
 	a, b := masks(7, 0), masks(7, 0)
 	for i := range a {
-		if !equal(a[i], b[i]) {
+		if !testutil.SameBits(a[i], b[i]) {
 			t.Errorf("run %d: the same seed gave different masks", i)
 		}
 	}
 	c, d := masks(7, 8), masks(8, 0)
 	for i := range a {
-		if equal(a[i], c[i]) {
+		if testutil.SameBits(a[i], c[i]) {
 			t.Errorf("run %d: SetSeed(8) gave the masks of seed 7", i)
 		}
-		if !equal(c[i], d[i]) {
+		if !testutil.SameBits(c[i], d[i]) {
 			t.Errorf("run %d: SetSeed(8) and params seed 8 gave different masks", i)
 		}
 	}
@@ -152,13 +142,13 @@ func TestDropoutErrors(t *testing.T) {
 	}
 	for _, p := range []float64{-0.1, 1, 1.5, math.NaN(), math.Inf(1)} {
 		_, err := Dropout(b, "drop", x, p)
-		assertErr(t, fmt.Sprintf("Dropout(%v)", p), err, "Dropout", `"drop"`, "probability", fmt.Sprint(p))
+		testutil.ErrContains(t, err, "Dropout", `"drop"`, "probability", fmt.Sprint(p))
 	}
 	if _, err := Dropout(b, "drop", x, 0.5); err != nil {
 		t.Fatal(err)
 	}
 	_, err = Dropout(b, "drop", x, 0.5)
-	assertErr(t, "two Dropouts named drop", err, "Dropout", `"drop/mask"`, "already exists")
+	testutil.ErrContains(t, err, "Dropout", `"drop/mask"`, "already exists")
 }
 
 // badInputs are layer calls on inputs they cannot take: each must return an
@@ -229,7 +219,7 @@ func TestLayerBadInputs(t *testing.T) {
 			}()
 			n, err = c.f()
 		}()
-		assertErr(t, c.name, err, c.want...)
+		testutil.ErrContains(t, err, c.want...)
 		if n != nil {
 			t.Errorf("%s: a node with the error", c.name)
 		}

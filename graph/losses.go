@@ -3,6 +3,8 @@ package graph
 import (
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
+
+	"github.com/descent-go/descent/internal/decay"
 )
 
 // A Loss maps a model's output and the targets of a batch to a scalar node:
@@ -96,8 +98,8 @@ func penalty(b *Builder, kind string, lambda float64, names []string, term func(
 	if err := b.check(); err != nil {
 		return nil, errors.Wrap(err, what)
 	}
-	if !(lambda >= 0) {
-		return nil, errors.Errorf("%s: lambda %v, want ≥ 0", what, lambda)
+	if err := decay.Check(what+": lambda", lambda); err != nil {
+		return nil, err
 	}
 	ws := b.Learnables()
 	if len(names) > 0 {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/descent-go/descent/internal/kernels"
+	"github.com/descent-go/descent/internal/testutil"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -163,7 +164,7 @@ func TestMachinePrunesInputGradient(t *testing.T) {
 
 // A training step allocates nothing once the program is compiled and has run.
 func TestRunAllocatesNothing(t *testing.T) {
-	if raceEnabled {
+	if testutil.Race {
 		t.Skip("the race detector allocates on its own; this test runs in the plain build")
 	}
 	for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {

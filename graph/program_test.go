@@ -7,6 +7,8 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/internal/testutil"
 )
 
 // linearMSE builds loss = MSE(x·w + b, y) for x (2, 2), w (2, 1) = [1, 2],
@@ -52,7 +54,7 @@ func TestProgramInputsAndOutputs(t *testing.T) {
 	if got, want := prog.Loss(), (1.5*1.5+2.5*2.5)/2; got != want {
 		t.Errorf("loss %v, want %v", got, want)
 	}
-	if prog.NumOutputs() != 1 || !equal(Float64s(prog.Output(0)), []float64{1.5, 2.5}) {
+	if prog.NumOutputs() != 1 || !testutil.SameBits(Float64s(prog.Output(0)), []float64{1.5, 2.5}) {
 		t.Errorf("outputs %d: %v, want [1.5 2.5]", prog.NumOutputs(), prog.Output(0))
 	}
 	// Refill x in place: x = [[2, 0], [1, 1]] → outputs [2.5, 3.5].
@@ -62,12 +64,12 @@ func TestProgramInputsAndOutputs(t *testing.T) {
 	if got, want := prog.Loss(), (2.5*2.5+2.5*2.5)/2; got != want {
 		t.Errorf("after refilling x and y: loss %v, want %v", got, want)
 	}
-	if !equal(Float64s(prog.Output(0)), []float64{2.5, 3.5}) {
+	if !testutil.SameBits(Float64s(prog.Output(0)), []float64{2.5, 3.5}) {
 		t.Errorf("after refilling x: outputs %v, want [2.5 3.5]", prog.Output(0))
 	}
 	// d/dw of mean((x·w + b − y)²) = (2/n)·xᵀ(x·w + b − y); d/db = (2/n)·Σ(…).
 	r := []float64{2.5, 2.5}
-	if gw, gb := Float64s(prog.Grad(0)), Float64s(prog.Grad(1)); !equal(gw, []float64{2*r[0] + r[1], r[1]}) || !equal(gb, []float64{r[0] + r[1]}) {
+	if gw, gb := Float64s(prog.Grad(0)), Float64s(prog.Grad(1)); !testutil.SameBits(gw, []float64{2*r[0] + r[1], r[1]}) || !testutil.SameBits(gb, []float64{r[0] + r[1]}) {
 		t.Errorf("gradients w %v b %v, want [7.5 2.5] [5]", gw, gb)
 	}
 }
@@ -112,10 +114,10 @@ func TestProgramGradientsPerRun(t *testing.T) {
 		t.Errorf("loss %v on the first inputs again, was %v", prog.Loss(), firstLoss)
 	}
 	for i := range first {
-		if !equal(first[i], second[i]) || !equal(first[i], third[i]) {
+		if !testutil.SameBits(first[i], second[i]) || !testutil.SameBits(first[i], third[i]) {
 			t.Errorf("%s: gradients differ between runs on the same input:\n%v\n%v\n%v", prog.ParamName(i), first[i], second[i], third[i])
 		}
-		if equal(first[i], other[i]) {
+		if testutil.SameBits(first[i], other[i]) {
 			t.Errorf("%s: gradient unchanged by other inputs", prog.ParamName(i))
 		}
 	}
@@ -152,7 +154,7 @@ func TestProgramParamOrder(t *testing.T) {
 		t.Fatalf("params %d: %s, %s; want a, b", prog.NumParams(), prog.ParamName(0), prog.ParamName(1))
 	}
 	// d Σ a⊙b / da = b.
-	if !equal(Float64s(prog.Grad(0)), p.CopyFloat64s("b")) || !equal(Float64s(prog.Grad(1)), p.CopyFloat64s("a")) {
+	if !testutil.SameBits(Float64s(prog.Grad(0)), p.CopyFloat64s("b")) || !testutil.SameBits(Float64s(prog.Grad(1)), p.CopyFloat64s("a")) {
 		t.Errorf("gradients %v %v, want b %v and a %v", prog.Grad(0), prog.Grad(1), p.CopyFloat64s("b"), p.CopyFloat64s("a"))
 	}
 }
@@ -182,15 +184,15 @@ func TestEvaluationGraphHasNoGradients(t *testing.T) {
 func TestCompileErrors(t *testing.T) {
 	b, loss, h := linearMSE(t, NewParams(tensor.Float64, 1), true)
 	_, err := b.Compile(h)
-	assertErr(t, "non-scalar loss", err, "scalar", "(2, 1)")
+	testutil.ErrContains(t, err, "scalar", "(2, 1)")
 	if _, err := b.Compile(loss); err != nil {
 		t.Fatalf("Compile after a failed Compile: %v", err)
 	}
 	_, err = b.Compile(loss)
-	assertErr(t, "Compile twice", err, "already compiled")
+	testutil.ErrContains(t, err, "already compiled")
 
 	_, err = (*Builder)(nil).Compile(nil)
-	assertErr(t, "nil builder", err, "nil builder")
+	testutil.ErrContains(t, err, "nil builder")
 
 	// A parameter the loss does not depend on has no gradient.
 	p := NewParams(tensor.Float64, 1)
@@ -209,7 +211,7 @@ func TestCompileErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = b.Compile(loss)
-	assertErr(t, "unused parameter", err, "unused/w")
+	testutil.ErrContains(t, err, "unused/w")
 
 	// A loss from another graph.
 	b1, loss1, _ := linearMSE(t, NewParams(tensor.Float64, 1), true)
@@ -220,7 +222,7 @@ func TestCompileErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = b2.Compile(loss1)
-	assertErr(t, "loss of another graph", err, "graph")
+	testutil.ErrContains(t, err, "graph")
 }
 
 // Programs of one Params run concurrently: they only read the parameters.
@@ -268,5 +270,7 @@ func TestProgramsRunConcurrently(t *testing.T) {
 			t.Errorf("program %d: loss %v, program 0: %v", i, losses[i], losses[0])
 		}
 	}
-	assertSameBits(t, before, p)
+	if d := testutil.ParamsDiff(before, p); d != "" {
+		t.Fatal(d)
+	}
 }

@@ -10,7 +10,9 @@ var (
 	Float64 = tensor.Float64
 )
 
-// Shape is a tensor shape, e.g. graph.Shape{28, 28}.
+// Shape is a tensor shape, e.g. graph.Shape{28, 28}: gorgonia's
+// tensor.Shape under the name graph's signatures use, so that a notebook,
+// which cannot import tensor beside gorgonia, can write one.
 type Shape = tensor.Shape
 
 // NewTensor returns a zeroed tensor of the given dtype (Float32 or Float64)
@@ -52,7 +54,7 @@ func Float64s(t *tensor.Dense) []float64 {
 // order. Unlike tensor.Shape.Eq it does not hold (3) and (3, 1) equal, nor
 // (1) and (): a parameter, a checkpoint or a target of the one shape is not
 // one of the other.
-func SameShape(a, b tensor.Shape) bool {
+func SameShape(a, b Shape) bool {
 	if len(a) != len(b) {
 		return false
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/descent-go/descent/graph"
 	"github.com/descent-go/descent/internal/ckpt"
+	"github.com/descent-go/descent/internal/testutil"
 	"github.com/descent-go/descent/models"
 )
 
@@ -78,7 +79,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		if q.Dtype() != dt || q.Seed() != p.Seed() || strings.Join(q.Names(), ",") != strings.Join(p.Names(), ",") {
 			t.Errorf("%v: loaded %v seed %d %v; want %v seed %d %v", dt, q.Dtype(), q.Seed(), q.Names(), dt, p.Seed(), p.Names())
 		}
-		if !sameBits(bits(p), bits(q)) {
+		if !testutil.SameParams(p, q) {
 			t.Errorf("%v: loaded values or shapes differ in their bits", dt)
 		}
 		if again := saveBytes(t, q); !bytes.Equal(again, data) {
@@ -94,7 +95,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		}
 		r, err := models.LoadFile(path)
 		must(t, err)
-		if !sameBits(bits(p), bits(r)) || r.Seed() != p.Seed() {
+		if !testutil.SameParams(p, r) || r.Seed() != p.Seed() {
 			t.Errorf("%v: LoadFile differs", dt)
 		}
 	}
@@ -141,23 +142,23 @@ func TestCheckpointLayout(t *testing.T) {
 
 func TestSaveErrors(t *testing.T) {
 	var buf bytes.Buffer
-	wantErr(t, models.Save(&buf, nil), "models: Save", "nil params")
-	wantErr(t, models.Save(nil, testParams(t, tensor.Float64, 1)), "models: Save", "nil writer")
-	wantErr(t, models.Save(&buf, graph.NewParams(tensor.Int, 1)), "models: Save", "dtype int")
+	testutil.ErrContains(t, models.Save(&buf, nil), "models: Save", "nil params")
+	testutil.ErrContains(t, models.Save(nil, testParams(t, tensor.Float64, 1)), "models: Save", "nil writer")
+	testutil.ErrContains(t, models.Save(&buf, graph.NewParams(tensor.Int, 1)), "models: Save", "dtype int")
 	p := graph.NewParams(tensor.Float64, 1)
 	must(t, p.Add("scalar", tensor.New(tensor.FromScalar(2.0))))
 	buf.Reset()
-	wantErr(t, models.Save(&buf, p), "models: Save", `"scalar"`, "0 dimensions")
+	testutil.ErrContains(t, models.Save(&buf, p), "models: Save", `"scalar"`, "0 dimensions")
 	if buf.Len() != 0 {
 		t.Errorf("a failed Save wrote %d bytes", buf.Len())
 	}
 	q := graph.NewParams(tensor.Float64, 1)
 	must(t, q.Add("deep", tensor.New(tensor.Of(tensor.Float64), tensor.WithShape(1, 1, 1, 1, 1, 1, 1, 1, 1))))
-	wantErr(t, models.Save(&buf, q), "models: Save", `"deep"`, "9 dimensions")
+	testutil.ErrContains(t, models.Save(&buf, q), "models: Save", `"deep"`, "9 dimensions")
 	long := graph.NewParams(tensor.Float64, 1)
 	must(t, long.Add(strings.Repeat("n", 70000), tensor.New(tensor.Of(tensor.Float64), tensor.WithShape(1))))
-	wantErr(t, models.Save(&buf, long), "models: Save", "length 70000")
-	wantErr(t, models.Save(failWriter{}, testParams(t, tensor.Float64, 1)), "models: Save", "disk full")
+	testutil.ErrContains(t, models.Save(&buf, long), "models: Save", "length 70000")
+	testutil.ErrContains(t, models.Save(failWriter{}, testParams(t, tensor.Float64, 1)), "models: Save", "disk full")
 }
 
 type failWriter struct{}
@@ -190,7 +191,7 @@ func TestSaveFileAtomic(t *testing.T) {
 	must(t, unsavable.Add("scalar", tensor.New(tensor.FromScalar(2.0))))
 	check := func(what string, err error, subs ...string) {
 		t.Helper()
-		wantErr(t, err, append([]string{"models: SaveFile"}, subs...)...)
+		testutil.ErrContains(t, err, append([]string{"models: SaveFile"}, subs...)...)
 		now, rerr := os.ReadFile(path)
 		must(t, rerr)
 		if !bytes.Equal(now, orig) {
@@ -235,7 +236,7 @@ func TestSaveFileAtomic(t *testing.T) {
 		t.Errorf("the replaced checkpoint holds %v seed %d", q.Dtype(), q.Seed())
 	}
 	_, err = models.LoadFile(filepath.Join(dir, "missing.ckpt"))
-	wantErr(t, err, "models: LoadFile", "missing.ckpt")
+	testutil.ErrContains(t, err, "models: LoadFile", "missing.ckpt")
 }
 
 // resum recomputes the trailing checksum of a checkpoint whose body a test
@@ -322,11 +323,7 @@ func TestLoadCorrupt(t *testing.T) {
 			t.Errorf("%s: loaded", c.name)
 			continue
 		}
-		for _, s := range append([]string{"models: Load"}, c.want...) {
-			if !strings.Contains(err.Error(), s) {
-				t.Errorf("%s: error %q does not contain %q", c.name, err, s)
-			}
-		}
+		testutil.ErrContains(t, err, append([]string{"models: Load"}, c.want...)...)
 	}
 }
 
@@ -368,9 +365,7 @@ func TestLoadFlippedBits(t *testing.T) {
 			default:
 				want = "checksum mismatch"
 			}
-			if !strings.Contains(err.Error(), want) {
-				t.Errorf("byte %d bit %d flipped: %v; want %q", i, bit, err, want)
-			}
+			testutil.ErrContains(t, err, want)
 		}
 	}
 }
@@ -395,7 +390,7 @@ func TestLoadHugeClaim(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	err := loadErr(b)
 	runtime.ReadMemStats(&after)
-	wantErr(t, err, "truncated", `parameter "w" (2147483647)`)
+	testutil.ErrContains(t, err, "truncated", `parameter "w" (2147483647)`)
 	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
 		t.Errorf("a failed Load of %d bytes allocated %d bytes", len(b), grew)
 	}
@@ -408,7 +403,7 @@ func TestLoadInto(t *testing.T) {
 	target := graph.NewParams(tensor.Float64, 1)
 	must(t, models.Init(m, target, tensor.Shape{4}))
 	// Names and shapes: hidden1/w (4, 3), hidden1/b (3), out/w (3, 2), out/b (2).
-	before := bits(target)
+	before := target.Clone()
 	x := randInput(1, tensor.Float64, 5, 4)
 	pr := models.NewPredictor(m, target, 0)
 	defer pr.Close()
@@ -446,12 +441,12 @@ func TestLoadInto(t *testing.T) {
 		{"corrupt", smallCheckpoint(t)[:50], []string{"truncated"}},
 	} {
 		err := models.LoadInto(target, bytes.NewReader(c.data))
-		wantErr(t, err, c.want...)
-		if !sameBits(before, bits(target)) {
+		testutil.ErrContains(t, err, c.want...)
+		if !testutil.SameParams(before, target) {
 			t.Errorf("%s: a failed LoadInto changed the params", c.name)
 		}
 	}
-	wantErr(t, models.LoadInto(nil, bytes.NewReader(saveBytes(t, source))), "models: LoadInto", "nil params")
+	testutil.ErrContains(t, models.LoadInto(nil, bytes.NewReader(saveBytes(t, source))), "models: LoadInto", "nil params")
 
 	// Success: the values are copied into the tensors graphs are bound to,
 	// so the predictor compiled before sees them.
@@ -460,7 +455,7 @@ func TestLoadInto(t *testing.T) {
 		t.Errorf("LoadInto changed the target's seed to %d", target.Seed())
 	}
 	for _, name := range source.Names() {
-		if !sameBits(map[string][]uint64{"": bits(source)[name]}, map[string][]uint64{"": bits(target)[name]}) {
+		if !testutil.SameTensor(source.Value(name), target.Value(name)) {
 			t.Errorf("%s differs after LoadInto", name)
 		}
 	}
@@ -506,9 +501,7 @@ func FuzzLoad(f *testing.F) {
 			if p != nil {
 				t.Fatalf("Load returned params and the error %v", err)
 			}
-			if !strings.HasPrefix(err.Error(), "models: Load: ") {
-				t.Fatalf("error %q does not start with \"models: Load: \"", err)
-			}
+			testutil.ErrPrefixed(t, err, "models: Load: ")
 			return
 		}
 		var buf bytes.Buffer
@@ -516,7 +509,7 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("Save of loaded params: %v", err)
 		}
 		q, err := models.Load(bytes.NewReader(buf.Bytes()))
-		if err != nil || !sameBits(bits(p), bits(q)) {
+		if err != nil || !testutil.SameParams(p, q) {
 			t.Fatalf("Load(Save(Load(x))) differs from Load(x): %v", err)
 		}
 		// A weights-only file of the current version is canonical (a
@@ -565,11 +558,11 @@ func TestLoadVersion1(t *testing.T) {
 	must(t, err)
 	want := graph.NewParams(tensor.Float32, 7)
 	must(t, models.Init(newTestMLP(), want, tensor.Shape{4}))
-	if p.Seed() != 7 || !sameBits(bits(p), bits(want)) {
+	if p.Seed() != 7 || !testutil.SameParams(p, want) {
 		t.Fatalf("version-1 checkpoint loads seed %d %v; want Init's values", p.Seed(), p.Names())
 	}
 	// And a newer version than this reader knows is an error naming it.
 	newer := append([]byte(nil), data...)
 	newer[8] = 9
-	wantErr(t, loadErr(resum(newer)), "models: Load", "unknown checkpoint version 9", "knows versions 1 to 2")
+	testutil.ErrContains(t, loadErr(resum(newer)), "models: Load", "unknown checkpoint version 9", "knows versions 1 to 2")
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
-	"github.com/descent-go/descent/internal/exec"
+	"github.com/descent-go/descent/internal/progcache"
 )
 
 // DefaultChunk is the number of examples evaluated per graph run by
@@ -76,12 +76,7 @@ func (m Metrics) Metric(name string) (float64, bool) {
 // changes the Params or any training state (dropout is off), and is not
 // safe for concurrent use.
 type Evaluator struct {
-	m      Model
-	p      *graph.Params
-	loss   graph.Loss
-	chunk  int
-	cache  *exec.Cache
-	xs, ys tensor.Shape
+	r      chunkRunner
 	idx    []int
 	custom []Metric
 }
@@ -101,10 +96,7 @@ func (e *Evaluator) AddMetrics(ms ...Metric) error {
 // (required), running chunk examples at a time (0: DefaultChunk). Chunks
 // change memory and speed, not the result, up to rounding.
 func NewEvaluator(m Model, p *graph.Params, loss graph.Loss, chunk int) *Evaluator {
-	if chunk <= 0 {
-		chunk = DefaultChunk
-	}
-	return &Evaluator{m: m, p: p, loss: loss, chunk: chunk}
+	return &Evaluator{r: newChunkRunner(m, p, loss, chunk)}
 }
 
 // Evaluate computes the loss and metrics of the model over ds.
@@ -121,15 +113,10 @@ func EvaluateContext(ctx context.Context, m Model, p *graph.Params, loss graph.L
 }
 
 // Close releases the compiled graphs.
-func (e *Evaluator) Close() {
-	if e.cache != nil {
-		e.cache.Close()
-		e.cache = nil
-	}
-}
+func (e *Evaluator) Close() { e.r.close() }
 
-func (e *Evaluator) programs(ds *datasets.Dataset) (*exec.Cache, error) {
-	if e.m == nil || e.p == nil || e.loss == nil {
+func (e *Evaluator) programs(ds *datasets.Dataset) (*progcache.Cache, error) {
+	if e.r.m == nil || e.r.p == nil || e.r.loss == nil {
 		return nil, errors.New("models: Evaluate needs a model, params and a loss")
 	}
 	if ds == nil {
@@ -143,22 +130,17 @@ func (e *Evaluator) programs(ds *datasets.Dataset) (*exec.Cache, error) {
 
 // programsFor returns the evaluation programs for examples of dtype dt
 // and shapes xs, ys.
-func (e *Evaluator) programsFor(dt tensor.Dtype, xs, ys tensor.Shape) (*exec.Cache, error) {
-	if e.m == nil || e.p == nil || e.loss == nil {
+func (e *Evaluator) programsFor(dt tensor.Dtype, xs, ys tensor.Shape) (*progcache.Cache, error) {
+	if e.r.m == nil || e.r.p == nil || e.r.loss == nil {
 		return nil, errors.New("models: Evaluate needs a model, params and a loss")
 	}
-	if err := e.p.Validate(); err != nil {
+	if err := e.r.p.Validate(); err != nil {
 		return nil, errors.Wrap(err, "models: Evaluate")
 	}
-	if dt != e.p.Dtype() {
-		return nil, errors.Errorf("models: Evaluate: dataset dtype %v differs from params dtype %v", dt, e.p.Dtype())
+	if dt != e.r.p.Dtype() {
+		return nil, errors.Errorf("models: Evaluate: dataset dtype %v differs from params dtype %v", dt, e.r.p.Dtype())
 	}
-	if e.cache == nil || !graph.SameShape(xs, e.xs) || !graph.SameShape(ys, e.ys) {
-		e.Close()
-		e.xs, e.ys = xs, ys
-		e.cache = exec.New(exec.Spec{Forward: e.m.Forward, Params: e.p, X: xs, Y: ys, Loss: e.loss})
-	}
-	return e.cache, nil
+	return e.r.programs(xs, ys), nil
 }
 
 // Evaluate computes the loss and metrics of the model over ds.
@@ -170,16 +152,14 @@ func (e *Evaluator) Evaluate(ds *datasets.Dataset) (Metrics, error) {
 // chunks of examples, once ctx is done.
 func (e *Evaluator) EvaluateContext(ctx context.Context, ds *datasets.Dataset) (Metrics, error) {
 	var met Metrics
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	cache, err := e.programs(ds)
 	if err != nil {
 		return met, err
 	}
 	var labels []int
 	k := 0
-	classify := Classifies(ds, e.loss)
+	loss := e.r.loss
+	classify := Classifies(ds, loss)
 	if classify {
 		labels, k = ds.Labels(), ds.NumClasses()
 	}
@@ -187,45 +167,35 @@ func (e *Evaluator) EvaluateContext(ctx context.Context, ds *datasets.Dataset) (
 	acc.keepScore = true
 	var out []float64 // the whole dataset's outputs, for custom metrics
 	n := ds.Len()
-	for start := 0; start < n; start += e.chunk {
-		end := start + e.chunk
-		if end > n {
-			end = n
-		}
-		if err := ctx.Err(); err != nil {
-			return met, errors.Wrapf(err, "models: evaluate: stopped at example %d of %d", start, n)
-		}
-		c, err := cache.Get(end - start)
-		if err != nil {
-			if hint := TargetHint(ds, e.loss); hint != "" {
-				return met, errors.Errorf("models: evaluate: %v; %s", err, hint)
+	err = e.r.each(ctx, cache, chunkPass{what: "evaluate", n: n,
+		hint: func() string { return TargetHint(ds, loss) },
+		fill: func(c *progcache.Compiled, start, end int) error {
+			if start == 0 {
+				// Regression metrics compare outputs and targets of one shape.
+				// Binary classifiers' outputs are logits, not estimates of 0/1.
+				acc.regress = !ds.ClassIndices() && !(classify && ds.Targets() == datasets.KindBinary) && graph.SameShape(c.Out, c.Y.Shape())
+				if labels == nil && !acc.regress {
+					return errors.Errorf("models: evaluate: model output shape %v differs from target shape %v and the targets are not classes", c.Out, c.Y.Shape())
+				}
 			}
-			return met, errors.Wrap(err, "models: evaluate")
-		}
-		if start == 0 {
-			// Regression metrics compare outputs and targets of one shape.
-			// Binary classifiers' outputs are logits, not estimates of 0/1.
-			acc.regress = !ds.ClassIndices() && !(classify && ds.Targets() == datasets.KindBinary) && graph.SameShape(c.Out, c.Y.Shape())
-			if labels == nil && !acc.regress {
-				return met, errors.Errorf("models: evaluate: model output shape %v differs from target shape %v and the targets are not classes", c.Out, c.Y.Shape())
+			e.idx = e.idx[:0]
+			for i := start; i < end; i++ {
+				e.idx = append(e.idx, i)
 			}
-		}
-		e.idx = e.idx[:0]
-		for i := start; i < end; i++ {
-			e.idx = append(e.idx, i)
-		}
-		if err := ds.Gather(e.idx, c.X, c.Y); err != nil {
-			return met, errors.Wrap(err, "models: evaluate")
-		}
-		if err := c.Run(); err != nil {
-			return met, errors.Wrapf(err, "models: evaluate examples %d..%d", start, end-1)
-		}
-		if err := acc.add(start, c.Loss(), c.Output(0), c.Y); err != nil {
-			return met, errors.Wrapf(err, "models: evaluate examples %d..%d", start, end-1)
-		}
-		if len(e.custom) > 0 {
-			out = append(out, graph.Float64s(c.Output(0))...)
-		}
+			return errors.Wrap(ds.Gather(e.idx, c.X, c.Y), "models: evaluate")
+		},
+		take: func(c *progcache.Compiled, start, end int) error {
+			if err := acc.add(start, c.Loss(), c.Output(0), c.Y); err != nil {
+				return errors.Wrapf(err, "models: evaluate examples %d..%d", start, end-1)
+			}
+			if len(e.custom) > 0 {
+				out = append(out, graph.Float64s(c.Output(0))...)
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		return met, err
 	}
 	met = acc.metrics()
 	if len(e.custom) > 0 {

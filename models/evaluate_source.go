@@ -34,12 +34,12 @@ func (e *Evaluator) EvaluateSource(ctx context.Context, src datasets.Source) (Me
 	ys := src.YShape()
 	cls := len(ys) == 0
 	onehot := len(ys) == 1 && ys[0] > 1
-	binary := isBinaryCrossEntropy(e.loss) && graph.SameShape(ys, []int{1})
+	binary := isBinaryCrossEntropy(e.r.loss) && graph.SameShape(ys, []int{1})
 	acc := newAccumulator(nil, 0)
 	var labels []int
 	n := src.Len()
 	for start := 0; start < n; {
-		rows := e.chunk
+		rows := e.r.chunk
 		if rows > n-start {
 			rows = n - start
 		}
@@ -106,7 +106,7 @@ func (e *Evaluator) EvaluateSource(ctx context.Context, src datasets.Source) (Me
 		}
 		start += rows
 	}
-	if isBinaryCrossEntropy(e.loss) && graph.SameShape(ys, []int{1}) && !binary {
+	if isBinaryCrossEntropy(e.r.loss) && graph.SameShape(ys, []int{1}) && !binary {
 		acc.labels = nil // a target that is not 0 or 1 was met: no classes
 	}
 	return acc.metrics(), nil

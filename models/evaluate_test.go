@@ -10,6 +10,7 @@ import (
 
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/internal/testutil"
 	"github.com/descent-go/descent/models"
 )
 
@@ -252,7 +253,7 @@ func TestEvaluateChunkWeighting(t *testing.T) {
 	m := models.MLP{Hidden: []int{16}, Outputs: 10}
 	p := graph.NewParams(tensor.Float64, 2)
 	must(t, models.Init(m, p, ds.XShape()))
-	before := bits(p)
+	before := p.Clone()
 
 	whole := models.NewEvaluator(m, p, graph.SoftmaxCrossEntropy, 1000)
 	defer whole.Close()
@@ -288,7 +289,7 @@ func TestEvaluateChunkWeighting(t *testing.T) {
 	if again.Loss != got.Loss {
 		t.Errorf("a second evaluation gives loss %v, then %v", got.Loss, again.Loss)
 	}
-	if !sameBits(before, bits(p)) {
+	if !testutil.SameParams(before, p) {
 		t.Error("Evaluate changed the params")
 	}
 }
@@ -300,7 +301,7 @@ func TestEvaluateLeavesParams(t *testing.T) {
 	m := models.MLP{Hidden: []int{32}, Outputs: 10, Dropout: 0.3}
 	p := graph.NewParams(tensor.Float32, 1)
 	fit(t, quickSGD(1, graph.SoftmaxCrossEntropy), m, p, train)
-	before := bits(p)
+	before := p.Clone()
 	first, err := models.Evaluate(m, p, graph.SoftmaxCrossEntropy, test)
 	must(t, err)
 	second, err := models.Evaluate(m, p, graph.SoftmaxCrossEntropy, test)
@@ -308,7 +309,7 @@ func TestEvaluateLeavesParams(t *testing.T) {
 	if !reflect.DeepEqual(first, second) {
 		t.Errorf("two evaluations differ: %+v, %+v", first, second)
 	}
-	if !sameBits(before, bits(p)) {
+	if !testutil.SameParams(before, p) {
 		t.Error("Evaluate changed the params")
 	}
 }
@@ -340,25 +341,25 @@ func TestEvaluateErrors(t *testing.T) {
 	must(t, err)
 	p := graph.NewParams(tensor.Float64, 1)
 	_, err = models.Evaluate(nil, p, graph.MSE, ds)
-	wantErr(t, err, "models: Evaluate needs a model")
+	testutil.ErrContains(t, err, "models: Evaluate needs a model")
 	_, err = models.Evaluate(identity{}, nil, graph.MSE, ds)
-	wantErr(t, err, "models: Evaluate needs")
+	testutil.ErrContains(t, err, "models: Evaluate needs")
 	_, err = models.Evaluate(identity{}, p, nil, ds)
-	wantErr(t, err, "models: Evaluate needs", "loss")
+	testutil.ErrContains(t, err, "models: Evaluate needs", "loss")
 	_, err = models.Evaluate(identity{}, p, graph.MSE, nil)
-	wantErr(t, err, "models: Evaluate: nil dataset")
+	testutil.ErrContains(t, err, "models: Evaluate: nil dataset")
 	_, err = models.Evaluate(identity{}, graph.NewParams(tensor.Float32, 1), graph.MSE, ds)
-	wantErr(t, err, "dtype", "float64", "float32")
+	testutil.ErrContains(t, err, "dtype", "float64", "float32")
 	// MSE of (N, 2) outputs against class indices (N).
 	_, err = models.Evaluate(identity{}, p, graph.MSE, ds)
-	wantErr(t, err, "MSE", "(3, 2)", "(3)")
+	testutil.ErrContains(t, err, "MSE", "(3, 2)", "(3)")
 	// A model that fails to build.
 	_, err = models.Evaluate(models.Softmax{Classes: 1}, p, graph.SoftmaxCrossEntropy, ds)
-	wantErr(t, err, "at least 2 classes")
+	testutil.ErrContains(t, err, "at least 2 classes")
 	// A custom loss that accepts any shapes, with outputs unlike the targets.
 	anyLoss := func(b *graph.Builder, out, y *G.Node) (*G.Node, error) { return G.Sum(out) }
 	reg, err := datasets.FromFloat64([]float64{1, 2, 3, 4, 5, 6}, []int{3, 2}, []float64{0, 1, 1}, []int{3, 1}, tensor.Float64)
 	must(t, err)
 	_, err = models.Evaluate(identity{}, p, anyLoss, reg)
-	wantErr(t, err, "output shape (3, 2)", "target shape (3, 1)")
+	testutil.ErrContains(t, err, "output shape (3, 2)", "target shape (3, 1)")
 }

@@ -24,19 +24,11 @@ func digitsSplit() (train, test *datasets.Dataset, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	parts, err := ds.Split(1, true, 0.8, 0.2)
+	parts, _, err := ds.SplitStandardized(1, true, 0.8, 0.2)
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := parts[0].Standardizer()
-	if err != nil {
-		return nil, nil, err
-	}
-	if train, err = s.Apply(parts[0]); err != nil {
-		return nil, nil, err
-	}
-	test, err = s.Apply(parts[1])
-	return train, test, err
+	return parts[0], parts[1], nil
 }
 
 func ExampleMLP() {

@@ -3,7 +3,6 @@ package models_test
 import (
 	"bytes"
 	"context"
-	"math"
 	"sync"
 	"testing"
 
@@ -13,15 +12,7 @@ import (
 	"github.com/descent-go/descent/graph"
 	"github.com/descent-go/descent/models"
 	"github.com/descent-go/descent/trainers"
-
-	"github.com/descent-go/descent/internal/testutil"
 )
-
-// wantErr fails unless err is non-nil and contains every one of subs.
-func wantErr(t *testing.T, err error, subs ...string) {
-	t.Helper()
-	testutil.ErrContains(t, err, subs...)
-}
 
 func must(t testing.TB, err error) {
 	t.Helper()
@@ -31,50 +22,6 @@ func must(t testing.TB, err error) {
 }
 
 // floats returns the values of a float32 or float64 tensor as float64.
-
-// bits returns the raw bits of every parameter value, with names and
-// shapes, to compare Params exactly (NaNs included).
-func bits(p *graph.Params) map[string][]uint64 {
-	m := map[string][]uint64{}
-	for i := 0; i < p.Len(); i++ {
-		t := p.At(i)
-		var b []uint64
-		for _, d := range t.Shape() {
-			b = append(b, uint64(d)) // shape first: a reshape shows too
-		}
-		b = append(b, math.MaxUint64)
-		switch d := t.Data().(type) {
-		case []float64:
-			for _, v := range d {
-				b = append(b, math.Float64bits(v))
-			}
-		case []float32:
-			for _, v := range d {
-				b = append(b, uint64(math.Float32bits(v)))
-			}
-		}
-		m[p.Name(i)] = b
-	}
-	return m
-}
-
-func sameBits(a, b map[string][]uint64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, va := range a {
-		vb, ok := b[k]
-		if !ok || len(va) != len(vb) {
-			return false
-		}
-		for i := range va {
-			if va[i] != vb[i] {
-				return false
-			}
-		}
-	}
-	return true
-}
 
 // digits is scikit-learn's digits split 80/20 (stratified, seed 1) and
 // standardized with the training set's statistics.
@@ -95,20 +42,11 @@ func digits(t testing.TB, dt tensor.Dtype) (train, test *datasets.Dataset) {
 			if err != nil {
 				return digitsData{}, err
 			}
-			parts, err := ds.Split(1, true, 0.8, 0.2)
+			parts, _, err := ds.SplitStandardized(1, true, 0.8, 0.2)
 			if err != nil {
 				return digitsData{}, err
 			}
-			s, err := parts[0].Standardizer()
-			if err != nil {
-				return digitsData{}, err
-			}
-			var d digitsData
-			if d.train, err = s.Apply(parts[0]); err != nil {
-				return d, err
-			}
-			d.test, err = s.Apply(parts[1])
-			return d, err
+			return digitsData{train: parts[0], test: parts[1]}, nil
 		}
 		if digits64, digitsErr = load(tensor.Float64); digitsErr == nil {
 			digits32, digitsErr = load(tensor.Float32)

@@ -38,7 +38,7 @@ func TestMisuse(t *testing.T) {
 	zero := &graph.Params{}
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
-	before, xBefore := bits(p), graph.Float64s(test.X())
+	before, xBefore := p.Clone(), graph.Float64s(test.X())
 	for _, tc := range []struct {
 		name  string
 		call  func() error
@@ -111,7 +111,7 @@ func TestMisuse(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			testutil.Misuse(t, "models: ", tc.call, tc.words...)
-			if !sameBits(before, bits(p)) {
+			if !testutil.SameParams(before, p) {
 				t.Error("the params changed")
 			}
 			if got := graph.Float64s(test.X()); len(got) != len(xBefore) || got[7] != xBefore[7] {
@@ -138,22 +138,20 @@ func FuzzLoadInto(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := models.Load(bytes.NewReader(smallCheckpoint(t)))
 		must(t, err)
-		before := bits(p)
+		before := p.Clone()
 		err = models.LoadInto(p, bytes.NewReader(data))
 		if err != nil {
-			if !sameBits(before, bits(p)) {
+			if !testutil.SameParams(before, p) {
 				t.Fatalf("LoadInto failed (%v) and changed the params", err)
 			}
-			if !strings.HasPrefix(err.Error(), "models: LoadInto") {
-				t.Fatalf("error %q does not start with \"models: LoadInto\"", err)
-			}
+			testutil.ErrPrefixed(t, err, "models: LoadInto")
 			return
 		}
 		q, err := models.Load(bytes.NewReader(data))
 		if err != nil {
 			t.Fatalf("LoadInto accepted what Load refuses: %v", err)
 		}
-		if !sameBits(bits(q), bits(p)) {
+		if !testutil.SameParams(q, p) {
 			t.Fatal("LoadInto and Load read different values")
 		}
 	})

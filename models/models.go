@@ -131,23 +131,34 @@ type LeNet struct {
 	Classes int // 0 means 10
 }
 
+// imageClassifier checks what the convolutional classifiers share: Classes
+// (0 means 10) and an input of shape (batch, channels, height, width) with
+// height and width ≥ minSize. It returns the number of classes.
+func imageClassifier(name string, classes int, x *G.Node, minSize int) (int, error) {
+	k := classes
+	if k == 0 {
+		k = 10
+	}
+	if k < 2 {
+		return 0, errors.Errorf("models: %s Classes = %d, want ≥ 2 (0 means 10)", name, classes)
+	}
+	if x == nil {
+		return 0, errors.Errorf("models: %s: nil input", name)
+	}
+	if s := x.Shape(); x.Dims() != 4 || s[2] < minSize || s[3] < minSize {
+		return 0, errors.Errorf("models: %s wants (batch, channels, height, width) input with height and width ≥ %d, got shape %v", name, minSize, s)
+	}
+	return k, nil
+}
+
 // leNetMinSize is the smallest image height and width LeNet accepts.
 const leNetMinSize = 12
 
 // Forward implements Model.
 func (m LeNet) Forward(b *graph.Builder, x *G.Node) (*G.Node, error) {
-	classes := m.Classes
-	if classes == 0 {
-		classes = 10
-	}
-	if classes < 2 {
-		return nil, errors.Errorf("models: LeNet Classes = %d, want ≥ 2 (0 means 10)", m.Classes)
-	}
-	if x == nil {
-		return nil, errors.New("models: LeNet: nil input")
-	}
-	if s := x.Shape(); x.Dims() != 4 || s[2] < leNetMinSize || s[3] < leNetMinSize {
-		return nil, errors.Errorf("models: LeNet wants (batch, channels, height, width) input with height and width ≥ %d, got shape %v", leNetMinSize, s)
+	classes, err := imageClassifier("LeNet", m.Classes, x, leNetMinSize)
+	if err != nil {
+		return nil, err
 	}
 	h, err := graph.Conv2D(b, "conv1", x, 6, 5, 1, 2, nil)
 	if err == nil {
@@ -207,21 +218,11 @@ type ConvNet struct {
 
 // Forward implements Model.
 func (m ConvNet) Forward(b *graph.Builder, x *G.Node) (*G.Node, error) {
-	classes := m.Classes
-	if classes == 0 {
-		classes = 10
-	}
-	if classes < 2 {
-		return nil, errors.Errorf("models: ConvNet Classes = %d, want ≥ 2 (0 means 10)", m.Classes)
-	}
-	if x == nil {
-		return nil, errors.New("models: ConvNet: nil input")
-	}
-	if s := x.Shape(); x.Dims() != 4 || s[2] < 4 || s[3] < 4 {
-		return nil, errors.Errorf("models: ConvNet wants (batch, channels, height, width) input with height and width ≥ 4, got shape %v", s)
+	classes, err := imageClassifier("ConvNet", m.Classes, x, 4)
+	if err != nil {
+		return nil, err
 	}
 	h := x
-	var err error
 	for i, filters := range []int{16, 32} {
 		name := layerName("conv", i)
 		if err == nil {

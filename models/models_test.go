@@ -1,6 +1,7 @@
 package models_test
 
 import (
+	"context"
 	"math"
 	"math/rand"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/internal/testutil"
 	"github.com/descent-go/descent/models"
 	"github.com/descent-go/descent/trainers"
 )
@@ -177,7 +179,7 @@ func TestLeNetBadInputs(t *testing.T) {
 		{models.LeNet{Classes: 1}, tensor.Shape{2, 1, 28, 28}, "Classes = 1"},
 	} {
 		_, err := models.Predict(c.m, p, tensor.New(tensor.WithShape(c.shape...), tensor.Of(tensor.Float32)))
-		wantErr(t, err, "LeNet", c.want)
+		testutil.ErrContains(t, err, "LeNet", c.want)
 	}
 	if p.Len() != 0 {
 		t.Errorf("failed builds left parameters %v", p.Names())
@@ -258,7 +260,7 @@ func TestLeNetGradients(t *testing.T) {
 	floor := 16 * 0x1p-52 * math.Max(1, math.Abs(l0)) / eps
 
 	sample := 60 // Dense weights checked per parameter
-	if raceEnabled {
+	if testutil.Race {
 		sample = 10
 	}
 	r := rand.New(rand.NewSource(9))
@@ -268,7 +270,7 @@ func TestLeNetGradients(t *testing.T) {
 		w := p.Value(name).Data().([]float64)
 		idx := r.Perm(len(w))
 		if len(name) > 4 && name[:4] == "conv" {
-			if raceEnabled && len(idx) > 300 {
+			if testutil.Race && len(idx) > 300 {
 				idx = idx[:300]
 			}
 			sort.Ints(idx)
@@ -307,7 +309,7 @@ func TestLeNetGradients(t *testing.T) {
 // backward runs per scalar, about 8 s, so -short and the race detector skip
 // it; TestLeNetGradients is the quick check that always runs.
 func TestLeNetGradCheck(t *testing.T) {
-	if testing.Short() || raceEnabled {
+	if testing.Short() || testutil.Race {
 		t.Skip("graph.GradCheck of all of LeNet takes seconds; TestLeNetGradients checks a sample")
 	}
 	t.Parallel()
@@ -334,12 +336,12 @@ func TestLeNetMNIST(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "train-labels-idx1-ubyte.gz")); err != nil {
 		t.Skipf("no MNIST at %s: %v", dir, err)
 	}
-	if raceEnabled {
+	if testutil.Race {
 		// Decoding 70,000 images takes half a minute under the race
 		// detector, and this single-goroutine check has no race to find.
 		t.Skip("MNIST is too slow to load under the race detector")
 	}
-	train, _, err := datasets.LoadMNISTWith(dir, datasets.MNISTOptions{Dtype: tensor.Float32, Layout: datasets.NCHW})
+	train, _, err := datasets.LoadMNISTWith(context.Background(), dir, datasets.MNISTOptions{Dtype: tensor.Float32, Layout: datasets.NCHW})
 	must(t, err)
 	if !train.XShape().Eq(tensor.Shape{1, 28, 28}) {
 		t.Fatalf("MNIST example shape %v, want (1, 28, 28)", train.XShape())

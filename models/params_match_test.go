@@ -66,9 +66,9 @@ func TestParamsNeverChangedByMismatch(t *testing.T) {
 		}, []string{"unexpected", "hiden1/w"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before, names := bits(tc.p), tc.p.Names()
+			before, names := tc.p.Clone(), tc.p.Names()
 			testutil.ErrContains(t, tc.call(tc.p), tc.words...)
-			if !sameBits(before, bits(tc.p)) || len(names) != tc.p.Len() {
+			if !testutil.SameParams(before, tc.p) || len(names) != tc.p.Len() {
 				t.Errorf("the params changed: %v, now %v", names, tc.p.Names())
 			}
 		})

@@ -7,28 +7,8 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/descent-go/descent/graph"
-	"github.com/descent-go/descent/internal/exec"
+	"github.com/descent-go/descent/internal/progcache"
 )
-
-// Init creates m's parameters in empty Params p, as training would on its
-// first step, by building the model once for inputs of one example's shape
-// xShape. Use it before loading a checkpoint into a fresh Params, or to count
-// parameters. Params that already hold parameters are never changed: Init
-// then only checks that they are exactly the model's, and an error names the
-// missing and unexpected ones.
-func Init(m Model, p *graph.Params, xShape tensor.Shape) error {
-	if m == nil {
-		return errors.New("models: Init: no model")
-	}
-	if err := p.Validate(); err != nil {
-		return errors.Wrap(err, "models: Init")
-	}
-	c, err := exec.New(exec.Spec{Forward: m.Forward, Params: p, X: xShape, Create: true}).Get(1)
-	if err != nil {
-		return errors.Wrapf(err, "models: Init for example shape %v", xShape)
-	}
-	return c.Close()
-}
 
 // A Predictor computes a model's outputs, compiling one graph per chunk size
 // and keeping them for later calls. It never changes the Params, and is not
@@ -40,20 +20,13 @@ func Init(m Model, p *graph.Params, xShape tensor.Shape) error {
 // there chunk sizes can change the last bits (measured: a few 1e-15
 // relative in float64, 1e-6 in float32).
 type Predictor struct {
-	m     Model
-	p     *graph.Params
-	chunk int
-	cache *exec.Cache
-	xs    tensor.Shape
+	r chunkRunner
 }
 
 // NewPredictor returns a Predictor of m with parameters p, running chunk
 // examples at a time (0: DefaultChunk).
 func NewPredictor(m Model, p *graph.Params, chunk int) *Predictor {
-	if chunk <= 0 {
-		chunk = DefaultChunk
-	}
-	return &Predictor{m: m, p: p, chunk: chunk}
+	return &Predictor{r: newChunkRunner(m, p, nil, chunk)}
 }
 
 // Predict returns the model's outputs for x of shape (N, example shape...):
@@ -71,12 +44,7 @@ func PredictContext(ctx context.Context, m Model, p *graph.Params, x *tensor.Den
 }
 
 // Close releases the compiled graphs.
-func (pr *Predictor) Close() {
-	if pr.cache != nil {
-		pr.cache.Close()
-		pr.cache = nil
-	}
-}
+func (pr *Predictor) Close() { pr.r.close() }
 
 // Predict returns the model's outputs for x of shape (N, example shape...).
 func (pr *Predictor) Predict(x *tensor.Dense) (*tensor.Dense, error) {
@@ -86,13 +54,10 @@ func (pr *Predictor) Predict(x *tensor.Dense) (*tensor.Dense, error) {
 // PredictContext is Predict that stops with ctx's error, between two chunks
 // of examples, once ctx is done.
 func (pr *Predictor) PredictContext(ctx context.Context, x *tensor.Dense) (*tensor.Dense, error) {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	if pr.m == nil || pr.p == nil {
+	if pr.r.m == nil || pr.r.p == nil {
 		return nil, errors.New("models: Predict needs a model and params")
 	}
-	if err := pr.p.Validate(); err != nil {
+	if err := pr.r.p.Validate(); err != nil {
 		return nil, errors.Wrap(err, "models: Predict")
 	}
 	if x == nil {
@@ -104,46 +69,36 @@ func (pr *Predictor) PredictContext(ctx context.Context, x *tensor.Dense) (*tens
 	if x.Shape().TotalSize() == 0 {
 		return nil, errors.Errorf("models: Predict: input shape %v holds no examples", x.Shape())
 	}
-	if x.Dtype() != pr.p.Dtype() {
-		return nil, errors.Errorf("models: Predict: input dtype %v differs from params dtype %v", x.Dtype(), pr.p.Dtype())
+	if x.Dtype() != pr.r.p.Dtype() {
+		return nil, errors.Errorf("models: Predict: input dtype %v differs from params dtype %v", x.Dtype(), pr.r.p.Dtype())
 	}
 	if !x.IsNativelyAccessible() || x.RequiresIterator() {
 		return nil, errors.New("models: Predict wants a contiguous dense input")
 	}
 	xs := x.Shape()[1:].Clone()
-	if pr.cache == nil || !graph.SameShape(xs, pr.xs) {
-		pr.Close()
-		pr.xs = xs
-		pr.cache = exec.New(exec.Spec{Forward: pr.m.Forward, Params: pr.p, X: xs})
-	}
 	n, row := x.Shape()[0], xs.TotalSize()
 	var out *tensor.Dense
-	for start := 0; start < n; start += pr.chunk {
-		end := start + pr.chunk
-		if end > n {
-			end = n
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, errors.Wrapf(err, "models: predict: stopped at example %d of %d", start, n)
-		}
-		c, err := pr.cache.Get(end - start)
-		if err != nil {
-			return nil, errors.Wrap(err, "models: predict")
-		}
-		copySlice(c.X, 0, x, start*row, (end-start)*row)
-		if err := c.Run(); err != nil {
-			return nil, errors.Wrapf(err, "models: predict examples %d..%d", start, end-1)
-		}
-		o, err := batchOutput(c.Output(0), end-start, x.Dtype())
-		if err != nil {
-			return nil, errors.Wrap(err, "models: predict")
-		}
-		if out == nil {
-			shape := append(tensor.Shape{n}, o.Shape()[1:]...)
-			out = tensor.New(tensor.Of(x.Dtype()), tensor.WithShape(shape...))
-		}
-		size := o.Shape().TotalSize()
-		copySlice(out, start*(size/(end-start)), o, 0, size)
+	err := pr.r.each(ctx, pr.r.programs(xs, nil), chunkPass{what: "predict", n: n,
+		fill: func(c *progcache.Compiled, start, end int) error {
+			copySlice(c.X, 0, x, start*row, (end-start)*row)
+			return nil
+		},
+		take: func(c *progcache.Compiled, start, end int) error {
+			o, err := batchOutput(c.Output(0), end-start, x.Dtype())
+			if err != nil {
+				return errors.Wrap(err, "models: predict")
+			}
+			if out == nil {
+				shape := append(tensor.Shape{n}, o.Shape()[1:]...)
+				out = tensor.New(tensor.Of(x.Dtype()), tensor.WithShape(shape...))
+			}
+			size := o.Shape().TotalSize()
+			copySlice(out, start*(size/(end-start)), o, 0, size)
+			return nil
+		},
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

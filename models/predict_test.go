@@ -11,6 +11,8 @@ import (
 
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/internal/kernels"
+	"github.com/descent-go/descent/internal/testutil"
 	"github.com/descent-go/descent/models"
 	"github.com/descent-go/descent/trainers"
 )
@@ -53,7 +55,7 @@ func TestPredictChunks(t *testing.T) {
 			big := models.NewPredictor(c.m, p, 1000)
 			want, err := big.Predict(x)
 			must(t, err)
-			before := bits(p)
+			before := p.Clone()
 			small := models.NewPredictor(c.m, p, 7)
 			got, err := small.Predict(x)
 			must(t, err)
@@ -66,7 +68,7 @@ func TestPredictChunks(t *testing.T) {
 			// product is one FMA chain in depth order; OpenBLAS kernels
 			// depend on the shape).
 			tol := 0.0
-			if !exactBLAS {
+			if kernels.OpenBLAS {
 				tol = 1e-13
 				if dt == tensor.Float32 {
 					tol = 1e-5
@@ -89,13 +91,10 @@ func TestPredictChunks(t *testing.T) {
 			// same chunks give the same bits.
 			again, err := small.Predict(x)
 			must(t, err)
-			for i, v := range graph.Float64s(again) {
-				if math.Float64bits(v) != math.Float64bits(g[i]) {
-					t.Errorf("%T %v: a second Predict differs at %d: %v, then %v", c.m, dt, i, g[i], v)
-					break
-				}
+			if !testutil.SameBits(g, graph.Float64s(again)) {
+				t.Errorf("%T %v: a second Predict differs", c.m, dt)
 			}
-			if !sameBits(before, bits(p)) {
+			if !testutil.SameParams(before, p) {
 				t.Errorf("%T %v: Predict changed the params", c.m, dt)
 			}
 			for i, v := range graph.Float64s(x) {
@@ -118,13 +117,13 @@ func TestPredictLeavesTrainedParams(t *testing.T) {
 	m := models.MLP{Hidden: []int{16}, Outputs: 10, Dropout: 0.2}
 	p := graph.NewParams(tensor.Float32, 1)
 	fit(t, quickSGD(1, graph.SoftmaxCrossEntropy), m, p, train)
-	before := bits(p)
+	before := p.Clone()
 	out, err := models.Predict(m, p, test.X())
 	must(t, err)
 	if !out.Shape().Eq(tensor.Shape{test.Len(), 10}) {
 		t.Errorf("output shape %v, want (%d, 10)", out.Shape(), test.Len())
 	}
-	if !sameBits(before, bits(p)) {
+	if !testutil.SameParams(before, p) {
 		t.Error("Predict changed the params")
 	}
 }
@@ -134,25 +133,25 @@ func TestPredictErrors(t *testing.T) {
 	m := models.MLP{Hidden: []int{4}, Outputs: 2}
 	must(t, models.Init(m, p, tensor.Shape{3}))
 	_, err := models.Predict(m, p, randInput(1, tensor.Float32, 5, 3))
-	wantErr(t, err, "dtype", "float32", "float64")
+	testutil.ErrContains(t, err, "dtype", "float32", "float64")
 	_, err = models.Predict(m, p, nil)
-	wantErr(t, err, "models: Predict")
+	testutil.ErrContains(t, err, "models: Predict")
 	_, err = models.Predict(m, p, randInput(1, tensor.Float64, 5))
-	wantErr(t, err, "models: Predict", "(N, features...)", "got (5)")
+	testutil.ErrContains(t, err, "models: Predict", "(N, features...)", "got (5)")
 	_, err = models.Predict(m, p, tensor.New(tensor.WithShape(0, 3), tensor.Of(tensor.Float64)))
-	wantErr(t, err, "models: Predict", "(0, 3)", "no examples")
+	testutil.ErrContains(t, err, "models: Predict", "(0, 3)", "no examples")
 	_, err = models.Predict(nil, p, randInput(1, tensor.Float64, 5, 3))
-	wantErr(t, err, "models: Predict")
+	testutil.ErrContains(t, err, "models: Predict")
 	_, err = models.Predict(m, nil, randInput(1, tensor.Float64, 5, 3))
-	wantErr(t, err, "models: Predict")
+	testutil.ErrContains(t, err, "models: Predict")
 	_, err = models.Predict(models.MLP{Outputs: 0}, graph.NewParams(tensor.Float64, 1), randInput(1, tensor.Float64, 5, 3))
-	wantErr(t, err, "MLP Outputs = 0")
+	testutil.ErrContains(t, err, "MLP Outputs = 0")
 
 	// A view that is not contiguous.
 	x := randInput(1, tensor.Float64, 6, 3)
 	must(t, x.T())
 	_, err = models.Predict(m, p, x)
-	wantErr(t, err, "contiguous")
+	testutil.ErrContains(t, err, "contiguous")
 
 	// Inputs of another example shape recompile; params made for the
 	// first shape then fail with an error naming the parameter.
@@ -161,15 +160,15 @@ func TestPredictErrors(t *testing.T) {
 	_, err = pr.Predict(randInput(1, tensor.Float64, 5, 3))
 	must(t, err)
 	_, err = pr.Predict(randInput(1, tensor.Float64, 5, 4))
-	wantErr(t, err, "hidden1/w", "(3, 4)", "(4, 4)")
+	testutil.ErrContains(t, err, "hidden1/w", "(3, 4)", "(4, 4)")
 
 	// A custom model whose output does not have one row per example.
 	for _, bad := range []models.Model{sumModel{}, transposeModel{}} {
 		_, err = models.Predict(bad, graph.NewParams(tensor.Float64, 1), randInput(1, tensor.Float64, 5, 3))
-		wantErr(t, err, "output", "shape")
+		testutil.ErrContains(t, err, "output", "shape")
 	}
 	_, err = models.Predict(panicModel{}, graph.NewParams(tensor.Float64, 1), randInput(1, tensor.Float64, 5, 3))
-	wantErr(t, err, "panic", "boom")
+	testutil.ErrContains(t, err, "panic", "boom")
 }
 
 // sumModel outputs a scalar.
@@ -214,7 +213,7 @@ func TestInit(t *testing.T) {
 			Optimizer: trainers.SGD{LR: 0.1}, Schedule: func(trainers.Time) float64 { return 0 }, Seed: 1}}
 		_, err := zero.Fit(context.Background(), m, trained, data)
 		must(t, err)
-		if !sameBits(bits(initP), bits(trained)) {
+		if !testutil.SameParams(initP, trained) {
 			t.Errorf("%T: Init made %v, training %v", m, initP.Names(), trained.Names())
 		}
 		for i := 0; i < initP.Len() && i < trained.Len(); i++ {
@@ -227,7 +226,7 @@ func TestInit(t *testing.T) {
 		var buf bytesBuffer
 		must(t, models.Save(&buf, trained))
 		must(t, models.LoadInto(initP, buf.reader()))
-		if !sameBits(bits(initP), bits(trained)) {
+		if !testutil.SameParams(initP, trained) {
 			t.Errorf("%T: LoadInto after Init differs from the trained params", m)
 		}
 		want, err := models.Predict(m, trained, data.X())
@@ -242,14 +241,14 @@ func TestInit(t *testing.T) {
 
 func TestInitErrors(t *testing.T) {
 	p := graph.NewParams(tensor.Float64, 1)
-	wantErr(t, models.Init(nil, p, tensor.Shape{3}), "models: Init")
-	wantErr(t, models.Init(models.Linear{}, nil, tensor.Shape{3}), "models: Init")
-	wantErr(t, models.Init(models.MLP{Outputs: 0}, p, tensor.Shape{3}), "models: Init", "MLP Outputs = 0")
-	wantErr(t, models.Init(models.LeNet{}, p, tensor.Shape{784}), "models: Init", "LeNet", "(1, 784)")
-	wantErr(t, models.Init(models.Linear{}, p, nil), "models: Init")
+	testutil.ErrContains(t, models.Init(nil, p, tensor.Shape{3}), "models: Init")
+	testutil.ErrContains(t, models.Init(models.Linear{}, nil, tensor.Shape{3}), "models: Init")
+	testutil.ErrContains(t, models.Init(models.MLP{Outputs: 0}, p, tensor.Shape{3}), "models: Init", "MLP Outputs = 0")
+	testutil.ErrContains(t, models.Init(models.LeNet{}, p, tensor.Shape{784}), "models: Init", "LeNet", "(1, 784)")
+	testutil.ErrContains(t, models.Init(models.Linear{}, p, nil), "models: Init")
 	if p.Len() != 0 {
 		t.Errorf("failed Inits left parameters %v", p.Names())
 	}
 	must(t, models.Init(models.Linear{}, p, tensor.Shape{3}))
-	wantErr(t, models.Init(models.Linear{}, p, tensor.Shape{4}), "linear/w", "(3, 1)", "(4, 1)")
+	testutil.ErrContains(t, models.Init(models.Linear{}, p, tensor.Shape{4}), "linear/w", "(3, 1)", "(4, 1)")
 }

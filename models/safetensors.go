@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -152,7 +153,7 @@ func LoadSafetensors(r io.Reader, p *graph.Params, names []TorchParam) error {
 		}
 		t := p.Value(e.Name)
 		shape := torchShape(t.Shape(), e.Transpose)
-		if !sameUints(tv.Shape(), shape) {
+		if !slices.Equal(tv.Shape(), shape) {
 			return errors.Errorf("models: LoadSafetensors: %q has shape %v, parameter %q wants %v", e.Key, tv.Shape(), e.Name, shape)
 		}
 		if dt := tv.DType(); dt != safetensors.F32 && dt != safetensors.F64 {
@@ -226,18 +227,6 @@ func torchShape(s tensor.Shape, transpose bool) []uint64 {
 		out[0], out[1] = out[1], out[0]
 	}
 	return out
-}
-
-func sameUints(a, b []uint64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // order returns, for k in the file's row-major order (of t, or of its

@@ -15,6 +15,7 @@ import (
 
 	"github.com/descent-go/descent/graph"
 	"github.com/descent-go/descent/internal/rng"
+	"github.com/descent-go/descent/internal/testutil"
 	"github.com/descent-go/descent/models"
 )
 
@@ -87,7 +88,7 @@ func TestSafetensorsRoundTrip(t *testing.T) {
 		q := p.Clone()
 		randomize(q, 1)
 		must(t, models.LoadSafetensors(bytes.NewReader(buf.Bytes()), q, nil))
-		if !sameBits(bits(p), bits(q)) {
+		if !testutil.SameParams(p, q) {
 			t.Errorf("%v: descent names: round trip changed the values", dt)
 		}
 	}
@@ -102,7 +103,7 @@ func TestSafetensorsRoundTrip(t *testing.T) {
 		q := p.Clone()
 		randomize(q, 3)
 		must(t, models.LoadSafetensorsFile(path, q, names))
-		if !sameBits(bits(p), bits(q)) {
+		if !testutil.SameParams(p, q) {
 			t.Errorf("%s: torch names: round trip changed the values", c.name)
 		}
 	}
@@ -190,17 +191,17 @@ func TestSafetensorsErrors(t *testing.T) {
 		{"bad mapping", good.Bytes(), []models.TorchParam{{Name: "nope", Key: "0.weight"}}, []string{`parameter "nope"`}},
 		{"short mapping", good.Bytes(), names[:1], []string{"covers 1 of the 2 parameters"}},
 	} {
-		before := bits(p)
+		before := p.Clone()
 		err := models.LoadSafetensors(bytes.NewReader(c.data), p, c.names)
-		wantErr(t, err, append([]string{"models: LoadSafetensors"}, c.want...)...)
-		if !sameBits(before, bits(p)) {
+		testutil.ErrContains(t, err, append([]string{"models: LoadSafetensors"}, c.want...)...)
+		if !testutil.SameParams(before, p) {
 			t.Errorf("%s: a failed load changed the params", c.name)
 		}
 	}
 	_, err = models.TorchNames(newCustom(), p)
-	wantErr(t, err, "models: TorchNames", "no PyTorch mapping")
+	testutil.ErrContains(t, err, "models: TorchNames", "no PyTorch mapping")
 	_, err = models.TorchNames(models.MLP{Hidden: []int{3}, Outputs: 3}, p)
-	wantErr(t, err, "models: TorchNames", `parameter "softmax/w" is not one`)
+	testutil.ErrContains(t, err, "models: TorchNames", `parameter "softmax/w" is not one`)
 }
 
 type custom struct{ models.Linear }
@@ -334,7 +335,7 @@ func TestDescentToTorchExport(t *testing.T) {
 		must(t, models.LoadSafetensorsFile(filepath.Join(dir, c.name+".safetensors"), q, names))
 		got, err := models.Predict(c.model, q, x2)
 		must(t, err)
-		if !sameBits(bits(p), bits(q)) {
+		if !testutil.SameParams(p, q) {
 			t.Errorf("%s: the exported weights do not load back bit for bit", c.name)
 		}
 		closeTo(t, "descent → file → descent "+c.name, got, y2)
@@ -362,15 +363,13 @@ func FuzzLoadSafetensors(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, ns := range [][]models.TorchParam{names, nil} {
 			q := p.Clone()
-			before := bits(q)
+			before := q.Clone()
 			err := models.LoadSafetensors(bytes.NewReader(data), q, ns)
 			if err != nil {
-				if !sameBits(before, bits(q)) {
+				if !testutil.SameParams(before, q) {
 					t.Fatalf("a failed load changed the params: %v", err)
 				}
-				if !strings.HasPrefix(err.Error(), "models: LoadSafetensors: ") {
-					t.Fatalf("error %q lacks the prefix", err)
-				}
+				testutil.ErrPrefixed(t, err, "models: LoadSafetensors: ")
 				continue
 			}
 			var out bytes.Buffer
@@ -378,7 +377,7 @@ func FuzzLoadSafetensors(f *testing.F) {
 				t.Fatalf("saving what loaded: %v", err)
 			}
 			r := p.Clone()
-			if err := models.LoadSafetensors(bytes.NewReader(out.Bytes()), r, ns); err != nil || !sameBits(bits(q), bits(r)) {
+			if err := models.LoadSafetensors(bytes.NewReader(out.Bytes()), r, ns); err != nil || !testutil.SameParams(q, r) {
 				t.Fatalf("what loaded does not round-trip: %v", err)
 			}
 		}

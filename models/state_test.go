@@ -3,7 +3,6 @@ package models_test
 import (
 	"bytes"
 	"context"
-	"math"
 	"path/filepath"
 	"testing"
 
@@ -11,6 +10,7 @@ import (
 
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/internal/testutil"
 	"github.com/descent-go/descent/models"
 	"github.com/descent-go/descent/trainers"
 )
@@ -45,19 +45,6 @@ func fitConvNet(t *testing.T, train *datasets.Dataset, seed int64, epochs int) *
 	return p
 }
 
-// stateBits is every parameter's and buffer's bits by name.
-func stateBits(p *graph.Params) map[string][]uint64 {
-	m := bits(p)
-	for _, name := range p.BufferNames() {
-		var b []uint64
-		for _, v := range p.CopyFloat64s(name) {
-			b = append(b, math.Float64bits(v))
-		}
-		m["buffer "+name] = b
-	}
-	return m
-}
-
 // Training a BatchNorm network on fresh Params adopts its buffers, updates
 // the running statistics, and is deterministic; evaluation uses them; a
 // checkpoint saves and restores them.
@@ -89,14 +76,8 @@ func TestConvNetBatchNormState(t *testing.T) {
 
 	// Same seed, same bits, buffers included.
 	q := fitConvNet(t, train, 3, epochs)
-	a, b := stateBits(p), stateBits(q)
-	for k, v := range a {
-		w := b[k]
-		for i := range v {
-			if i >= len(w) || v[i] != w[i] {
-				t.Fatalf("%s differs between two runs of one seed", k)
-			}
-		}
+	if d := testutil.ParamsDiff(p, q); d != "" {
+		t.Fatalf("two runs of one seed differ: %s", d)
 	}
 
 	// The evaluation graph reads the buffers: changing them changes the
@@ -165,7 +146,7 @@ func TestCheckpointBuffers(t *testing.T) {
 	r := graph.NewParams(tensor.Float64, 7)
 	must(t, r.Add("w", tensor.New(tensor.WithShape(2), tensor.WithBacking([]float64{0, 0}))))
 	must(t, r.AddBuffer("s", tensor.New(tensor.WithShape(3), tensor.WithBacking([]float64{0, 0, 0}))))
-	wantErr(t, models.LoadInto(r, bytes.NewReader(v1)), `buffer "s" is missing`)
+	testutil.ErrContains(t, models.LoadInto(r, bytes.NewReader(v1)), `buffer "s" is missing`)
 	must(t, models.LoadInto(r, bytes.NewReader(v2)))
 	if r.CopyFloat64s("s")[1] != 5 {
 		t.Errorf("LoadInto: buffer %v", r.CopyFloat64s("s"))

@@ -8,7 +8,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/descent-go/descent/graph"
-	"github.com/descent-go/descent/internal/exec"
+	"github.com/descent-go/descent/internal/progcache"
 )
 
 // Summary describes a model like Keras' model.summary(): its input and
@@ -46,7 +46,7 @@ func Summarize(m Model, xShape tensor.Shape, dt tensor.Dtype) (Summary, error) {
 		return Summary{}, errors.Errorf("models: Summarize: dtype %v, want float32 or float64", dt)
 	}
 	p := graph.NewParams(dt, 0)
-	c, err := exec.New(exec.Spec{Forward: m.Forward, Params: p, X: xShape, Create: true}).Get(1)
+	c, err := progcache.New(progcache.Spec{Forward: m.Forward, Params: p, X: xShape, Create: true}).Get(1)
 	if err != nil {
 		return Summary{}, errors.Wrapf(err, "models: Summarize for example shape %v", xShape)
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/internal/testutil"
 	"github.com/descent-go/descent/models"
 	"github.com/descent-go/descent/trainers"
 )
@@ -177,13 +178,13 @@ func TestChartErrors(t *testing.T) {
 		{Chart{Histories: hs, Height: math.NaN()}, "size"},
 	} {
 		var buf bytes.Buffer
-		mustContain(t, tc.c.Render(&buf, "svg"), tc.want)
+		testutil.ErrContains(t, tc.c.Render(&buf, "svg"), tc.want)
 		if tc.c.PNG() != nil || tc.c.SVG() != "" {
 			t.Errorf("%v: PNG or SVG despite the error", tc.c)
 		}
 	}
 	var buf bytes.Buffer
-	mustContain(t, Chart{Histories: hs}.Render(&buf, "gif"), `"gif"`)
+	testutil.ErrContains(t, Chart{Histories: hs}.Render(&buf, "gif"), `"gif"`)
 }
 
 func TestChartWriteFile(t *testing.T) {
@@ -209,8 +210,8 @@ func TestChartWriteFile(t *testing.T) {
 	if err := c.WriteFile(filepath.Join(dir, "c.svg")); err != nil {
 		t.Fatal(err)
 	}
-	mustContain(t, c.WriteFile(filepath.Join(dir, "c.jpg")), ".jpg")
-	mustContain(t, Chart{X: "bad", Histories: hs}.WriteFile(filepath.Join(dir, "bad.png")), `"bad"`)
+	testutil.ErrContains(t, c.WriteFile(filepath.Join(dir, "c.jpg")), ".jpg")
+	testutil.ErrContains(t, Chart{X: "bad", Histories: hs}.WriteFile(filepath.Join(dir, "bad.png")), `"bad"`)
 	if err := c.WriteFile(filepath.Join(dir, "missing", "c.png")); err == nil {
 		t.Error("no error writing into a missing directory")
 	}
@@ -255,26 +256,12 @@ func TestPlot(t *testing.T) {
 		t.Fatal(err)
 	}
 	bad := Lines{Series: []Series{{Label: "x", X: []float64{1, 2}, Y: []float64{1}}}}
-	if err := bad.Render(io.Discard, "png"); err == nil || !strings.Contains(err.Error(), "2 X and 1 Y") {
-		t.Errorf("mismatched series: error %v", err)
-	}
+	testutil.ErrContains(t, bad.Render(io.Discard, "png"), "2 X and 1 Y") // mismatched series
 	if bad.PNG() != nil || bad.SVG() != "" {
 		t.Error("an undrawable plot returned an image")
 	}
 	if err := p.Render(io.Discard, "gif"); err == nil {
 		t.Error("format gif accepted")
-	}
-}
-
-func mustContain(t testing.TB, err error, subs ...string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("no error; want one mentioning %q", subs)
-	}
-	for _, s := range subs {
-		if !strings.Contains(err.Error(), s) {
-			t.Errorf("error %q does not mention %q", err, s)
-		}
 	}
 }
 
@@ -436,5 +423,5 @@ func TestChartOfRecordedMetrics(t *testing.T) {
 		}
 	}
 	var buf bytes.Buffer
-	mustContain(t, Chart{Y: "auc", Histories: []*trainers.History{h}}.Render(&buf, "svg"), `"auc"`, "val_accuracy")
+	testutil.ErrContains(t, Chart{Y: "auc", Histories: []*trainers.History{h}}.Render(&buf, "svg"), `"auc"`, "val_accuracy")
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/internal/testutil"
 	"github.com/descent-go/descent/models"
 )
 
@@ -20,18 +21,9 @@ func breastCancer(t *testing.T) (train, val, test *datasets.Dataset) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	parts, err := d.Split(1, true, 0.6, 0.2, 0.2)
+	parts, _, err := d.SplitStandardized(1, true, 0.6, 0.2, 0.2)
 	if err != nil {
 		t.Fatalf("stratified Split of binary targets: %v", err)
-	}
-	s, err := parts[0].Standardizer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range parts {
-		if parts[i], err = s.Apply(parts[i]); err != nil {
-			t.Fatal(err)
-		}
 	}
 	return parts[0], parts[1], parts[2]
 }
@@ -121,7 +113,7 @@ func TestClassIndexTargetsWithLogisticHint(t *testing.T) {
 	}
 	c := Config{Epochs: 1, Loss: graph.BinaryCrossEntropy, Optimizer: SGD{LR: 0.1}}
 	_, err = GD{Config: c}.Fit(bg, models.Logistic{}, graph.NewParams(tensor.Float64, 1), idx)
-	mustContain(t, err, "hint", "BinaryTargets()")
+	testutil.ErrContains(t, err, "hint", "BinaryTargets()")
 	back, err := idx.BinaryTargets()
 	if err != nil {
 		t.Fatal(err)
@@ -188,11 +180,7 @@ func TestMonitoredNames(t *testing.T) {
 			t.Errorf("%s: no error", tc.name)
 			continue
 		}
-		for _, w := range tc.want {
-			if !strings.Contains(err.Error(), w) {
-				t.Errorf("%s: error %q lacks %q", tc.name, err, w)
-			}
-		}
+		testutil.ErrContains(t, err, tc.want...)
 		if steps != 0 {
 			t.Errorf("%s: failed after %d epochs, want before the first", tc.name, steps)
 		}
@@ -247,5 +235,5 @@ func TestCustomTrainingMetric(t *testing.T) {
 	}
 	c.Custom = []models.Metric{{Name: "accuracy", Func: positives.Func}}
 	_, err = GD{Config: c}.Fit(bg, models.Logistic{}, graph.NewParams(tensor.Float64, 1), train)
-	mustContain(t, err, "accuracy", "taken")
+	testutil.ErrContains(t, err, "accuracy", "taken")
 }

@@ -1,13 +1,13 @@
 package trainers
 
 import (
-	"math"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/internal/testutil"
 )
 
 // bnReg is Dense → BatchNorm → Dense: a regression model with buffers, and
@@ -94,10 +94,8 @@ func TestTrainersCommitBuffers(t *testing.T) {
 			t.Errorf("%s: running stats %v %v not updated", c.name, mean, variance)
 		}
 		for i := range runs[0] {
-			for j, v := range runs[0][i] {
-				if math.Float64bits(v) != math.Float64bits(runs[1][i][j]) {
-					t.Fatalf("%s: the gradient-noise passes changed the running statistics", c.name)
-				}
+			if !testutil.SameBits(runs[0][i], runs[1][i]) {
+				t.Fatalf("%s: the gradient-noise passes changed the running statistics", c.name)
 			}
 		}
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/internal/testutil"
 	"github.com/descent-go/descent/models"
 )
 
@@ -92,10 +93,10 @@ func TestEarlyStoppingRestoresBestWeights(t *testing.T) {
 	if !strings.Contains(h.Stopped, "stopped") || !strings.Contains(h.Stopped, "restored from epoch "+strconv.Itoa(best+1)) || h.BestEpoch != best+1 {
 		t.Errorf("Stopped = %q", h.Stopped)
 	}
-	if !sameBits(p, rec.params[best]) {
+	if !testutil.SameParams(p, rec.params[best]) {
 		t.Errorf("params %v, want those of epoch %d %v", allParams(p), best, allParams(rec.params[best]))
 	}
-	if sameBits(p, rec.params[len(rec.params)-1]) {
+	if testutil.SameParams(p, rec.params[len(rec.params)-1]) {
 		t.Error("params are the last epoch's")
 	}
 	if rec.kinds[FitEnd] != 1 {
@@ -117,7 +118,7 @@ func TestEarlyStoppingRestoresBestWeights(t *testing.T) {
 	}
 	c.Callbacks = []Callback{EarlyStopping("val_acc", 2, 0, false)}
 	_, err = GD{Config: c}.Fit(bg, models.Linear{}, graph.NewParams(tensor.Float64, 1), train)
-	mustContain(t, err, "val_acc")
+	testutil.ErrContains(t, err, "val_acc")
 }
 
 func TestCheckpointPeriodic(t *testing.T) {
@@ -154,7 +155,7 @@ func TestCheckpointPeriodic(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !sameBits(q, rec.params[k-1]) {
+		if !testutil.SameParams(q, rec.params[k-1]) {
 			t.Errorf("the checkpoint after %d epochs does not hold that epoch's params", k)
 		}
 	}
@@ -170,7 +171,7 @@ func TestCheckpointPeriodic(t *testing.T) {
 	c.Epochs = 3
 	c.Callbacks = []Callback{Checkpoint(path, 1, 1, "")}
 	_, err := MiniBatchSGD{BatchSize: 10, Config: c}.Fit(bg, models.Linear{}, graph.NewParams(tensor.Float64, 1), lr.ds)
-	mustContain(t, err, "checkpoint after epoch 2", "params-epoch0002.ckpt")
+	testutil.ErrContains(t, err, "checkpoint after epoch 2", "params-epoch0002.ckpt")
 	if got := listNames(t, dir); fmt.Sprint(got) != "[params-epoch0001.ckpt params-epoch0002.ckpt params-epoch0004.ckpt params-epoch0006.ckpt]" {
 		t.Errorf("after a failed write the directory holds %v", got)
 	}
@@ -186,7 +187,7 @@ func TestCheckpointPeriodic(t *testing.T) {
 	} {
 		c.Callbacks = []Callback{bad.cb}
 		_, err = MiniBatchSGD{BatchSize: 10, Config: c}.Fit(bg, models.Linear{}, graph.NewParams(tensor.Float64, 1), lr.ds)
-		mustContain(t, err, bad.want)
+		testutil.ErrContains(t, err, bad.want)
 	}
 }
 
@@ -247,7 +248,7 @@ func TestCheckpointBest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sameBits(q, rec.params[bestEpoch]) {
+	if !testutil.SameParams(q, rec.params[bestEpoch]) {
 		t.Errorf("best checkpoint is not epoch %d's params", bestEpoch)
 	}
 }
@@ -401,7 +402,7 @@ func TestCallbackStopAndErrors(t *testing.T) {
 				t.Errorf("%s: History.Stopped not set", tc.name)
 			}
 		} else {
-			mustContain(t, err, tc.wantErr)
+			testutil.ErrContains(t, err, tc.wantErr)
 			if tc.wantErr == "boom" && errors.Cause(err) != boom {
 				t.Errorf("%s: cause %v, want the callback's error", tc.name, errors.Cause(err))
 			}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/internal/testutil"
 	"github.com/descent-go/descent/models"
 )
 
@@ -55,7 +56,7 @@ func TestSameSeedSameBits(t *testing.T) {
 	train, val := parts[0], parts[1]
 	p1, h1 := detRun(t, train, val, 3, 5)
 	p2, h2 := detRun(t, train, val, 3, 5)
-	if !sameBits(p1, p2) {
+	if !testutil.SameParams(p1, p2) {
 		t.Error("same seed: params differ")
 	}
 	if !reflect.DeepEqual(withoutTimes(h1), withoutTimes(h2)) {
@@ -65,13 +66,13 @@ func TestSameSeedSameBits(t *testing.T) {
 		t.Errorf("%d noise estimates, %d step records", len(h1.Noise), len(h1.Steps))
 	}
 	p3, h3 := detRun(t, train, val, 4, 5)
-	if sameBits(p1, p3) || reflect.DeepEqual(withoutTimes(h1).Epochs, withoutTimes(h3).Epochs) {
+	if testutil.SameParams(p1, p3) || reflect.DeepEqual(withoutTimes(h1).Epochs, withoutTimes(h3).Epochs) {
 		t.Error("different seed: same params or History")
 	}
 	// Estimating the noise runs graphs of its own: it does not move the
 	// training trajectory, dropout masks included.
 	p4, h4 := detRun(t, train, val, 3, 0)
-	if !sameBits(p1, p4) || !reflect.DeepEqual(withoutTimes(h1).Steps, withoutTimes(h4).Steps) {
+	if !testutil.SameParams(p1, p4) || !reflect.DeepEqual(withoutTimes(h1).Steps, withoutTimes(h4).Steps) {
 		t.Error("NoiseEvery changed the trained params")
 	}
 	if h4.Last().GradEvals >= h1.Last().GradEvals {

@@ -23,19 +23,11 @@ func digits() (train, test *datasets.Dataset, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	parts, err := all.Split(1, true, 0.8, 0.2)
+	parts, _, err := all.SplitStandardized(1, true, 0.8, 0.2)
 	if err != nil {
 		return nil, nil, err
 	}
-	std, err := parts[0].Standardizer()
-	if err != nil {
-		return nil, nil, err
-	}
-	if train, err = std.Apply(parts[0]); err != nil {
-		return nil, nil, err
-	}
-	test, err = std.Apply(parts[1])
-	return train, test, err
+	return parts[0], parts[1], nil
 }
 
 // Mini-batch SGD with momentum trains a one-hidden-layer MLP on the 8×8

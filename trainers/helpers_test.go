@@ -11,8 +11,6 @@ import (
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
 	"github.com/descent-go/descent/models"
-
-	"github.com/descent-go/descent/internal/testutil"
 )
 
 // Helpers shared by the tests: a linear-regression problem whose exact
@@ -151,33 +149,6 @@ func allParams(p *graph.Params) [][]float64 {
 		out[i] = p.CopyFloat64s(p.Name(i))
 	}
 	return out
-}
-
-// sameBits reports whether two parameter sets are bit-identical.
-func sameBits(a, b *graph.Params) bool {
-	if a.Len() != b.Len() {
-		return false
-	}
-	for i := 0; i < a.Len(); i++ {
-		if a.Name(i) != b.Name(i) {
-			return false
-		}
-		x, y := a.CopyFloat64s(a.Name(i)), b.CopyFloat64s(b.Name(i))
-		if len(x) != len(y) {
-			return false
-		}
-		for j := range x {
-			if math.Float64bits(x[j]) != math.Float64bits(y[j]) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func mustContain(t testing.TB, err error, subs ...string) {
-	t.Helper()
-	testutil.ErrContains(t, err, subs...)
 }
 
 // cfg returns a regression Config with the given epochs and optimizer.

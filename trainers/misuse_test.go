@@ -133,7 +133,7 @@ func TestMisuse(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			testutil.Misuse(t, "trainers: ", tc.call, tc.words...)
-			if !sameBits(p, before) {
+			if !testutil.SameParams(p, before) {
 				t.Error("the params changed")
 			}
 			if got := graph.Float64s(lin.ds.X()); got[3] != xBefore[3] {

@@ -7,7 +7,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/descent-go/descent/datasets"
-	"github.com/descent-go/descent/internal/exec"
+	"github.com/descent-go/descent/internal/progcache"
 	"github.com/descent-go/descent/internal/rng"
 )
 
@@ -40,12 +40,12 @@ type NoiseEstimate struct {
 
 type noiseState struct {
 	it    *datasets.Iterator
-	progs *exec.Cache // the diagnostic's own graphs
-	mean  [][]float64 // running mean of the batch gradients, per parameter
-	k     int         // estimates made, to pick each one's permutation
+	progs *progcache.Cache // the diagnostic's own graphs
+	mean  [][]float64      // running mean of the batch gradients, per parameter
+	k     int              // estimates made, to pick each one's permutation
 }
 
-func newNoiseState(b int, weights []*tensor.Dense, train *datasets.Dataset, seed int64, progs *exec.Cache) (*noiseState, error) {
+func newNoiseState(b int, weights []*tensor.Dense, train *datasets.Dataset, seed int64, progs *progcache.Cache) (*noiseState, error) {
 	it, err := datasets.NewIterator(train, datasets.Batches{Size: b, Shuffle: true, DropLast: true, Seed: rng.Seed(seed, "noise")})
 	if err != nil {
 		progs.Close()

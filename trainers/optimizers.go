@@ -6,6 +6,8 @@ import (
 
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/internal/decay"
 )
 
 // An Optimizer turns gradients into parameter updates. Start is called once
@@ -191,8 +193,8 @@ func (o AdamW) start(name string, params []*tensor.Dense, st *OptimizerState) (U
 	if err := positiveEps(name, eps); err != nil {
 		return nil, err
 	}
-	if o.WeightDecay < 0 || math.IsNaN(o.WeightDecay) {
-		return nil, errors.Errorf("trainers: %s: WeightDecay %v, want ≥ 0", name, o.WeightDecay)
+	if err := decay.Check("trainers: "+name+": WeightDecay", o.WeightDecay); err != nil {
+		return nil, err
 	}
 	m, v := st.Tensors("m", params), st.Tensors("v", params)
 	t := st.Counter("t")

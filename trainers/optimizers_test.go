@@ -7,6 +7,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/internal/testutil"
 	"github.com/descent-go/descent/models"
 )
 
@@ -241,11 +242,11 @@ func TestInvalidHyperparametersFailBeforeAnyUpdate(t *testing.T) {
 		setTheta(t, p, 2, []float64{0.1, 0.2, 0.3})
 		before := p.Clone()
 		h, err := MiniBatchSGD{BatchSize: 5, Config: c}.Fit(bg, models.Linear{}, p, lr.ds)
-		mustContain(t, err, tc.want...)
+		testutil.ErrContains(t, err, tc.want...)
 		if h != nil {
 			t.Errorf("%+v: a History for a Fit that did not start", tc.opt)
 		}
-		if !sameBits(p, before) {
+		if !testutil.SameParams(p, before) {
 			t.Errorf("%+v: the parameters changed", tc.opt)
 		}
 		// ...and fresh params stay empty.

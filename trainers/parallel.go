@@ -14,7 +14,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/descent-go/descent/datasets"
-	"github.com/descent-go/descent/internal/exec"
+	"github.com/descent-go/descent/internal/progcache"
 )
 
 // Parallel says how a Fit spreads its work: synchronous data parallelism.
@@ -100,14 +100,14 @@ type replica struct {
 	part  int // global part index: rank·Replicas + local index
 	parts int // parts of every batch, all processes together
 	mem   *datasets.Dataset
-	progs *exec.Cache
+	progs *progcache.Cache
 	idx   []int           // its rows of the batch (in-memory data)
 	strm  datasets.Stream // its part of the pass (streamed data)
 
 	// The current step, set by the loop before run and read after.
 	start, rows int // the global batch starts at position start; rows are this part's
 	batch       []int
-	c           *exec.Compiled
+	c           *progcache.Compiled
 	loss        float64
 	err         error
 	grads       []*tensor.Dense // c's gradients
@@ -152,7 +152,7 @@ func (rep *replica) gradient() {
 // fill copies this replica's rows of the batch into c's inputs: from the
 // in-memory batch (its positions start+i ≡ part mod parts), or from its
 // stream.
-func (rep *replica) fill(c *exec.Compiled, rows int) error {
+func (rep *replica) fill(c *progcache.Compiled, rows int) error {
 	if rep.batch != nil {
 		p := rep.parts
 		rep.idx = rep.idx[:0]

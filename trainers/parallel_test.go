@@ -15,6 +15,7 @@ import (
 
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/internal/testutil"
 	"github.com/descent-go/descent/models"
 )
 
@@ -167,7 +168,7 @@ func TestReplicasTrainDeterministically(t *testing.T) {
 		c.Parallel.Replicas = 3
 		a := fitWith(t, tc.tr, c, ds, tensor.Float64)
 		b := fitWith(t, tc.tr, c, ds, tensor.Float64)
-		if !sameBits(a.params, b.params) {
+		if !testutil.SameParams(a.params, b.params) {
 			t.Errorf("%s: two runs on 3 replicas differ", tc.name)
 		}
 		if d := relDiff(theta(a.params), theta(one.params)); d > 1e-10 {
@@ -186,7 +187,7 @@ func TestStreamedSourceGivesInMemoryBits(t *testing.T) {
 			c.Parallel.Replicas = reps
 			mem := fitWith(t, tc.tr, c, ds, tensor.Float32)
 			str := fitWith(t, tc.tr, c, streamed{ds}, tensor.Float32)
-			if !sameBits(mem.params, str.params) {
+			if !testutil.SameParams(mem.params, str.params) {
 				t.Errorf("%s P=%d: streamed source ends with other params than in memory", tc.name, reps)
 			}
 		}
@@ -305,7 +306,7 @@ func TestClusterRanksMatchInProcessReplicas(t *testing.T) {
 			}
 			wg.Wait()
 			for i := range got {
-				if !sameBits(got[i].params, want.params) {
+				if !testutil.SameParams(got[i].params, want.params) {
 					t.Errorf("%s %d ranks × %d: rank %d's params differ from %d in-process replicas'", tc.name, layout.ranks, layout.local, i, c.Parallel.Replicas)
 				}
 				if withoutTimes(got[i].hist).Epochs[1].TrainLoss != want.hist.Epochs[1].TrainLoss {
@@ -354,7 +355,7 @@ func TestClusterAgreesToStop(t *testing.T) {
 			}(i)
 		}
 		wg.Wait()
-		if !sameBits(res[0].params, res[1].params) {
+		if !testutil.SameParams(res[0].params, res[1].params) {
 			t.Errorf("%s: the ranks stopped with different weights", how)
 		}
 		switch how {
@@ -385,13 +386,13 @@ func TestParallelMisuse(t *testing.T) {
 	ds := classes(t, 10, 2, 2, tensor.Float64)
 	c := Config{Epochs: 1, Loss: graph.SoftmaxCrossEntropy, Optimizer: SGD{LR: 0.1}, Parallel: Parallel{Replicas: -1}}
 	_, err := MiniBatchSGD{Config: c, BatchSize: 2}.Fit(bg, models.Softmax{Classes: 2}, graph.NewParams(tensor.Float64, 1), ds)
-	mustContain(t, err, "Replicas", "-1")
+	testutil.ErrContains(t, err, "Replicas", "-1")
 
 	t.Setenv("OMPI_COMM_WORLD_SIZE", "2")
 	c.Parallel.Replicas = 0
 	p := graph.NewParams(tensor.Float64, 1)
 	_, err = MiniBatchSGD{Config: c, BatchSize: 2}.Fit(bg, models.Softmax{Classes: 2}, p, ds)
-	mustContain(t, err, "2 MPI ranks", "-tags mpi")
+	testutil.ErrContains(t, err, "2 MPI ranks", "-tags mpi")
 	if p.Len() != 0 {
 		t.Errorf("a refused Fit filled the Params")
 	}
@@ -505,7 +506,7 @@ func TestHogwildMisuse(t *testing.T) {
 	} {
 		p := graph.NewParams(tensor.Float64, 1)
 		_, err := tc.tr.Fit(bg, models.Softmax{Classes: 2}, p, tc.train)
-		mustContain(t, err, tc.want...)
+		testutil.ErrContains(t, err, tc.want...)
 		if p.Len() != 0 {
 			t.Errorf("%s: a refused Fit filled the Params", tc.name)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/internal/testutil"
 	"github.com/descent-go/descent/models"
 )
 
@@ -49,11 +50,11 @@ func TestCancelMidEpoch(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || errors.Cause(err) != context.Canceled {
 		t.Fatalf("error %v, want context.Canceled", err)
 	}
-	mustContain(t, err, "epoch 3 step 25")
+	testutil.ErrContains(t, err, "epoch 3 step 25")
 	if h == nil || len(h.Epochs) != 2 || h.Last().Updates != 20 || !strings.Contains(h.Stopped, "canceled") {
 		t.Fatalf("History %+v: want the 2 finished epochs and Stopped", h)
 	}
-	if !sameBits(p, atK) {
+	if !testutil.SameParams(p, atK) {
 		t.Errorf("params %v, want those after exactly %d updates %v", allParams(p), k, allParams(atK))
 	}
 	if ends != 1 {
@@ -67,7 +68,7 @@ func TestCancelMidEpoch(t *testing.T) {
 	setTheta(t, q, 3, []float64{1, 2, 3, 4})
 	before := q.Clone()
 	h, err = GD{Config: cfg(3, SGD{LR: 0.1})}.Fit(done, models.Linear{}, q, lr.ds)
-	if !errors.Is(err, context.Canceled) || h == nil || len(h.Epochs) != 0 || !sameBits(q, before) {
+	if !errors.Is(err, context.Canceled) || h == nil || len(h.Epochs) != 0 || !testutil.SameParams(q, before) {
 		t.Errorf("pre-canceled Fit: %v, History %+v", err, h)
 	}
 }
@@ -79,7 +80,7 @@ func TestDivergenceIsAnError(t *testing.T) {
 		MiniBatchSGD{BatchSize: 10, Config: cfg(500, SGD{LR: 5})},
 	} {
 		h, err := tr.Fit(bg, models.Linear{}, graph.NewParams(tensor.Float64, 1), lr.ds)
-		mustContain(t, err, "epoch ", " step ", "loss is +Inf", "diverged")
+		testutil.ErrContains(t, err, "epoch ", " step ", "loss is +Inf", "diverged")
 		t.Logf("%v", err)
 		if h == nil {
 			t.Error("no History after divergence")
@@ -130,13 +131,13 @@ func (panicky) Forward(b *graph.Builder, x *G.Node) (*G.Node, error) { panic("mo
 func TestNonFiniteModelIsAnError(t *testing.T) {
 	lr := newLinReg(t, 40, 2, 0.1, 42, tensor.Float64)
 	_, err := GD{Config: cfg(3, SGD{LR: 0.1})}.Fit(bg, divZero{}, graph.NewParams(tensor.Float64, 1), lr.ds)
-	mustContain(t, err, "epoch 1 step 0", "loss is")
+	testutil.ErrContains(t, err, "epoch 1 step 0", "loss is")
 	t.Logf("x/0: %v", err)
 	_, err = MiniBatchSGD{BatchSize: 8, Config: cfg(3, SGD{LR: 0.1})}.Fit(bg, sqrtBias{}, graph.NewParams(tensor.Float64, 1), lr.ds)
-	mustContain(t, err, "epoch 1 step 0", `gradient of "sqrtbias/c"`, "not finite")
+	testutil.ErrContains(t, err, "epoch 1 step 0", `gradient of "sqrtbias/c"`, "not finite")
 	t.Logf("√c: %v", err)
 	_, err = GD{Config: cfg(3, SGD{LR: 0.1})}.Fit(bg, panicky{}, graph.NewParams(tensor.Float64, 1), lr.ds)
-	mustContain(t, err, "model bug")
+	testutil.ErrContains(t, err, "model bug")
 }
 
 func TestShapeMismatchFailsBeforeTheFirstStep(t *testing.T) {
@@ -169,9 +170,9 @@ func TestShapeMismatchFailsBeforeTheFirstStep(t *testing.T) {
 		}
 		before := p.Clone()
 		h, err := MiniBatchSGD{BatchSize: 32, Config: c}.Fit(bg, tc.m, p, tc.ds)
-		mustContain(t, err, tc.want...)
-		if h != nil || !sameBits(p, before) {
-			t.Errorf("%s: History %v; params changed: %v", tc.name, h, !sameBits(p, before))
+		testutil.ErrContains(t, err, tc.want...)
+		if h != nil || !testutil.SameParams(p, before) {
+			t.Errorf("%s: History %v; params changed: %v", tc.name, h, !testutil.SameParams(p, before))
 		}
 		// ...and fresh ones stay empty, so a corrected model can use them.
 		q := graph.NewParams(tensor.Float64, 5)
@@ -213,7 +214,7 @@ func TestValidationAndDtypeMismatches(t *testing.T) {
 		c.Validation = tc.val
 		p := graph.NewParams(tc.paramsDtype, 1)
 		_, err := GD{Config: c}.Fit(bg, models.Linear{}, p, tc.train)
-		mustContain(t, err, tc.want...)
+		testutil.ErrContains(t, err, tc.want...)
 		if p.Len() != 0 {
 			t.Errorf("%s: params created", tc.name)
 		}

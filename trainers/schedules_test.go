@@ -7,6 +7,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/internal/testutil"
 	"github.com/descent-go/descent/models"
 )
 
@@ -155,7 +156,7 @@ func TestBadScheduleValueIsAnError(t *testing.T) {
 		}}
 		p := graph.NewParams(tensor.Float64, 1)
 		h, err := MiniBatchSGD{BatchSize: 10, Config: c}.Fit(bg, models.Linear{}, p, lr.ds)
-		mustContain(t, err, tc.want...)
+		testutil.ErrContains(t, err, tc.want...)
 		if updates != tc.steps || (h == nil) != (tc.steps == 0) || (h != nil && len(h.Epochs) != tc.steps/10) {
 			t.Errorf("%s: %d updates before the error, want %d; History %v", tc.name, updates, tc.steps, h)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/internal/testutil"
 	"github.com/descent-go/descent/models"
 )
 
@@ -55,10 +56,8 @@ func TestTrainersFromShards(t *testing.T) {
 			}
 			p1, h1 := run()
 			p2, h2 := run()
-			for _, name := range p1.Names() {
-				if !reflect.DeepEqual(graph.Float64s(p1.Value(name)), graph.Float64s(p2.Value(name))) {
-					t.Fatalf("%s, %d replicas: parameter %s differs between two runs from the same shards", tc.name, reps, name)
-				}
+			if d := testutil.ParamsDiff(p1, p2); d != "" {
+				t.Fatalf("%s, %d replicas: two runs from the same shards differ: %s", tc.name, reps, d)
 			}
 			l1, l2 := lossesOf(h1), lossesOf(h2)
 			if !reflect.DeepEqual(l1, l2) {
@@ -102,10 +101,8 @@ func TestGDFromShardsIsGDInMemory(t *testing.T) {
 		return p
 	}
 	a, b := fit(ds), fit(sh)
-	for _, name := range a.Names() {
-		if !reflect.DeepEqual(graph.Float64s(a.Value(name)), graph.Float64s(b.Value(name))) {
-			t.Fatalf("parameter %s differs between GD in memory and GD from shards", name)
-		}
+	if d := testutil.ParamsDiff(a, b); d != "" {
+		t.Fatalf("GD in memory and GD from shards differ: %s", d)
 	}
 }
 
@@ -132,9 +129,7 @@ func TestTrainingStopsAtACorruptShard(t *testing.T) {
 	}
 	c := Config{Epochs: 1, Loss: graph.SoftmaxCrossEntropy, Optimizer: SGD{LR: 0.1}, Seed: 1}
 	_, err = (MiniBatchSGD{Config: c, BatchSize: 10}).Fit(context.Background(), models.MLP{Hidden: []int{4}, Outputs: 3}, graph.NewParams(tensor.Float32, 1), sh)
-	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "offset 104") || !strings.Contains(err.Error(), "CRC mismatch") {
-		t.Fatalf("got %v, want a CRC error naming %s at offset 104", err, path)
-	}
+	testutil.ErrContains(t, err, path, "offset 104", "CRC mismatch")
 }
 
 // TestTrainFromDataLargerThanItsMemory trains MiniBatchSGD for an epoch from
@@ -216,7 +211,7 @@ func TestResumeFromShards(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sameBits(p, q) {
+	if !testutil.SameParams(p, q) {
 		t.Fatal("resumed from shards after 2 epochs: parameters differ from the uninterrupted run's")
 	}
 	if a, b := withoutTime(h), withoutTime(h2); !reflect.DeepEqual(a.Epochs, b.Epochs) {

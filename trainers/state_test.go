@@ -18,6 +18,7 @@ import (
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
 	"github.com/descent-go/descent/internal/ckpt"
+	"github.com/descent-go/descent/internal/testutil"
 	"github.com/descent-go/descent/models"
 )
 
@@ -135,7 +136,7 @@ func TestResumeIsUninterrupted(t *testing.T) {
 					if err != nil {
 						t.Fatalf("%s resumed after %d epochs: %v", name, k, err)
 					}
-					if !sameBits(p, q) {
+					if !testutil.SameParams(p, q) {
 						t.Errorf("%s resumed after %d epochs: parameters differ from the uninterrupted run's", name, k)
 					}
 					if a, b := withoutTime(h), withoutTime(h2); !reflect.DeepEqual(a, b) {
@@ -182,7 +183,7 @@ func TestResumeNoiseAndStopped(t *testing.T) {
 		q := graph.NewParams(tensor.Float32, 3)
 		h2, err := MiniBatchSGD{Config: rc, BatchSize: 4}.Fit(bg, resumeModel, q, train)
 		must(t, err)
-		if !sameBits(p, q) || !reflect.DeepEqual(withoutTime(h), withoutTime(h2)) {
+		if !testutil.SameParams(p, q) || !reflect.DeepEqual(withoutTime(h), withoutTime(h2)) {
 			t.Errorf("resumed after %d epochs: differs from the uninterrupted run\n%+v\n%+v", k, withoutTime(h2), withoutTime(h))
 		}
 	}
@@ -245,14 +246,10 @@ func TestResumeMismatch(t *testing.T) {
 			t.Errorf("%s: resumed", m.name)
 			continue
 		}
-		if m.name != "missing" && !strings.Contains(err.Error(), "trainers: resume from "+rc.Resume) {
-			t.Errorf("%s: %q does not name the checkpoint", m.name, err)
+		if m.name != "missing" {
+			testutil.ErrContains(t, err, "trainers: resume from "+rc.Resume) // names the checkpoint
 		}
-		for _, s := range m.want {
-			if !strings.Contains(err.Error(), s) {
-				t.Errorf("%s: error %q does not contain %q", m.name, err, s)
-			}
-		}
+		testutil.ErrContains(t, err, m.want...)
 		if m.name != "callback order" && p.Len() != 0 {
 			t.Errorf("%s: the failed resume left %d parameters in fresh Params", m.name, p.Len())
 		}
@@ -350,7 +347,7 @@ func TestResumeAfterSIGKILL(t *testing.T) {
 	p := graph.NewParams(tensor.Float32, 3)
 	h, err := tr(c).Fit(bg, resumeModel, p, train)
 	must(t, err)
-	if !sameBits(p, q) {
+	if !testutil.SameParams(p, q) {
 		t.Errorf("resumed after %d epochs of a killed run: parameters differ from the uninterrupted run's", done)
 	}
 	if a, b := withoutTime(h), withoutTime(h2); !reflect.DeepEqual(a, b) {
@@ -456,12 +453,12 @@ func TestResumeWithReplicas(t *testing.T) {
 	q := graph.NewParams(tensor.Float32, 3)
 	h2, err := MiniBatchSGD{Config: rc, BatchSize: 8}.Fit(bg, resumeModel, q, train)
 	must(t, err)
-	if !sameBits(p, q) || !reflect.DeepEqual(withoutTime(h), withoutTime(h2)) {
+	if !testutil.SameParams(p, q) || !reflect.DeepEqual(withoutTime(h), withoutTime(h2)) {
 		t.Errorf("two replicas resumed after 2 epochs: differs from the uninterrupted run")
 	}
 	rc.Parallel.Replicas = 1
 	_, err = MiniBatchSGD{Config: rc, BatchSize: 8}.Fit(bg, resumeModel, graph.NewParams(tensor.Float32, 3), train)
-	mustContain(t, err, "the parallel layout differs", "2 parts", "1 parts")
+	testutil.ErrContains(t, err, "the parallel layout differs", "2 parts", "1 parts")
 }
 
 // A run resumed with the same Checkpoint path goes on rotating its files:
@@ -509,7 +506,7 @@ func TestResumeCustomOptimizer(t *testing.T) {
 	q := graph.NewParams(tensor.Float32, 3)
 	h2, err := MiniBatchSGD{Config: c, BatchSize: 8}.Fit(bg, resumeModel, q, train)
 	must(t, err)
-	if !sameBits(p, q) || !reflect.DeepEqual(withoutTime(h), withoutTime(h2)) {
+	if !testutil.SameParams(p, q) || !reflect.DeepEqual(withoutTime(h), withoutTime(h2)) {
 		t.Error("a custom optimizer's run resumed after 2 epochs differs from the uninterrupted run")
 	}
 }

@@ -32,7 +32,8 @@ import (
 
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
-	"github.com/descent-go/descent/internal/exec"
+	"github.com/descent-go/descent/internal/decay"
+	"github.com/descent-go/descent/internal/progcache"
 	"github.com/descent-go/descent/internal/rng"
 	"github.com/descent-go/descent/models"
 )
@@ -308,7 +309,7 @@ func newRun(l Loop, m models.Model, p *graph.Params, train datasets.Source) (r *
 	if fresh {
 		target = graph.NewParams(p.Dtype(), p.Seed())
 	}
-	spec := exec.Spec{Forward: m.Forward, Params: target, X: train.XShape(), Y: train.YShape(),
+	spec := progcache.Spec{Forward: m.Forward, Params: target, X: train.XShape(), Y: train.YShape(),
 		Loss: cfg.Loss, Training: true, Create: fresh}
 	r.makeReplicas(spec)
 	if err := r.bindWeights(target); err != nil {
@@ -329,7 +330,7 @@ func newRun(l Loop, m models.Model, p *graph.Params, train datasets.Source) (r *
 		// training trajectory.
 		nspec := spec
 		nspec.Seed = rng.Seed(cfg.Seed, "noise-layers")
-		if r.noise, err = newNoiseState(noiseB, r.weights, r.mem, cfg.Seed, exec.New(nspec)); err != nil {
+		if r.noise, err = newNoiseState(noiseB, r.weights, r.mem, cfg.Seed, progcache.New(nspec)); err != nil {
 			return nil, err
 		}
 	}
@@ -376,7 +377,7 @@ func (r *run) noiseBatch() (int, error) {
 
 // makeReplicas gives every local replica its compiled programs for spec;
 // part 0's random layers draw what a one-part run draws.
-func (r *run) makeReplicas(spec exec.Spec) {
+func (r *run) makeReplicas(spec progcache.Spec) {
 	local := len(r.reps)
 	rows := r.batch
 	if r.pol.FullBatch {
@@ -389,7 +390,7 @@ func (r *run) makeReplicas(spec exec.Spec) {
 		if q > 0 {
 			s.Seed = rng.Seed(r.cfg.Seed, "layers", uint64(q))
 		}
-		r.reps[i] = &replica{part: q, parts: r.parts, mem: r.mem, progs: exec.New(s),
+		r.reps[i] = &replica{part: q, parts: r.parts, mem: r.mem, progs: progcache.New(s),
 			idx: make([]int, 0, rows/r.parts+1)}
 	}
 }
@@ -570,13 +571,11 @@ func checkSetup(cfg Config, pol Policy, m models.Model, p *graph.Params, train d
 	case train.Dtype() != p.Dtype():
 		return errors.Errorf("trainers: training set dtype %v differs from params dtype %v", train.Dtype(), p.Dtype())
 	}
-	for _, f := range []struct {
-		name string
-		v    float64
-	}{{"WeightDecay", cfg.WeightDecay}, {"ClipNorm", cfg.ClipNorm}} {
-		if !(f.v >= 0) || math.IsInf(f.v, 0) {
-			return errors.Errorf("trainers: Config.%s = %v, want a finite value ≥ 0", f.name, f.v)
-		}
+	if err := decay.Check("trainers: Config.WeightDecay", cfg.WeightDecay); err != nil {
+		return err
+	}
+	if v := cfg.ClipNorm; !(v >= 0) || math.IsInf(v, 0) {
+		return errors.Errorf("trainers: Config.ClipNorm = %v, want a finite value ≥ 0", v)
 	}
 	for _, f := range []struct {
 		name string

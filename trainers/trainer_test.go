@@ -9,6 +9,7 @@ import (
 
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/internal/testutil"
 	"github.com/descent-go/descent/models"
 )
 
@@ -404,7 +405,7 @@ func TestFitArgumentErrors(t *testing.T) {
 	} {
 		p := graph.NewParams(tensor.Float64, 1)
 		_, err := tc.tr.Fit(bg, m, p, lr.ds)
-		mustContain(t, err, tc.want...)
+		testutil.ErrContains(t, err, tc.want...)
 		if p.Len() != 0 {
 			t.Errorf("%s: the failed Fit created parameters %v", tc.name, p.Names())
 		}

@@ -77,69 +77,103 @@ type summary struct {
 
 func main() { cli.Main("batchsize", run) }
 
+// options are the command line's settings.
+type options struct {
+	batchList, png         string
+	budget, hidden, checks int
+	target, lr1, lrMax     float64
+	seed                   int64
+	json                   bool
+}
+
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("batchsize", flag.ContinueOnError)
-	batchList := fs.String("batches", "", "comma-separated batch sizes, N for the whole training set (default 1, 2, 4, …, N)")
-	budget := fs.Int("budget", 20, "training budget per batch size, in epochs (N examples each)")
-	target := fs.Float64("target", 0.02, "target training loss for the time-to-target column")
-	lr1 := fs.Float64("lr1", 0.01, "learning rate at B = 1; η(B) = min(lrmax, lr1·B)")
-	lrMax := fs.Float64("lrmax", 0.5, "largest learning rate")
-	hidden := fs.Int("hidden", 64, "hidden units of the MLP")
-	checks := fs.Int("checks", 4, "training-loss checks per epoch, for the time to target")
-	seed := fs.Int64("seed", 1, "seed of the split, the initial weights and the shuffles")
-	png := fs.String("png", filepath.Join(os.TempDir(), "descent-batchsize.png"), "where to write the loss curves by wall time (of B = 1, 8, 32, 128 and N in a long sweep; empty: nowhere)")
-	asJSON := fs.Bool("json", false, "print only a JSON summary")
-	if err := fs.Parse(args); err != nil {
+	o, err := parseFlags(args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	switch {
-	case *budget < 1 || *checks < 1 || *hidden < 1:
-		return errors.New("-budget, -checks and -hidden must be ≥ 1")
-	case !(*lr1 > 0) || !(*lrMax > 0):
-		return errors.New("-lr1 and -lrmax must be > 0")
-	}
-	rep := &cli.Report{JSON: *asJSON, Out: stdout}
+	rep := &cli.Report{JSON: o.json, Out: stdout}
 	start := time.Now()
 
-	parts, err := cli.Digits(*seed, 0.8, 0.2)
+	// 1. The digits, and the batch sizes to sweep.
+	parts, err := cli.Digits(o.seed, 0.8, 0.2)
 	if err != nil {
 		return err
 	}
 	train, test := parts[0], parts[1]
 	n := train.Len()
-	batches, err := parseBatches(*batchList, n)
+	batches, err := parseBatches(o.batchList, n)
 	if err != nil {
 		return fmt.Errorf("-batches: %v", err)
 	}
 	rep.Printf("digits: %d training, %d test examples; MLP 64-%d-10, float32, plain SGD with η(B) = min(%g, %g·B);\n"+
-		"budget %d epochs (%d examples) per batch size; target training loss %g\n\n", n, test.Len(), *hidden, *lrMax, *lr1, *budget, *budget*n, *target)
+		"budget %d epochs (%d examples) per batch size; target training loss %g\n\n", n, test.Len(), o.hidden, o.lrMax, o.lr1, o.budget, o.budget*n, o.target)
 
-	s := summary{N: n, Budget: *budget, Target: *target}
+	// 2. The same example budget for every batch size, η scaled with B.
+	s := summary{N: n, Budget: o.budget, Target: o.target}
 	var hists []*trainers.History
 	var labels []string
-	model := models.MLP{Hidden: []int{*hidden}, Outputs: 10}
+	model := models.MLP{Hidden: []int{o.hidden}, Outputs: 10}
 	for _, b := range batches {
-		r, h, err := sweep(ctx, rep, model, train, test, b, math.Min(*lrMax, *lr1*float64(b)), *budget, *checks, *target, *seed)
+		r, h, err := sweep(ctx, rep, model, train, test, b, math.Min(o.lrMax, o.lr1*float64(b)), o.budget, o.checks, o.target, o.seed)
 		if err != nil {
 			return err
 		}
 		s.Rows = append(s.Rows, r)
 		hists, labels = append(hists, h), append(labels, fmt.Sprintf("B=%d", b))
 	}
-	best := -1
-	for i, r := range s.Rows {
-		if r.TimeToTarget >= 0 && (best < 0 || r.TimeToTarget < s.Rows[best].TimeToTarget) {
-			best = i
-		}
-	}
-	if best >= 0 {
+
+	// 3. Which batch size reaches the target loss soonest in wall time.
+	if best := fastest(s.Rows); best >= 0 {
 		s.Rows[best].Best = true
 		s.Best = s.Rows[best].Batch
 	}
+	printTable(rep, s)
+	if s.PNG, err = rep.Chart(o.png, "loss curves", lossChart(s.Rows, hists, labels, n)); err != nil {
+		return err
+	}
+	s.Seconds = time.Since(start).Seconds()
+	return rep.Summary(s)
+}
 
+func parseFlags(args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("batchsize", flag.ContinueOnError)
+	fs.StringVar(&o.batchList, "batches", "", "comma-separated batch sizes, N for the whole training set (default 1, 2, 4, …, N)")
+	fs.IntVar(&o.budget, "budget", 20, "training budget per batch size, in epochs (N examples each)")
+	fs.Float64Var(&o.target, "target", 0.02, "target training loss for the time-to-target column")
+	fs.Float64Var(&o.lr1, "lr1", 0.01, "learning rate at B = 1; η(B) = min(lrmax, lr1·B)")
+	fs.Float64Var(&o.lrMax, "lrmax", 0.5, "largest learning rate")
+	fs.IntVar(&o.hidden, "hidden", 64, "hidden units of the MLP")
+	fs.IntVar(&o.checks, "checks", 4, "training-loss checks per epoch, for the time to target")
+	fs.Int64Var(&o.seed, "seed", 1, "seed of the split, the initial weights and the shuffles")
+	fs.StringVar(&o.png, "png", filepath.Join(os.TempDir(), "descent-batchsize.png"), "where to write the loss curves by wall time (of B = 1, 8, 32, 128 and N in a long sweep; empty: nowhere)")
+	fs.BoolVar(&o.json, "json", false, "print only a JSON summary")
+	if err := cli.Parse(fs, args); err != nil {
+		return o, err
+	}
+	switch {
+	case o.budget < 1 || o.checks < 1 || o.hidden < 1:
+		return o, errors.New("-budget, -checks and -hidden must be ≥ 1")
+	case !(o.lr1 > 0) || !(o.lrMax > 0):
+		return o, errors.New("-lr1 and -lrmax must be > 0")
+	}
+	return o, nil
+}
+
+// fastest returns the row that reached the target in the least time (−1:
+// none did).
+func fastest(rows []row) int {
+	best := -1
+	for i, r := range rows {
+		if r.TimeToTarget >= 0 && (best < 0 || r.TimeToTarget < rows[best].TimeToTarget) {
+			best = i
+		}
+	}
+	return best
+}
+
+// printTable prints one row per batch size, the fastest marked.
+func printTable(rep *cli.Report, s summary) {
 	rep.Printf("%6s %7s %8s %11s %12s %9s %14s %14s\n", "B", "η", "updates", "examples/s", "loss@budget", "test acc", "ms to target", "ex. to target")
 	for _, r := range s.Rows {
 		tt, et := "not reached", "-"
@@ -153,30 +187,45 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		rep.Printf("%6d %7.3g %8d %11.0f %12.4f %9.4f %14s %14s%s\n", r.Batch, r.LR, r.Updates, r.ExamplesPerSec, r.Loss, r.TestAccuracy, tt, et, mark)
 	}
-	if best >= 0 {
+	if s.Best > 0 {
 		rep.Printf("\n* fastest to the target: B = %d.", s.Best)
 	}
 	rep.Printf(" Small batches make the most progress per example but run slowly;\n" +
 		"large ones run fast but make few updates. Time to target = examples needed ÷ examples/s.\n")
-	if *png != "" {
-		chart := plot.Chart{Title: "digits MLP: training loss by wall time", X: "seconds", Y: "train_loss", LogY: true, Histories: hists, Labels: labels}
-		if len(hists) > 5 {
-			// Too many lines to tell apart: B = 1, 8, 32, 128 and N.
-			chart.Histories, chart.Labels = nil, nil
-			for i, r := range s.Rows {
-				if b := r.Batch; b == 1 || b == 8 || b == 32 || b == 128 || b == n {
-					chart.Histories, chart.Labels = append(chart.Histories, hists[i]), append(chart.Labels, labels[i])
-				}
+}
+
+// lossChart is the training loss by wall time; with more than five batch
+// sizes, only B = 1, 8, 32, 128 and N, to tell the lines apart.
+func lossChart(rows []row, hists []*trainers.History, labels []string, n int) plot.Chart {
+	chart := plot.Chart{Title: "digits MLP: training loss by wall time", X: "seconds", Y: "train_loss", LogY: true, Histories: hists, Labels: labels}
+	if len(hists) > 5 {
+		chart.Histories, chart.Labels = nil, nil
+		for i, r := range rows {
+			if b := r.Batch; b == 1 || b == 8 || b == 32 || b == 128 || b == n {
+				chart.Histories, chart.Labels = append(chart.Histories, hists[i]), append(chart.Labels, labels[i])
 			}
 		}
-		if err := chart.WriteFile(*png); err != nil {
-			return err
-		}
-		s.PNG = *png
-		rep.Printf("loss curves: %s\n", *png)
 	}
-	s.Seconds = time.Since(start).Seconds()
-	return rep.Summary(s)
+	return chart
+}
+
+// fastestEpoch returns the throughput of the fastest epoch of h (n
+// examples each), the usual way to time on a shared machine, without the
+// time the loss checks took (evalTime, per epoch), which it also takes out
+// of the History's clock, for the chart.
+func fastestEpoch(h *trainers.History, evalTime []time.Duration, n int) float64 {
+	best, prev, evalSum := 0.0, 0.0, 0.0
+	for i := range h.Epochs {
+		e := &h.Epochs[i]
+		secs := e.Seconds - prev - evalTime[i].Seconds()
+		prev = e.Seconds
+		if secs > 0 {
+			best = math.Max(best, float64(n)/secs)
+		}
+		evalSum += evalTime[i].Seconds()
+		e.Seconds -= evalSum
+	}
+	return best
 }
 
 // sweep trains one model with batch size b for the budget, checking the
@@ -233,21 +282,7 @@ func sweep(ctx context.Context, rep *cli.Report, model models.Model, train, test
 	}
 	last := h.Last()
 	r.Updates = last.Updates
-	// Throughput is that of the fastest epoch, the usual way to time on a
-	// shared machine; the time the check callback spent evaluating is
-	// subtracted.
-	prev, evalSum := 0.0, 0.0
-	for i := range h.Epochs {
-		e := &h.Epochs[i]
-		secs := e.Seconds - prev - evalTime[i].Seconds()
-		prev = e.Seconds
-		if secs > 0 {
-			r.ExamplesPerSec = math.Max(r.ExamplesPerSec, float64(n)/secs)
-		}
-		// Take the checks out of the History's clock too, for the chart.
-		evalSum += evalTime[i].Seconds()
-		e.Seconds -= evalSum
-	}
+	r.ExamplesPerSec = fastestEpoch(h, evalTime, n)
 	m, err := ev.Evaluate(train)
 	if err != nil {
 		return r, nil, err

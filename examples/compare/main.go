@@ -61,7 +61,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	sgdLR := fs.Float64("sgd-lr", 0.05, "learning rate of mini-batch SGD (online SGD uses it divided by 8)")
 	plots := fs.String("plots", os.TempDir(), "directory for the PNG plots (empty: none)")
 	asJSON := fs.Bool("json", false, "print only a JSON summary")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	rep := &cli.Report{JSON: *asJSON, Out: stdout}
@@ -75,35 +75,18 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	rep.Printf("%s: %d training, %d validation, %d test examples\n", *data, train.Len(), val.Len(), test.Len())
 
+	// Every method trains the same MLP from the same initial weights for the
+	// same epochs, then meets the same test set.
 	model := models.MLP{Hidden: []int{*hidden}, Outputs: 10}
 	config := trainers.Config{
 		Epochs: *epochs, Loss: graph.SoftmaxCrossEntropy, Seed: *seed,
 		Validation: val, Callbacks: rep.Callbacks(), LogEvery: 10,
 	}
-	// The learning rates differ because the methods' noise differs: an
-	// online step must be smaller than a mini-batch step to be stable.
-	runs := []trainers.Trainer{}
-	gd := trainers.GD{Config: config}
-	gd.Optimizer = trainers.SGD{LR: *gdLR, Momentum: 0.9}
-	runs = append(runs, gd)
-	online := trainers.OnlineSGD{Config: config}
-	online.Optimizer = trainers.SGD{LR: *sgdLR / 8}
-	runs = append(runs, online)
-	for _, b := range sizes {
-		mb := trainers.MiniBatchSGD{BatchSize: b, Config: config}
-		mb.Optimizer = trainers.SGD{LR: *sgdLR, Momentum: 0.9}
-		runs = append(runs, mb)
-	}
-
 	s := summary{Data: *data, N: train.Len(), Epochs: *epochs}
 	var hists []*trainers.History
-	for _, t := range runs {
+	for _, t := range methods(config, *gdLR, *sgdLR, sizes) {
 		params := graph.NewParams(tensor.Float32, *seed) // the same initial weights for every method
-		h, err := t.Fit(ctx, model, params, train)
-		if err != nil {
-			return err
-		}
-		met, err := models.Evaluate(model, params, graph.SoftmaxCrossEntropy, test)
+		h, met, err := cli.FitTest(ctx, t, model, params, train, test, graph.SoftmaxCrossEntropy)
 		if err != nil {
 			return err
 		}
@@ -113,22 +96,53 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		hists = append(hists, h)
 	}
 
-	rep.Printf("\n%-20s %8s %10s %10s %8s %10s %10s %8s\n", "method", "updates", "examples", "grad evals", "seconds", "train loss", "val loss", "test acc")
-	for _, r := range s.Results {
-		rep.Printf("%-20s %8d %10d %10d %8.2f %10.4f %10.4f %8.4f\n", r.Method, r.Updates, r.Examples, r.GradEvals, r.Seconds, r.TrainLoss, r.ValLoss, r.TestAccuracy)
-	}
+	printTable(rep, s.Results)
 	if *plots != "" {
-		for _, x := range []string{"epochs", "examples", "seconds"} {
-			path := filepath.Join(*plots, "descent-compare-"+x+".png")
-			chart := plot.Chart{Title: "training loss vs " + x + " (" + *data + ")", X: x, Y: "train_loss", LogY: true, Histories: hists}
-			if err := chart.WriteFile(path); err != nil {
-				return err
-			}
-			s.Plots = append(s.Plots, path)
-			rep.Printf("plot: %s\n", path)
+		if s.Plots, err = writePlots(rep, *plots, *data, hists); err != nil {
+			return err
 		}
 	}
 	return rep.Summary(s)
+}
+
+// methods are GD, online SGD and mini-batch SGD at each batch size. The
+// learning rates differ because the methods' noise differs: an online step
+// must be smaller than a mini-batch step to be stable.
+func methods(config trainers.Config, gdLR, sgdLR float64, sizes []int) []trainers.Trainer {
+	gd := trainers.GD{Config: config}
+	gd.Optimizer = trainers.SGD{LR: gdLR, Momentum: 0.9}
+	online := trainers.OnlineSGD{Config: config}
+	online.Optimizer = trainers.SGD{LR: sgdLR / 8}
+	runs := []trainers.Trainer{gd, online}
+	for _, b := range sizes {
+		mb := trainers.MiniBatchSGD{BatchSize: b, Config: config}
+		mb.Optimizer = trainers.SGD{LR: sgdLR, Momentum: 0.9}
+		runs = append(runs, mb)
+	}
+	return runs
+}
+
+// printTable prints one row per method: its cost and its losses.
+func printTable(rep *cli.Report, results []result) {
+	rep.Printf("\n%-20s %8s %10s %10s %8s %10s %10s %8s\n", "method", "updates", "examples", "grad evals", "seconds", "train loss", "val loss", "test acc")
+	for _, r := range results {
+		rep.Printf("%-20s %8d %10d %10d %8.2f %10.4f %10.4f %8.4f\n", r.Method, r.Updates, r.Examples, r.GradEvals, r.Seconds, r.TrainLoss, r.ValLoss, r.TestAccuracy)
+	}
+}
+
+// writePlots draws the training loss of every method against epochs,
+// examples seen and seconds, one PNG each in dir.
+func writePlots(rep *cli.Report, dir, data string, hists []*trainers.History) ([]string, error) {
+	var paths []string
+	for _, x := range []string{"epochs", "examples", "seconds"} {
+		path := filepath.Join(dir, "descent-compare-"+x+".png")
+		chart := plot.Chart{Title: "training loss vs " + x + " (" + data + ")", X: x, Y: "train_loss", LogY: true, Histories: hists}
+		if _, err := rep.Chart(path, "plot", chart); err != nil {
+			return nil, err
+		}
+		paths = append(paths, path)
+	}
+	return paths, nil
 }
 
 // load returns train, validation and test sets. The digits (pixels 0..16)

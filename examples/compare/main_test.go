@@ -1,10 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"testing"
+
+	"github.com/descent-go/descent/examples/internal/cli"
 )
 
 // TestCompare runs the comparison briefly and checks the accounting that is
@@ -12,14 +12,10 @@ import (
 // mini-batch SGD ⌈N/B⌉; every method sees N examples per epoch; and the
 // stochastic methods reach a lower training loss than GD in the same epochs.
 func TestCompare(t *testing.T) {
-	var out bytes.Buffer
 	const epochs = 3
-	if err := run(context.Background(), []string{"-json", "-epochs", "3", "-batches", "32", "-plots", t.TempDir()}, &out); err != nil {
-		t.Fatal(err)
-	}
 	var s summary
-	if err := json.Unmarshal(out.Bytes(), &s); err != nil {
-		t.Fatalf("summary: %v\n%s", err, out.String())
+	if err := cli.RunJSON(context.Background(), run, []string{"-json", "-epochs", "3", "-batches", "32", "-plots", t.TempDir()}, &s); err != nil {
+		t.Fatal(err)
 	}
 	if len(s.Results) != 3 || len(s.Plots) != 3 {
 		t.Fatalf("%d results, %d plots; want 3 and 3", len(s.Results), len(s.Plots))

@@ -130,11 +130,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	seed := fs.Int64("seed", 1, "seed of the data and the shuffles")
 	png := fs.String("png", filepath.Join(os.TempDir(), "descent-convex.png"), "where to write Part A's loss curves (empty: nowhere)")
 	asJSON := fs.Bool("json", false, "print only a JSON summary")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	kappas, err := cli.Floats("kappas", *kappaList, 0, math.Inf(1))
 	if err != nil {
@@ -163,13 +160,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		s.Rates = rows
-		if *png != "" {
-			chart := plot.Chart{Title: "least squares: loss gap f(w) − f* by update", X: "updates", Y: "train_loss", LogY: true, Histories: hists, Labels: labels}
-			if err := chart.WriteFile(*png); err != nil {
-				return err
-			}
-			s.PNG = *png
-			rep.Printf("loss curves: %s\n", *png)
+		chart := plot.Chart{Title: "least squares: loss gap f(w) − f* by update", X: "updates", Y: "train_loss", LogY: true, Histories: hists, Labels: labels}
+		if s.PNG, err = rep.Chart(*png, "loss curves", chart); err != nil {
+			return err
 		}
 	}
 	if strings.Contains(*parts, "B") {
@@ -311,6 +304,7 @@ func gramEigen(a *mat.Dense, scale float64) (hi, lo float64, err error) {
 // partBRun compares GD, online and mini-batch SGD on logistic regression by
 // the gradient evaluations they need to reach each target loss.
 func partBRun(ctx context.Context, rep *cli.Report, n int, tols []float64, budget int, lrSGD, lrBatch float64, seed int64) (*partB, error) {
+	// 1. The problem and its optimum.
 	ds, err := blobsDataset(n, seed)
 	if err != nil {
 		return nil, err
@@ -328,68 +322,87 @@ func partBRun(ctx context.Context, rep *cli.Report, n int, tols []float64, budge
 		"f* = %.5f by Newton's method. Gradient evaluations (one per example per step) until the\n"+
 		"loss gap f − f* is below tol·(f0 − f*); budget %d epochs' worth (%d evaluations)\n\n", n, f0, fStar, budget, b.Budget)
 
+	// 2. Each method until it reaches every target or spends the budget.
 	// GD's step is 1/L with L = λmax(AᵀA/n)/4, the logistic loss's smoothness.
 	lrGD := 4 / lmax
-	runs := []struct {
-		t     func(trainers.Config) trainers.Trainer
-		lr    float64
-		batch int
-		every int // evaluate the full loss every this many updates
-	}{
+	for _, m := range []partBMethod{
 		{func(c trainers.Config) trainers.Trainer { return trainers.GD{Config: c} }, lrGD, n, 1},
 		{func(c trainers.Config) trainers.Trainer { return trainers.OnlineSGD{Config: c} }, lrSGD, 1, 16},
 		{func(c trainers.Config) trainers.Trainer { return trainers.MiniBatchSGD{Config: c, BatchSize: 32} }, lrBatch, 32, 1},
-	}
-	model := models.Logistic{}
-	for _, r := range runs {
-		p := graph.NewParams(tensor.Float64, seed)
-		ev := models.NewEvaluator(model, p, graph.BinaryCrossEntropy, 0)
-		row := evalRow{LR: r.lr, GradEvals: make([]int64, len(tols))}
-		for i := range row.GradEvals {
-			row.GradEvals[i] = -1
-		}
-		t0 := time.Now()
-		batch, every := r.batch, r.every
-		check := func(e trainers.Event) error {
-			if e.Kind != trainers.StepEnd {
-				return nil
-			}
-			m, err := ev.Evaluate(ds)
-			if err != nil {
-				return err
-			}
-			row.FinalLoss, row.Updates = m.Loss, e.Step
-			done := true
-			for i, target := range b.Targets {
-				if row.GradEvals[i] < 0 && m.Loss <= target {
-					row.GradEvals[i] = evalsAfter(e.Step, batch, n)
-				}
-				done = done && row.GradEvals[i] >= 0
-			}
-			if done {
-				return trainers.ErrStop
-			}
-			return nil
-		}
-		tr := r.t(trainers.Config{
-			Epochs:    budget,
-			Loss:      graph.BinaryCrossEntropy,
-			Optimizer: trainers.SGD{LR: r.lr},
-			Seed:      seed,
-			Callbacks: append(progress(rep), check),
-			LogEvery:  every,
-		})
-		h, err := tr.Fit(ctx, model, p, ds)
-		ev.Close()
+	} {
+		row, err := evalsToTargets(ctx, rep, m, ds, b.Targets, budget, seed)
 		if err != nil {
 			return nil, err
 		}
-		row.Method = h.Method
-		row.Seconds = time.Since(t0).Seconds()
 		b.Methods = append(b.Methods, row)
 	}
+	printPartB(rep, b)
+	return b, nil
+}
+
+// partBMethod is one trainer of Part B with its learning rate.
+type partBMethod struct {
+	t     func(trainers.Config) trainers.Trainer
+	lr    float64
+	batch int
+	every int // evaluate the full loss every this many updates
+}
+
+// evalsToTargets trains logistic regression from w = 0 with m, evaluating
+// the full loss after every step, and records the gradient evaluations
+// spent when it first falls below each target; it stops once all are met.
+func evalsToTargets(ctx context.Context, rep *cli.Report, m partBMethod, ds *datasets.Dataset, targets []float64, budget int, seed int64) (evalRow, error) {
+	model, n := models.Logistic{}, ds.Len()
+	p := graph.NewParams(tensor.Float64, seed)
+	ev := models.NewEvaluator(model, p, graph.BinaryCrossEntropy, 0)
+	defer ev.Close()
+	row := evalRow{LR: m.lr, GradEvals: make([]int64, len(targets))}
+	for i := range row.GradEvals {
+		row.GradEvals[i] = -1
+	}
+	t0 := time.Now()
+	check := func(e trainers.Event) error {
+		if e.Kind != trainers.StepEnd {
+			return nil
+		}
+		met, err := ev.Evaluate(ds)
+		if err != nil {
+			return err
+		}
+		row.FinalLoss, row.Updates = met.Loss, e.Step
+		done := true
+		for i, target := range targets {
+			if row.GradEvals[i] < 0 && met.Loss <= target {
+				row.GradEvals[i] = evalsAfter(e.Step, m.batch, n)
+			}
+			done = done && row.GradEvals[i] >= 0
+		}
+		if done {
+			return trainers.ErrStop
+		}
+		return nil
+	}
+	tr := m.t(trainers.Config{
+		Epochs:    budget,
+		Loss:      graph.BinaryCrossEntropy,
+		Optimizer: trainers.SGD{LR: m.lr},
+		Seed:      seed,
+		Callbacks: append(progress(rep), check),
+		LogEvery:  m.every,
+	})
+	h, err := tr.Fit(ctx, model, p, ds)
+	if err != nil {
+		return row, err
+	}
+	row.Method = h.Method
+	row.Seconds = time.Since(t0).Seconds()
+	return row, nil
+}
+
+// printPartB prints the gradient evaluations each method needed per target.
+func printPartB(rep *cli.Report, b *partB) {
 	rep.Printf("%-20s %6s", "method", "lr")
-	for _, tol := range tols {
+	for _, tol := range b.Tols {
 		rep.Printf(" %14s", fmt.Sprintf("tol %g", tol))
 	}
 	rep.Printf(" %9s %11s\n", "updates", "final loss")
@@ -410,8 +423,7 @@ func partBRun(ctx context.Context, rep *cli.Report, n int, tols []float64, budge
 		"constant step SGD's loss hovers at a\n"+
 		"floor proportional to η/B (below these targets at the default rates; with -lr-sgd 0.2\n"+
 		"online SGD reaches the loose targets sooner and never the tightest), while GD's gap keeps\n"+
-		"shrinking geometrically.\n\n", n)
-	return b, nil
+		"shrinking geometrically.\n\n", b.N)
 }
 
 // evalsAfter is the number of per-example gradients computed by `step`

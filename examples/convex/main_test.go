@@ -1,23 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"math"
 	"testing"
+
+	"github.com/descent-go/descent/examples/internal/cli"
 )
 
 func TestConvex(t *testing.T) {
-	var out bytes.Buffer
 	args := []string{"-json", "-kappas", "100", "-eps", "1e-4", "-n", "200", "-d", "10",
 		"-blobs", "1024", "-tols", "0.1,0.01", "-budget", "5", "-png", ""}
-	if err := run(context.Background(), args, &out); err != nil {
-		t.Fatal(err)
-	}
 	var s summary
-	if err := json.Unmarshal(out.Bytes(), &s); err != nil {
-		t.Fatalf("%v in %s", err, out.Bytes())
+	if err := cli.RunJSON(context.Background(), run, args, &s); err != nil {
+		t.Fatal(err)
 	}
 	if len(s.Rates) != 1 {
 		t.Fatalf("got %d rows for Part A, want 1", len(s.Rates))

@@ -31,6 +31,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/examples/internal/cli"
 	"github.com/descent-go/descent/graph"
 	"github.com/descent-go/descent/models"
@@ -114,71 +115,41 @@ type summary struct {
 
 func main() { cli.Main("custom", run) }
 
+// options are the command line's settings.
+type options struct {
+	width, blocks, batch                int
+	gdEpochs, onlineEpochs, batchEpochs int
+	gdLR, onlineLR, batchLR             float64
+	seed                                int64
+	ckpt, png                           string
+	json                                bool
+}
+
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("custom", flag.ContinueOnError)
-	width := fs.Int("width", 64, "units of every hidden layer")
-	blocks := fs.Int("blocks", 2, "residual blocks")
-	gdEpochs := fs.Int("gd-epochs", 60, "epochs (= updates) of full-batch GD")
-	gdLR := fs.Float64("gd-lr", 0.1, "GD learning rate (with momentum 0.9)")
-	onlineEpochs := fs.Int("online-epochs", 5, "epochs of online SGD")
-	onlineLR := fs.Float64("online-lr", 0.005, "online SGD learning rate (plain)")
-	batchEpochs := fs.Int("batch-epochs", 20, "epochs of mini-batch SGD")
-	batchLR := fs.Float64("batch-lr", 0.02, "mini-batch SGD learning rate (with momentum 0.9)")
-	batch := fs.Int("batch", 32, "mini-batch size")
-	seed := fs.Int64("seed", 1, "seed of the split, the initial weights and the shuffles")
-	ckpt := fs.String("checkpoint", filepath.Join(os.TempDir(), "descent-custom.ckpt"), "where to save the mini-batch model")
-	png := fs.String("png", filepath.Join(os.TempDir(), "descent-custom.png"), "where to write the validation accuracy by wall time (empty: nowhere)")
-	asJSON := fs.Bool("json", false, "print only a JSON summary")
-	if err := fs.Parse(args); err != nil {
+	o, err := parseFlags(args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	if *width < 1 || *blocks < 0 || *gdEpochs < 1 || *onlineEpochs < 1 || *batchEpochs < 1 || *batch < 1 {
-		return errors.New("-width, -batch and the epochs must be ≥ 1, -blocks ≥ 0")
-	}
-	if *ckpt == "" {
-		return errors.New("-checkpoint: need a path")
-	}
-	rep := &cli.Report{JSON: *asJSON, Out: stdout}
+	rep := &cli.Report{JSON: o.json, Out: stdout}
 	start := time.Now()
 
-	parts, err := cli.Digits(*seed, 0.7, 0.15, 0.15)
+	// 1. The digits, split 70/15/15 and standardized; the hand-written model.
+	parts, err := cli.Digits(o.seed, 0.7, 0.15, 0.15)
 	if err != nil {
 		return err
 	}
 	train, val, test := parts[0], parts[1], parts[2]
-	model := ResMLP{Width: *width, Blocks: *blocks, Classes: 10}
+	model := ResMLP{Width: o.width, Blocks: o.blocks, Classes: 10}
 	rep.Printf("ResMLP (width %d, %d residual blocks) on digits: %d training, %d validation, %d test examples\n\n",
-		*width, *blocks, train.Len(), val.Len(), test.Len())
+		o.width, o.blocks, train.Len(), val.Len(), test.Len())
 
-	config := func(epochs int, opt trainers.Optimizer, lineEvery int) trainers.Config {
-		return trainers.Config{
-			Epochs:     epochs,
-			Loss:       graph.SoftmaxCrossEntropy,
-			Optimizer:  opt,
-			Seed:       *seed,
-			Validation: val,
-			Callbacks:  thin(rep.Callbacks(), lineEvery, epochs),
-			LogEvery:   10,
-		}
-	}
-	runs := []trainers.Trainer{
-		trainers.GD{Config: config(*gdEpochs, trainers.SGD{LR: *gdLR, Momentum: 0.9}, 10)},
-		trainers.OnlineSGD{Config: config(*onlineEpochs, trainers.SGD{LR: *onlineLR}, 1)},
-		trainers.MiniBatchSGD{BatchSize: *batch, Config: config(*batchEpochs, trainers.SGD{LR: *batchLR, Momentum: 0.9}, 5)},
-	}
-	s := summary{Checkpoint: *ckpt}
+	// 2. Train it with each of the three trainers, from the same initial weights.
+	s := summary{Checkpoint: o.ckpt}
 	var hists []*trainers.History
 	var params *graph.Params
-	for _, t := range runs {
-		params = graph.NewParams(tensor.Float32, *seed)
-		h, err := t.Fit(ctx, model, params, train)
-		if err != nil {
-			return err
-		}
-		met, err := models.Evaluate(model, params, graph.SoftmaxCrossEntropy, test)
+	for _, t := range threeTrainers(o, val, rep) {
+		params = graph.NewParams(tensor.Float32, o.seed)
+		h, met, err := cli.FitTest(ctx, t, model, params, train, test, graph.SoftmaxCrossEntropy)
 		if err != nil {
 			return err
 		}
@@ -189,53 +160,111 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		rep.Printf("\n")
 	}
 	s.Params = params.NumScalars()
-	rep.Printf("%-20s %7s %8s %9s %9s %11s %9s %9s\n", "method", "epochs", "updates", "examples", "seconds", "train loss", "test loss", "test acc")
-	for _, r := range s.Results {
-		rep.Printf("%-20s %7d %8d %9d %9.2f %11.4f %9.4f %9.4f\n", r.Method, r.Epochs, r.Updates, r.Examples, r.Seconds, r.TrainLoss, r.TestLoss, r.TestAccuracy)
-	}
-	rep.Printf("(%d parameters)\n\n", s.Params)
+	printTable(rep, s)
 
-	// Checkpoint the last model (mini-batch SGD), load it into fresh Params
-	// and check that it evaluates the same.
+	// 3. Checkpoint the last model (mini-batch SGD), load it into fresh
+	// Params and check that it evaluates the same.
 	trained := s.Results[len(s.Results)-1]
-	if err := models.SaveFile(*ckpt, params); err != nil {
-		return err
-	}
-	fresh := graph.NewParams(tensor.Float32, *seed+1) // another seed: different initial weights
-	if err := models.Init(model, fresh, train.XShape()); err != nil {
-		return err
-	}
-	f, err := os.Open(*ckpt)
-	if err != nil {
-		return err
-	}
-	err = models.LoadInto(fresh, f)
-	f.Close()
-	if err != nil {
-		return err
-	}
-	met, err := models.Evaluate(model, fresh, graph.SoftmaxCrossEntropy, test)
+	met, err := saveAndReload(o, model, params, train.XShape(), test)
 	if err != nil {
 		return err
 	}
 	s.ReloadLoss, s.ReloadAccuracy = met.Loss, met.Accuracy
 	s.ReloadEqual = met.Loss == trained.TestLoss && met.Accuracy == trained.TestAccuracy
 	rep.Printf("checkpoint %s: reloaded %s model has test loss %.6f, accuracy %.4f (trained: %.6f, %.4f) — equal: %v\n",
-		*ckpt, trained.Method, met.Loss, met.Accuracy, trained.TestLoss, trained.TestAccuracy, s.ReloadEqual)
+		o.ckpt, trained.Method, met.Loss, met.Accuracy, trained.TestLoss, trained.TestAccuracy, s.ReloadEqual)
 	if !s.ReloadEqual {
 		return errors.New("the reloaded model does not evaluate like the trained one")
 	}
 
-	if *png != "" {
-		chart := plot.Chart{Title: "ResMLP on digits: validation accuracy by wall time", X: "seconds", Y: "val_metric", Histories: hists}
-		if err := chart.WriteFile(*png); err != nil {
-			return err
-		}
-		s.PNG = *png
-		rep.Printf("validation accuracy: %s\n", *png)
+	// 4. Validation accuracy against wall time, one curve per trainer.
+	chart := plot.Chart{Title: "ResMLP on digits: validation accuracy by wall time", X: "seconds", Y: "val_metric", Histories: hists}
+	if s.PNG, err = rep.Chart(o.png, "validation accuracy", chart); err != nil {
+		return err
 	}
 	s.Seconds = time.Since(start).Seconds()
 	return rep.Summary(s)
+}
+
+func parseFlags(args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("custom", flag.ContinueOnError)
+	fs.IntVar(&o.width, "width", 64, "units of every hidden layer")
+	fs.IntVar(&o.blocks, "blocks", 2, "residual blocks")
+	fs.IntVar(&o.gdEpochs, "gd-epochs", 60, "epochs (= updates) of full-batch GD")
+	fs.Float64Var(&o.gdLR, "gd-lr", 0.1, "GD learning rate (with momentum 0.9)")
+	fs.IntVar(&o.onlineEpochs, "online-epochs", 5, "epochs of online SGD")
+	fs.Float64Var(&o.onlineLR, "online-lr", 0.005, "online SGD learning rate (plain)")
+	fs.IntVar(&o.batchEpochs, "batch-epochs", 20, "epochs of mini-batch SGD")
+	fs.Float64Var(&o.batchLR, "batch-lr", 0.02, "mini-batch SGD learning rate (with momentum 0.9)")
+	fs.IntVar(&o.batch, "batch", 32, "mini-batch size")
+	fs.Int64Var(&o.seed, "seed", 1, "seed of the split, the initial weights and the shuffles")
+	fs.StringVar(&o.ckpt, "checkpoint", filepath.Join(os.TempDir(), "descent-custom.ckpt"), "where to save the mini-batch model")
+	fs.StringVar(&o.png, "png", filepath.Join(os.TempDir(), "descent-custom.png"), "where to write the validation accuracy by wall time (empty: nowhere)")
+	fs.BoolVar(&o.json, "json", false, "print only a JSON summary")
+	if err := cli.Parse(fs, args); err != nil {
+		return o, err
+	}
+	if o.width < 1 || o.blocks < 0 || o.gdEpochs < 1 || o.onlineEpochs < 1 || o.batchEpochs < 1 || o.batch < 1 {
+		return o, errors.New("-width, -batch and the epochs must be ≥ 1, -blocks ≥ 0")
+	}
+	if o.ckpt == "" {
+		return o, errors.New("-checkpoint: need a path")
+	}
+	return o, nil
+}
+
+// threeTrainers are full-batch GD, online SGD and mini-batch SGD, each with
+// its own epochs and learning rate and the same loss, seed and validation.
+func threeTrainers(o options, val *datasets.Dataset, rep *cli.Report) []trainers.Trainer {
+	config := func(epochs int, opt trainers.Optimizer, lineEvery int) trainers.Config {
+		return trainers.Config{
+			Epochs:     epochs,
+			Loss:       graph.SoftmaxCrossEntropy,
+			Optimizer:  opt,
+			Seed:       o.seed,
+			Validation: val,
+			Callbacks:  thin(rep.Callbacks(), lineEvery, epochs),
+			LogEvery:   10,
+		}
+	}
+	return []trainers.Trainer{
+		trainers.GD{Config: config(o.gdEpochs, trainers.SGD{LR: o.gdLR, Momentum: 0.9}, 10)},
+		trainers.OnlineSGD{Config: config(o.onlineEpochs, trainers.SGD{LR: o.onlineLR}, 1)},
+		trainers.MiniBatchSGD{BatchSize: o.batch, Config: config(o.batchEpochs, trainers.SGD{LR: o.batchLR, Momentum: 0.9}, 5)},
+	}
+}
+
+// printTable prints one row per trainer.
+func printTable(rep *cli.Report, s summary) {
+	rep.Printf("%-20s %7s %8s %9s %9s %11s %9s %9s\n", "method", "epochs", "updates", "examples", "seconds", "train loss", "test loss", "test acc")
+	for _, r := range s.Results {
+		rep.Printf("%-20s %7d %8d %9d %9.2f %11.4f %9.4f %9.4f\n", r.Method, r.Epochs, r.Updates, r.Examples, r.Seconds, r.TrainLoss, r.TestLoss, r.TestAccuracy)
+	}
+	rep.Printf("(%d parameters)\n\n", s.Params)
+}
+
+// saveAndReload saves params to -checkpoint, loads them into fresh Params
+// that models.Init made (from another seed: other initial weights) and
+// evaluates the reloaded model on test.
+func saveAndReload(o options, model models.Model, params *graph.Params, xShape tensor.Shape, test *datasets.Dataset) (models.Metrics, error) {
+	if err := models.SaveFile(o.ckpt, params); err != nil {
+		return models.Metrics{}, err
+	}
+	fresh := graph.NewParams(tensor.Float32, o.seed+1)
+	if err := models.Init(model, fresh, xShape); err != nil {
+		return models.Metrics{}, err
+	}
+	f, err := os.Open(o.ckpt)
+	if err != nil {
+		return models.Metrics{}, err
+	}
+	err = models.LoadInto(fresh, f)
+	f.Close()
+	if err != nil {
+		return models.Metrics{}, err
+	}
+	return models.Evaluate(model, fresh, graph.SoftmaxCrossEntropy, test)
 }
 
 // thin passes every event to the callbacks except epoch ends, of which it

@@ -1,26 +1,22 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"path/filepath"
 	"testing"
+
+	"github.com/descent-go/descent/examples/internal/cli"
 )
 
 func TestCustom(t *testing.T) {
-	var out bytes.Buffer
 	epochs := []string{"-gd-epochs", "30", "-online-epochs", "2", "-batch-epochs", "6"}
 	if testing.Short() { // about a third of the work, for -race
 		epochs = []string{"-gd-epochs", "15", "-online-epochs", "1", "-batch-epochs", "3"}
 	}
 	args := append([]string{"-json", "-checkpoint", filepath.Join(t.TempDir(), "resmlp.ckpt"), "-png", ""}, epochs...)
-	if err := run(context.Background(), args, &out); err != nil {
-		t.Fatal(err)
-	}
 	var s summary
-	if err := json.Unmarshal(out.Bytes(), &s); err != nil {
-		t.Fatalf("%v in %s", err, out.Bytes())
+	if err := cli.RunJSON(context.Background(), run, args, &s); err != nil {
+		t.Fatal(err)
 	}
 	want := map[string]float64{"GD": 0.85, "OnlineSGD": 0.85, "MiniBatchSGD(B=32)": 0.9}
 	if len(s.Results) != len(want) {

@@ -75,121 +75,67 @@ type summary struct {
 
 func main() { cli.Main("mnist", run) }
 
+// options are the command line's settings.
+type options struct {
+	data, dir, model, png string
+	n, val, testN         int
+	epochs, batch         int
+	lr, wd                float64
+	seed                  int64
+	json                  bool
+}
+
+// net is the chosen model and what it needs of the data and evaluation.
+type net struct {
+	model     models.Model
+	layout    datasets.ImageLayout
+	evalChunk int // 0: models.DefaultChunk
+	epochs    int // default epochs
+}
+
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("mnist", flag.ContinueOnError)
-	data := fs.String("data", "mnist", "data set: mnist or fashion (Fashion-MNIST)")
-	dir := fs.String("dir", "", "directory of the four IDX files (default: shared/data/<set> in the working directory or a parent, else a download into the user cache)")
-	modelName := fs.String("model", "mlp", "model: mlp (784-256-128-10), cnn (LeNet-5 style) or bncnn (models.ConvNet, with BatchNorm)")
-	n := fs.Int("n", 0, "training examples to use, a random subsample (0: all)")
-	val := fs.Int("val", 5000, "training examples held out for the per-epoch validation lines (0: none)")
-	testN := fs.Int("test-n", 0, "test examples to evaluate, a random subsample (0: all 10000)")
-	epochs := fs.Int("epochs", 0, "training epochs (0: 12 for mlp, 4 for cnn, 6 for bncnn)")
-	batch := fs.Int("batch", 64, "mini-batch size")
-	lr := fs.Float64("lr", 0.05, "peak learning rate (SGD, momentum 0.9, cosine decay to 1/20 of it)")
-	wd := fs.Float64("wd", 5e-4, "weight decay (L2) coefficient")
-	seed := fs.Int64("seed", 1, "seed of the subsamples, the initial weights and the shuffles")
-	png := fs.String("png", filepath.Join(os.TempDir(), "descent-mnist.png"), "where to write the loss curves (empty: nowhere)")
-	asJSON := fs.Bool("json", false, "print only a JSON summary")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	var model models.Model
-	layout := datasets.Flat
-	evalChunk := 0 // models.DefaultChunk
-	switch *modelName {
-	case "mlp":
-		model = models.MLP{Hidden: []int{256, 128}, Outputs: 10}
-		if *epochs == 0 {
-			*epochs = 12
-		}
-	case "cnn":
-		model, layout = models.LeNet{Classes: 10}, datasets.NCHW
-		// gorgonia's im2col buffers for 512 images are large enough to
-		// make evaluation in chunks of 512 slower than in chunks of 64.
-		evalChunk = 64
-		if *epochs == 0 {
-			*epochs = 4
-		}
-	case "bncnn":
-		model, layout = models.ConvNet{Classes: 10}, datasets.NCHW
-		evalChunk = 64
-		if *epochs == 0 {
-			*epochs = 6
-		}
-	default:
-		return fmt.Errorf("-model %q: want mlp, cnn or bncnn", *modelName)
-	}
-	if *n < 0 || *epochs < 1 || *batch < 1 || *val < 0 || *testN < 0 || !(*lr > 0) || !(*wd >= 0) {
-		return errors.New("-epochs, -batch and -lr must be positive, -n, -val, -test-n and -wd not negative")
-	}
-	rep := &cli.Report{JSON: *asJSON, Out: stdout}
-
-	full, test, err := cli.LoadMNIST(ctx, *data, *dir, layout)
+	o, err := parseFlags(args)
 	if err != nil {
 		return err
 	}
-
-	// Hold out -val examples, then subsample the rest and the test set.
-	r := rand.New(rand.NewSource(*seed))
-	perm := r.Perm(full.Len())
-	if *val >= full.Len() {
-		return fmt.Errorf("-val %d: want fewer than the %d training examples", *val, full.Len())
-	}
-	var valSet *datasets.Dataset
-	if *val > 0 {
-		if valSet, err = full.Subset(perm[:*val]); err != nil {
-			return err
-		}
-	}
-	rest := perm[*val:]
-	if *n > 0 && *n < len(rest) {
-		rest = rest[:*n]
-	}
-	train, err := full.Subset(rest)
+	arch, err := chooseModel(o.model)
 	if err != nil {
 		return err
 	}
-	if *testN > 0 && *testN < test.Len() {
-		if test, err = test.Subset(r.Perm(test.Len())[:*testN]); err != nil {
-			return err
-		}
+	if o.epochs == 0 {
+		o.epochs = arch.epochs
 	}
-	s := summary{Data: *data, Model: *modelName, Train: train.Len(), Test: test.Len()}
-	if valSet != nil {
-		s.Val = valSet.Len()
+	rep := &cli.Report{JSON: o.json, Out: stdout}
+
+	// 1. The data: MNIST's 60000 training and 10000 test images.
+	full, test, err := cli.LoadMNIST(ctx, o.data, o.dir, arch.layout)
+	if err != nil {
+		return err
+	}
+	// 2. Hold out a validation set, subsample what is asked.
+	train, val, test, err := holdOut(full, test, o)
+	if err != nil {
+		return err
+	}
+	s := summary{Data: o.data, Model: o.model, Train: train.Len(), Test: test.Len()}
+	if val != nil {
+		s.Val = val.Len()
 	}
 	rep.Printf("%s: %d training, %d validation, %d test examples; %s, %d epochs of mini-batch SGD (B = %d)\n",
-		*data, s.Train, s.Val, s.Test, *modelName, *epochs, *batch)
+		o.data, s.Train, s.Val, s.Test, o.model, o.epochs, o.batch)
 
-	params := graph.NewParams(tensor.Float32, *seed)
-	if err := models.Init(model, params, train.XShape()); err != nil {
+	// 3. Train, with the test loss measured before and after.
+	params := graph.NewParams(tensor.Float32, o.seed)
+	if err := models.Init(arch.model, params, train.XShape()); err != nil {
 		return err
 	}
-	ev := models.NewEvaluator(model, params, graph.SoftmaxCrossEntropy, evalChunk)
+	ev := models.NewEvaluator(arch.model, params, graph.SoftmaxCrossEntropy, arch.evalChunk)
 	defer ev.Close()
 	before, err := ev.Evaluate(test)
 	if err != nil {
 		return err
 	}
-	s.InitialLoss = before.Loss
-	trainer := trainers.MiniBatchSGD{
-		BatchSize: *batch,
-		Config: trainers.Config{
-			Epochs:      *epochs,
-			Loss:        graph.SoftmaxCrossEntropy,
-			Optimizer:   trainers.SGD{LR: *lr, Momentum: 0.9},
-			Schedule:    trainers.Cosine(0.05),
-			WeightDecay: *wd,
-			Seed:        *seed,
-			Validation:  valSet,
-			Callbacks:   rep.Callbacks(),
-			LogEvery:    20,
-		},
-	}
-	hist, err := trainer.Fit(ctx, model, params, train)
+	hist, err := newTrainer(o, val, rep).Fit(ctx, arch.model, params, train)
 	if err != nil {
 		return err
 	}
@@ -197,7 +143,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+
+	// 4. Report.
 	last := hist.Last()
+	s.InitialLoss = before.Loss
 	s.Params = params.NumScalars()
 	s.Epochs, s.Updates = len(hist.Epochs), last.Updates
 	s.FirstLoss, s.TrainLoss = hist.Epochs[0].TrainLoss, last.TrainLoss
@@ -207,13 +156,97 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	s.EpochSeconds = last.Seconds / float64(s.Epochs)
 	rep.Printf("%d parameters, %d updates in %.1fs (%.1fs an epoch, %.0f examples/s)\n", s.Params, s.Updates, s.Seconds, s.EpochSeconds, float64(last.Examples)/s.Seconds)
 	rep.Printf("test loss %.4f (%.4f before training), test accuracy %.4f\n", s.TestLoss, s.InitialLoss, s.TestAccuracy)
-	if *png != "" {
-		chart := plot.Chart{Title: fmt.Sprintf("%s on %s", *modelName, *data), X: "epochs", Y: "loss", Histories: []*trainers.History{hist}}
-		if err := chart.WriteFile(*png); err != nil {
-			return err
-		}
-		s.PNG = *png
-		rep.Printf("loss curves: %s\n", *png)
+	chart := plot.Chart{Title: fmt.Sprintf("%s on %s", o.model, o.data), X: "epochs", Y: "loss", Histories: []*trainers.History{hist}}
+	if s.PNG, err = rep.Chart(o.png, "loss curves", chart); err != nil {
+		return err
 	}
 	return rep.Summary(s)
+}
+
+func parseFlags(args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("mnist", flag.ContinueOnError)
+	fs.StringVar(&o.data, "data", "mnist", "data set: mnist or fashion (Fashion-MNIST)")
+	fs.StringVar(&o.dir, "dir", "", "directory of the four IDX files (default: shared/data/<set> in the working directory or a parent, else a download into the user cache)")
+	fs.StringVar(&o.model, "model", "mlp", "model: mlp (784-256-128-10), cnn (LeNet-5 style) or bncnn (models.ConvNet, with BatchNorm)")
+	fs.IntVar(&o.n, "n", 0, "training examples to use, a random subsample (0: all)")
+	fs.IntVar(&o.val, "val", 5000, "training examples held out for the per-epoch validation lines (0: none)")
+	fs.IntVar(&o.testN, "test-n", 0, "test examples to evaluate, a random subsample (0: all 10000)")
+	fs.IntVar(&o.epochs, "epochs", 0, "training epochs (0: 12 for mlp, 4 for cnn, 6 for bncnn)")
+	fs.IntVar(&o.batch, "batch", 64, "mini-batch size")
+	fs.Float64Var(&o.lr, "lr", 0.05, "peak learning rate (SGD, momentum 0.9, cosine decay to 1/20 of it)")
+	fs.Float64Var(&o.wd, "wd", 5e-4, "weight decay (L2) coefficient")
+	fs.Int64Var(&o.seed, "seed", 1, "seed of the subsamples, the initial weights and the shuffles")
+	fs.StringVar(&o.png, "png", filepath.Join(os.TempDir(), "descent-mnist.png"), "where to write the loss curves (empty: nowhere)")
+	fs.BoolVar(&o.json, "json", false, "print only a JSON summary")
+	if err := cli.Parse(fs, args); err != nil {
+		return o, err
+	}
+	if o.n < 0 || o.epochs < 0 || o.batch < 1 || o.val < 0 || o.testN < 0 || !(o.lr > 0) || !(o.wd >= 0) {
+		return o, errors.New("-epochs, -batch and -lr must be positive, -n, -val, -test-n and -wd not negative")
+	}
+	return o, nil
+}
+
+// chooseModel returns the -model: the MLP reads flat images, the CNNs
+// (N, 1, 28, 28) ones.
+func chooseModel(name string) (net, error) {
+	switch name {
+	case "mlp":
+		return net{model: models.MLP{Hidden: []int{256, 128}, Outputs: 10}, layout: datasets.Flat, epochs: 12}, nil
+	case "cnn":
+		// gorgonia's im2col buffers for 512 images are large enough to
+		// make evaluation in chunks of 512 slower than in chunks of 64.
+		return net{model: models.LeNet{Classes: 10}, layout: datasets.NCHW, evalChunk: 64, epochs: 4}, nil
+	case "bncnn":
+		return net{model: models.ConvNet{Classes: 10}, layout: datasets.NCHW, evalChunk: 64, epochs: 6}, nil
+	}
+	return net{}, fmt.Errorf("-model %q: want mlp, cnn or bncnn", name)
+}
+
+// holdOut holds -val random training examples out for validation (nil if
+// none), subsamples -n of the rest and -test-n of the test set.
+func holdOut(full, test *datasets.Dataset, o options) (train, val, testSet *datasets.Dataset, err error) {
+	r := rand.New(rand.NewSource(o.seed))
+	perm := r.Perm(full.Len())
+	if o.val >= full.Len() {
+		return nil, nil, nil, fmt.Errorf("-val %d: want fewer than the %d training examples", o.val, full.Len())
+	}
+	if o.val > 0 {
+		if val, err = full.Subset(perm[:o.val]); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	rest := perm[o.val:]
+	if o.n > 0 && o.n < len(rest) {
+		rest = rest[:o.n]
+	}
+	if train, err = full.Subset(rest); err != nil {
+		return nil, nil, nil, err
+	}
+	if o.testN > 0 && o.testN < test.Len() {
+		if test, err = test.Subset(r.Perm(test.Len())[:o.testN]); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return train, val, test, nil
+}
+
+// newTrainer is mini-batch SGD with momentum 0.9, weight decay and a
+// cosine schedule from -lr down to -lr/20.
+func newTrainer(o options, val *datasets.Dataset, rep *cli.Report) trainers.MiniBatchSGD {
+	return trainers.MiniBatchSGD{
+		BatchSize: o.batch,
+		Config: trainers.Config{
+			Epochs:      o.epochs,
+			Loss:        graph.SoftmaxCrossEntropy,
+			Optimizer:   trainers.SGD{LR: o.lr, Momentum: 0.9},
+			Schedule:    trainers.Cosine(0.05),
+			WeightDecay: o.wd,
+			Seed:        o.seed,
+			Validation:  val,
+			Callbacks:   rep.Callbacks(),
+			LogEvery:    20,
+		},
+	}
 }

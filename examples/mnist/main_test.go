@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"testing"
 
 	"github.com/descent-go/descent/examples/internal/cli"
@@ -20,13 +18,9 @@ func mnistJSON(t *testing.T, args ...string) summary {
 	if cli.SharedData("mnist") == "" {
 		t.Skip("no shared/data/mnist in the working directory or a parent (../../../shared/data/mnist from here): skipping rather than downloading")
 	}
-	var out bytes.Buffer
-	if err := run(context.Background(), append([]string{"-json", "-png", ""}, args...), &out); err != nil {
-		t.Fatal(err)
-	}
 	var s summary
-	if err := json.Unmarshal(out.Bytes(), &s); err != nil {
-		t.Fatalf("%v in %s", err, out.Bytes())
+	if err := cli.RunJSON(context.Background(), run, append([]string{"-json", "-png", ""}, args...), &s); err != nil {
+		t.Fatal(err)
 	}
 	return s
 }

@@ -177,74 +177,122 @@ type summary struct {
 
 func main() { cli.Main("noise", run) }
 
+// options are the command line's settings.
+type options struct {
+	runs, steps, n, estimates int
+	batches                   []int
+	lrs                       []float64
+	sigma, tilt, w0           float64
+	seed                      int64
+	json                      bool
+}
+
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("noise", flag.ContinueOnError)
-	runs := fs.Int("runs", 20, "seeded SGD runs per batch size and learning rate")
-	batchList := fs.String("batches", "1,4,16,64", "comma-separated batch sizes")
-	lrList := fs.String("lrs", "0.025,0.05,0.1", "comma-separated learning rates (keep η < 2/f''(w0) ≈ 0.15, or the first step overshoots the barrier)")
-	steps := fs.Int("steps", 500, "most updates per run, the same for every batch size")
-	n := fs.Int("n", 1024, "examples (values aᵢ)")
-	sigma := fs.Float64("sigma", 5, "standard deviation of the per-example tilts aᵢ")
-	tilt := fs.Float64("tilt", 0.3, "mean tilt c of the double well (0 < c < 1)")
-	w0 := fs.Float64("w0", 1.2, "starting point, right of the poor minimum")
-	noiseEst := fs.Int("estimates", 10, "gradient-noise estimates per batch size (one per GD step)")
-	seed := fs.Int64("seed", 1, "seed of the data; run r shuffles with seed+r")
-	asJSON := fs.Bool("json", false, "print only a JSON summary")
-	if err := fs.Parse(args); err != nil {
+	o, err := parseFlags(args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	batches, err := cli.Ints("batches", *batchList, 1)
-	if err != nil {
-		return fmt.Errorf("-batches: %v", err)
-	}
-	lrs, err := cli.Floats("lrs", *lrList, 0, math.Inf(1))
-	if err != nil {
-		return fmt.Errorf("-lrs: %v", err)
-	}
-	switch {
-	case *runs < 1 || *steps < 1 || *noiseEst < 1:
-		return errors.New("-runs, -steps and -estimates must be ≥ 1")
-	case !(*tilt > 0 && *tilt < 1):
-		return fmt.Errorf("-tilt %v: want a value in (0, 1), for two wells with the poor one on the right", *tilt)
-	case !(*sigma >= 0):
-		return fmt.Errorf("-sigma %v: want ≥ 0", *sigma)
-	}
-	for _, b := range batches {
-		if 2*b > *n {
-			return fmt.Errorf("batch size %d: want at most n/2 = %d", b, *n/2)
-		}
-	}
-	rep := &cli.Report{JSON: *asJSON, Out: stdout}
+	rep := &cli.Report{JSON: o.json, Out: stdout}
 	start := time.Now()
 
-	ds, variance, err := tilts(*n, *sigma, *seed)
+	// 1. The landscape: a tilted double well, one tilt aᵢ per example.
+	ds, variance, err := tilts(o.n, o.sigma, o.seed)
 	if err != nil {
 		return err
 	}
-	s := summary{N: *n, Sigma: *sigma, Tilt: *tilt, W0: *w0, Steps: *steps,
-		PoorMin: minimum(1, *tilt), Barrier: barrier(*tilt), Global: minimum(-1, *tilt)}
-	fPoor, _ := well(s.PoorMin, *tilt)
-	fBar, _ := well(s.Barrier, *tilt)
-	fGlob, _ := well(s.Global, *tilt)
+	s := summary{N: o.n, Sigma: o.sigma, Tilt: o.tilt, W0: o.w0, Steps: o.steps,
+		PoorMin: minimum(1, o.tilt), Barrier: barrier(o.tilt), Global: minimum(-1, o.tilt)}
+	heights := describeWell(rep, o, s)
+
+	// 2. Escapes: GD once per η (it is deterministic), SGD R times per (η, B).
+	model := doubleWell{W0: o.w0, Tilt: o.tilt}
+	if s.Escapes, err = escapes(ctx, rep, o, model, ds, s.Barrier); err != nil {
+		return err
+	}
+	printEscapes(rep, o, s.Escapes, heights)
+
+	// 3. The noise itself, measured by the trainers along a GD run from w0
+	// with η = 1/(2 f''(poor minimum)), which settles there in a few steps.
+	noiseLR := 0.5 / (12*s.PoorMin*s.PoorMin - 4)
+	for _, b := range o.batches {
+		nr, err := measureNoise(ctx, model, ds, b, noiseLR, o.estimates, o.seed)
+		if err != nil {
+			return err
+		}
+		nr.Theory = variance / float64(b)
+		s.Noise = append(s.Noise, nr)
+	}
+	printNoise(rep, o, s.Noise)
+	s.Seconds = time.Since(start).Seconds()
+	return rep.Summary(s)
+}
+
+func parseFlags(args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("noise", flag.ContinueOnError)
+	fs.IntVar(&o.runs, "runs", 20, "seeded SGD runs per batch size and learning rate")
+	batchList := fs.String("batches", "1,4,16,64", "comma-separated batch sizes")
+	lrList := fs.String("lrs", "0.025,0.05,0.1", "comma-separated learning rates (keep η < 2/f''(w0) ≈ 0.15, or the first step overshoots the barrier)")
+	fs.IntVar(&o.steps, "steps", 500, "most updates per run, the same for every batch size")
+	fs.IntVar(&o.n, "n", 1024, "examples (values aᵢ)")
+	fs.Float64Var(&o.sigma, "sigma", 5, "standard deviation of the per-example tilts aᵢ")
+	fs.Float64Var(&o.tilt, "tilt", 0.3, "mean tilt c of the double well (0 < c < 1)")
+	fs.Float64Var(&o.w0, "w0", 1.2, "starting point, right of the poor minimum")
+	fs.IntVar(&o.estimates, "estimates", 10, "gradient-noise estimates per batch size (one per GD step)")
+	fs.Int64Var(&o.seed, "seed", 1, "seed of the data; run r shuffles with seed+r")
+	fs.BoolVar(&o.json, "json", false, "print only a JSON summary")
+	if err := cli.Parse(fs, args); err != nil {
+		return o, err
+	}
+	var err error
+	if o.batches, err = cli.Ints("batches", *batchList, 1); err != nil {
+		return o, fmt.Errorf("-batches: %v", err)
+	}
+	if o.lrs, err = cli.Floats("lrs", *lrList, 0, math.Inf(1)); err != nil {
+		return o, fmt.Errorf("-lrs: %v", err)
+	}
+	switch {
+	case o.runs < 1 || o.steps < 1 || o.estimates < 1:
+		return o, errors.New("-runs, -steps and -estimates must be ≥ 1")
+	case !(o.tilt > 0 && o.tilt < 1):
+		return o, fmt.Errorf("-tilt %v: want a value in (0, 1), for two wells with the poor one on the right", o.tilt)
+	case !(o.sigma >= 0):
+		return o, fmt.Errorf("-sigma %v: want ≥ 0", o.sigma)
+	}
+	for _, b := range o.batches {
+		if 2*b > o.n {
+			return o, fmt.Errorf("batch size %d: want at most n/2 = %d", b, o.n/2)
+		}
+	}
+	return o, nil
+}
+
+// describeWell prints the landscape's critical points and returns the
+// barrier's height above the poor minimum.
+func describeWell(rep *cli.Report, o options, s summary) float64 {
+	fPoor, _ := well(s.PoorMin, o.tilt)
+	fBar, _ := well(s.Barrier, o.tilt)
+	fGlob, _ := well(s.Global, o.tilt)
 	rep.Printf("f(w) = (w² − 1)² + %g·w: poor minimum w = %.3f (f = %.3f), barrier w = %.3f (f = %.3f),\n"+
 		"global minimum w = %.3f (f = %.3f). Per-example tilts aᵢ ~ N(0, %g²), n = %d; start w0 = %g.\n\n",
-		*tilt, s.PoorMin, fPoor, s.Barrier, fBar, s.Global, fGlob, *sigma, *n, *w0)
+		o.tilt, s.PoorMin, fPoor, s.Barrier, fBar, s.Global, fGlob, o.sigma, o.n, o.w0)
+	return fBar - fPoor
+}
 
-	// Escapes: GD once per η (it is deterministic), SGD R times per (η, B).
-	model := doubleWell{W0: *w0, Tilt: *tilt}
-	for _, lr := range lrs {
-		for _, b := range append([]int{0}, batches...) {
-			row := escapeRow{LR: lr, Batch: b, Runs: *runs}
+// escapes counts, for each η and batch size (0: GD), the runs that cross
+// the barrier within -steps updates, and their mean number of updates.
+func escapes(ctx context.Context, rep *cli.Report, o options, model doubleWell, ds *datasets.Dataset, wBarrier float64) ([]escapeRow, error) {
+	var rows []escapeRow
+	for _, lr := range o.lrs {
+		for _, b := range append([]int{0}, o.batches...) {
+			row := escapeRow{LR: lr, Batch: b, Runs: o.runs}
 			if b == 0 {
 				row.Runs = 1
 			}
 			for r := 0; r < row.Runs; r++ {
-				crossed, _, err := fit(ctx, rep, model, ds, b, *steps, lr, s.Barrier, *seed+int64(r))
+				crossed, _, err := fit(ctx, rep, model, ds, b, o.steps, lr, wBarrier, o.seed+int64(r))
 				if err != nil {
-					return err
+					return nil, err
 				}
 				if crossed >= 0 {
 					row.Escaped++
@@ -255,50 +303,48 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			if row.Escaped > 0 {
 				row.MeanSteps /= float64(row.Escaped)
 			}
-			s.Escapes = append(s.Escapes, row)
+			rows = append(rows, row)
 		}
 	}
+	return rows, nil
+}
+
+// printEscapes prints the escape fractions by η and B beside the
+// temperature ησ²/2B.
+func printEscapes(rep *cli.Report, o options, rows []escapeRow, height float64) {
 	rep.Printf("Fraction of runs that cross the barrier into the global minimum's basin within %d updates\n"+
-		"(%d seeded runs each; GD is deterministic and runs once):\n\n", *steps, *runs)
+		"(%d seeded runs each; GD is deterministic and runs once):\n\n", o.steps, o.runs)
 	rep.Printf("%8s", "η \\ B")
 	rep.Printf(" %8s", "GD")
-	for _, b := range batches {
+	for _, b := range o.batches {
 		rep.Printf(" %8d", b)
 	}
 	rep.Printf("   temperature ησ²/2B\n")
-	for _, lr := range lrs {
+	for _, lr := range o.lrs {
 		rep.Printf("%8g", lr)
-		for _, e := range s.Escapes {
+		for _, e := range rows {
 			if e.LR == lr {
 				rep.Printf(" %8.2f", e.Fraction)
 			}
 		}
 		rep.Printf("   ")
-		for _, b := range batches {
-			rep.Printf(" %.3g", lr**sigma**sigma/float64(2*b))
+		for _, b := range o.batches {
+			rep.Printf(" %.3g", lr*o.sigma*o.sigma/float64(2*b))
 		}
 		rep.Printf("\n")
 	}
 	rep.Printf("\nGD follows −∇f into the nearest well and stays. SGD's noise kicks it over the barrier\n"+
 		"(ΔF = %.2f above the poor minimum) at a rate ∝ exp(−ΔF/T), T = ησ²/2B: it escapes more\n"+
-		"often with a larger η or a smaller B, and about equally often at equal η/B.\n\n", fBar-fPoor)
+		"often with a larger η or a smaller B, and about equally often at equal η/B.\n\n", height)
+}
 
-	// The noise itself, measured by the trainers along a GD run from w0
-	// with η = 1/(2 f''(poor minimum)), which settles there in a few steps.
-	noiseLR := 0.5 / (12*s.PoorMin*s.PoorMin - 4)
-	for _, b := range batches {
-		nr, err := measureNoise(ctx, model, ds, b, noiseLR, *noiseEst, *seed)
-		if err != nil {
-			return err
-		}
-		nr.Theory = variance / float64(b)
-		s.Noise = append(s.Noise, nr)
-	}
-	rep.Printf("Gradient noise of B-example batches (Config.NoiseEvery, mean of %d estimates along a GD run):\n\n", *noiseEst)
-	rep.Printf("%6s %14s %14s %10s %12s %14s %14s\n", "B", "E|g_B − ∇f|²", "s²/B", "V(B)/V(4B)", "tr Σ", "B_noise at w1", fmt.Sprintf("B_noise at w%d", *noiseEst))
-	for _, nr := range s.Noise {
+// printNoise prints the measured gradient noise by batch size beside s²/B.
+func printNoise(rep *cli.Report, o options, rows []noiseRow) {
+	rep.Printf("Gradient noise of B-example batches (Config.NoiseEvery, mean of %d estimates along a GD run):\n\n", o.estimates)
+	rep.Printf("%6s %14s %14s %10s %12s %14s %14s\n", "B", "E|g_B − ∇f|²", "s²/B", "V(B)/V(4B)", "tr Σ", "B_noise at w1", fmt.Sprintf("B_noise at w%d", o.estimates))
+	for _, nr := range rows {
 		ratio := "-"
-		for _, other := range s.Noise {
+		for _, other := range rows {
 			if other.Batch == 4*nr.Batch && other.Variance > 0 {
 				ratio = fmt.Sprintf("%.2f", nr.Variance/other.Variance)
 			}
@@ -310,8 +356,6 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		"tr Σ = B·Variance, the per-example gradient variance, stays near s². The noise scale\n" +
 		"tr Σ/|∇f|² is small far from a minimum, where the gradient dominates the step, and huge\n" +
 		"near one, where the noise does.\n")
-	s.Seconds = time.Since(start).Seconds()
-	return rep.Summary(s)
 }
 
 // fit trains from w0 for at most `steps` updates (GD when batch is 0) and

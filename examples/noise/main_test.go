@@ -1,21 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"testing"
+
+	"github.com/descent-go/descent/examples/internal/cli"
 )
 
 func TestNoise(t *testing.T) {
-	var out bytes.Buffer
 	args := []string{"-json", "-runs", "6", "-batches", "1,4,16", "-lrs", "0.1", "-steps", "300", "-estimates", "5"}
-	if err := run(context.Background(), args, &out); err != nil {
-		t.Fatal(err)
-	}
 	var s summary
-	if err := json.Unmarshal(out.Bytes(), &s); err != nil {
-		t.Fatalf("%v in %s", err, out.Bytes())
+	if err := cli.RunJSON(context.Background(), run, args, &s); err != nil {
+		t.Fatal(err)
 	}
 	frac := map[int]float64{}
 	for _, e := range s.Escapes {

@@ -46,7 +46,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	hidden := fs.Int("hidden", 64, "hidden units")
 	seed := fs.Int64("seed", 1, "seed of the split, the initial weights and the shuffles")
 	asJSON := fs.Bool("json", false, "print only a JSON summary")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	rep := &cli.Report{JSON: *asJSON, Out: stdout}

@@ -3,21 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/descent-go/descent/examples/internal/cli"
 )
 
 // TestQuickstart runs the main job as the README does, with -json, and checks
 // the promise: test accuracy ≥ 0.95 on the embedded digits.
 func TestQuickstart(t *testing.T) {
-	var out bytes.Buffer
-	if err := run(context.Background(), []string{"-json"}, &out); err != nil {
-		t.Fatal(err)
-	}
 	var s summary
-	if err := json.Unmarshal(out.Bytes(), &s); err != nil {
-		t.Fatalf("summary is not one JSON object: %v\n%s", err, out.String())
+	if err := cli.RunJSON(context.Background(), run, []string{"-json"}, &s); err != nil {
+		t.Fatal(err)
 	}
 	if s.TestAccuracy < 0.95 {
 		t.Errorf("test accuracy %.4f < 0.95", s.TestAccuracy)

@@ -118,59 +118,42 @@ func (t *timed) AllgatherFloat32(local, out []float32) error {
 	return err
 }
 
+// options are the command line's settings.
+type options struct {
+	replicas, steps, batch, n, warm int
+	lr                              float64
+	seed                            int64
+	save, model                     string
+	json                            bool
+}
+
 func run(ctx context.Context, job *cluster.Job, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("scaling", flag.ContinueOnError)
-	fs.SetOutput(stdout)
-	replicas := fs.Int("replicas", 1, "replicas in this process (goroutines, one compiled program each)")
-	steps := fs.Int("steps", 300, "updates to train")
-	batch := fs.Int("batch", 128, "global batch size, split over all replicas and ranks")
-	n := fs.Int("n", 16384, "training examples generated")
-	warm := fs.Int("warm", 20, "first updates not timed (compiling, first touches)")
-	lr := fs.Float64("lr", 0.05, "SGD learning rate")
-	seed := fs.Int64("seed", 1, "seed of the data, the initial weights and the shuffles")
-	save := fs.String("save", "", "write the trained parameters to this file with models.SaveFile (rank 0 only)")
-	model := fs.String("model", "mlp", "mlp (784-128-10) or lenet (LeNet-5 on 1×28×28 images)")
-	jsonOut := fs.Bool("json", false, "print one JSON object")
-	if err := fs.Parse(args); err != nil {
+	o, err := parseFlags(job, args, stdout)
+	if err != nil {
 		return err
 	}
-	switch {
-	case *replicas < 1:
-		return errors.Errorf("-replicas %d, want ≥ 1", *replicas)
-	case *steps < 1 || *warm < 0 || *warm >= *steps:
-		return errors.Errorf("-steps %d -warm %d: want 0 ≤ warm < steps", *steps, *warm)
-	case *batch < job.Size()**replicas:
-		return errors.Errorf("-batch %d is smaller than the %d replicas", *batch, job.Size()**replicas)
-	case *n < *batch:
-		return errors.Errorf("-n %d is smaller than -batch %d", *n, *batch)
+	m, shape, err := chooseModel(o.model)
+	if err != nil {
+		return err
 	}
-	var m models.Model
-	shape := []int{features}
-	switch *model {
-	case "mlp":
-		m = models.MLP{Hidden: []int{128}, Outputs: classes}
-	case "lenet":
-		m, shape = models.LeNet{Classes: classes}, []int{1, 28, 28}
-	default:
-		return errors.Errorf("-model %q, want mlp or lenet", *model)
-	}
-	rep := cli.Report{JSON: *jsonOut, Out: stdout}
-	ds, err := mnistLike(*n, *seed, shape)
+	rep := cli.Report{JSON: o.json, Out: stdout}
+	ds, err := mnistLike(o.n, o.seed, shape)
 	if err != nil {
 		return err
 	}
 
+	// 1. Train over every rank and replica, timing the steps after -warm.
 	s := summary{
-		Model: *model, Replicas: job.Size() * *replicas, Ranks: job.Size(), ReplicasLocal: *replicas,
-		GOMAXPROCS: runtime.GOMAXPROCS(0), Batch: *batch, Steps: *steps, Examples: *n,
+		Model: o.model, Replicas: job.Size() * o.replicas, Ranks: job.Size(), ReplicasLocal: o.replicas,
+		GOMAXPROCS: runtime.GOMAXPROCS(0), Batch: o.batch, Steps: o.steps, Examples: o.n,
 	}
 	cl := &timed{Job: job}
 	var t0, t1 time.Time
-	stepsPerEpoch := *n / *batch
+	stepsPerEpoch := o.n / o.batch
 	cfg := trainers.Config{
-		Epochs: (*steps + stepsPerEpoch - 1) / stepsPerEpoch, Loss: graph.SoftmaxCrossEntropy,
-		Optimizer: trainers.SGD{LR: *lr}, Seed: *seed, LogEvery: 1,
-		Parallel: trainers.Parallel{Replicas: *replicas},
+		Epochs: (o.steps + stepsPerEpoch - 1) / stepsPerEpoch, Loss: graph.SoftmaxCrossEntropy,
+		Optimizer: trainers.SGD{LR: o.lr}, Seed: o.seed, LogEvery: 1,
+		Parallel: trainers.Parallel{Replicas: o.replicas},
 		Callbacks: []trainers.Callback{func(e trainers.Event) error {
 			if e.Kind != trainers.StepEnd {
 				return nil
@@ -178,10 +161,10 @@ func run(ctx context.Context, job *cluster.Job, args []string, stdout io.Writer)
 			if e.Step == 1 {
 				s.FirstLoss = e.Loss
 			}
-			if e.Step == *warm {
+			if e.Step == o.warm {
 				cl.on, t0 = true, time.Now()
 			}
-			if e.Step >= *steps {
+			if e.Step >= o.steps {
 				t1, cl.on = time.Now(), false
 				s.FinalLoss = e.Loss
 				return trainers.ErrStop
@@ -193,40 +176,29 @@ func run(ctx context.Context, job *cluster.Job, args []string, stdout io.Writer)
 		cfg.Parallel.Cluster = cl
 	}
 	rep.Printf("training %s on %d examples: %d steps of batch %d over %d ranks × %d replicas\n",
-		*model, *n, *steps, *batch, job.Size(), *replicas)
-	p := graph.NewParams(graph.Float32, *seed)
-	t := trainers.MiniBatchSGD{Config: cfg, BatchSize: *batch, DropLast: true}
+		o.model, o.n, o.steps, o.batch, job.Size(), o.replicas)
+	p := graph.NewParams(graph.Float32, o.seed)
+	t := trainers.MiniBatchSGD{Config: cfg, BatchSize: o.batch, DropLast: true}
 	if _, err := t.Fit(ctx, m, p, ds); err != nil {
 		return errors.Wrapf(err, "rank %d of %d", job.Rank(), job.Size())
 	}
 	if t1.IsZero() {
-		return errors.Errorf("rank %d: training ended before step %d", job.Rank(), *steps)
+		return errors.Errorf("rank %d: training ended before step %d", job.Rank(), o.steps)
 	}
-	timedSteps := float64(*steps - *warm)
+	timedSteps := float64(o.steps - o.warm)
 	wall := t1.Sub(t0)
-	s.SamplesPerSec = timedSteps * float64(*batch) / wall.Seconds()
+	s.SamplesPerSec = timedSteps * float64(o.batch) / wall.Seconds()
 	s.StepMS = wall.Seconds() * 1e3 / timedSteps
 	s.CommMS = cl.comm.Seconds() * 1e3 / timedSteps
 	s.ComputeMS = s.StepMS - s.CommMS
 
+	// 2. Every rank ends with rank 0's weights.
 	s.Params = p.NumScalars()
-	var buf bytes.Buffer
-	if err := models.Save(&buf, p); err != nil {
+	if s.ParamsSHA256, err = sameWeights(job, p); err != nil {
 		return err
 	}
-	sum := sha256.Sum256(buf.Bytes())
-	// Every rank must hold rank 0's weights: compare the hashes (the loop already compares a
-	// checksum after every epoch; this covers the steps since).
-	root := sum
-	if err := job.Broadcast(root[:], 0); err != nil {
-		return err
-	}
-	if root != sum {
-		return errors.Errorf("rank %d: parameters differ from rank 0's after training", job.Rank())
-	}
-	s.ParamsSHA256 = hex.EncodeToString(sum[:])
-	if *save != "" && job.Rank() == 0 { // rank 0 alone writes files
-		if err := models.SaveFile(*save, p); err != nil {
+	if o.save != "" && job.Rank() == 0 { // rank 0 alone writes files
+		if err := models.SaveFile(o.save, p); err != nil {
 			return err
 		}
 	}
@@ -236,6 +208,66 @@ func run(ctx context.Context, job *cluster.Job, args []string, stdout io.Writer)
 	rep.Printf("%.0f samples/s, %.3f ms per step (%.3f ms communicating), loss %.4f → %.4f\nparams sha256 %s\n",
 		s.SamplesPerSec, s.StepMS, s.CommMS, s.FirstLoss, s.FinalLoss, s.ParamsSHA256)
 	return rep.Summary(s)
+}
+
+func parseFlags(job *cluster.Job, args []string, stdout io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("scaling", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	fs.IntVar(&o.replicas, "replicas", 1, "replicas in this process (goroutines, one compiled program each)")
+	fs.IntVar(&o.steps, "steps", 300, "updates to train")
+	fs.IntVar(&o.batch, "batch", 128, "global batch size, split over all replicas and ranks")
+	fs.IntVar(&o.n, "n", 16384, "training examples generated")
+	fs.IntVar(&o.warm, "warm", 20, "first updates not timed (compiling, first touches)")
+	fs.Float64Var(&o.lr, "lr", 0.05, "SGD learning rate")
+	fs.Int64Var(&o.seed, "seed", 1, "seed of the data, the initial weights and the shuffles")
+	fs.StringVar(&o.save, "save", "", "write the trained parameters to this file with models.SaveFile (rank 0 only)")
+	fs.StringVar(&o.model, "model", "mlp", "mlp (784-128-10) or lenet (LeNet-5 on 1×28×28 images)")
+	fs.BoolVar(&o.json, "json", false, "print one JSON object")
+	if err := cli.Parse(fs, args); err != nil {
+		return o, err
+	}
+	switch {
+	case o.replicas < 1:
+		return o, errors.Errorf("-replicas %d, want ≥ 1", o.replicas)
+	case o.steps < 1 || o.warm < 0 || o.warm >= o.steps:
+		return o, errors.Errorf("-steps %d -warm %d: want 0 ≤ warm < steps", o.steps, o.warm)
+	case o.batch < job.Size()*o.replicas:
+		return o, errors.Errorf("-batch %d is smaller than the %d replicas", o.batch, job.Size()*o.replicas)
+	case o.n < o.batch:
+		return o, errors.Errorf("-n %d is smaller than -batch %d", o.n, o.batch)
+	}
+	return o, nil
+}
+
+// chooseModel returns the -model and the shape of one example it reads.
+func chooseModel(name string) (models.Model, []int, error) {
+	switch name {
+	case "mlp":
+		return models.MLP{Hidden: []int{128}, Outputs: classes}, []int{features}, nil
+	case "lenet":
+		return models.LeNet{Classes: classes}, []int{1, 28, 28}, nil
+	}
+	return nil, nil, errors.Errorf("-model %q, want mlp or lenet", name)
+}
+
+// sameWeights returns the SHA-256 of p's checkpoint, after checking that
+// every rank holds rank 0's weights (the loop compares a checksum after
+// every epoch; this covers the steps since).
+func sameWeights(job *cluster.Job, p *graph.Params) (string, error) {
+	var buf bytes.Buffer
+	if err := models.Save(&buf, p); err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	root := sum
+	if err := job.Broadcast(root[:], 0); err != nil {
+		return "", err
+	}
+	if root != sum {
+		return "", errors.Errorf("rank %d: parameters differ from rank 0's after training", job.Rank())
+	}
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // mnistLike returns n examples of 784 float32 features in [0, 1), shaped as shape, and a class in

@@ -26,7 +26,6 @@ import (
 	"github.com/descent-go/descent/examples/internal/cli"
 	"github.com/descent-go/descent/graph"
 	"github.com/descent-go/descent/internal/rng"
-	"github.com/descent-go/descent/models"
 	"github.com/descent-go/descent/trainers"
 )
 
@@ -100,11 +99,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	lr := fs.Float64("lr", 0.01, "Adam learning rate")
 	seed := fs.Int64("seed", 1, "seed of the data, the initial weights and the shuffles")
 	asJSON := fs.Bool("json", false, "print only a JSON summary")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if *n < 8 || *steps < 2 || *epochs < 1 || *hidden < 1 || !(*lr > 0) {
 		return fmt.Errorf("want -n ≥ 8, -steps ≥ 2, -epochs, -hidden and -lr > 0")
@@ -131,11 +127,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			Callbacks: rep.Callbacks(),
 		},
 	}
-	hist, err := trainer.Fit(ctx, model, params, train)
-	if err != nil {
-		return err
-	}
-	met, err := models.Evaluate(model, params, graph.SoftmaxCrossEntropy, test)
+	hist, met, err := cli.FitTest(ctx, trainer, model, params, train, test, graph.SoftmaxCrossEntropy)
 	if err != nil {
 		return err
 	}

@@ -3,19 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"testing"
+
+	"github.com/descent-go/descent/examples/internal/cli"
 )
 
 func runJSON(t *testing.T, args ...string) summary {
 	t.Helper()
-	var out bytes.Buffer
-	if err := run(context.Background(), append([]string{"-json"}, args...), &out); err != nil {
-		t.Fatal(err)
-	}
 	var s summary
-	if err := json.Unmarshal(out.Bytes(), &s); err != nil {
-		t.Fatalf("%v in %s", err, out.Bytes())
+	if err := cli.RunJSON(context.Background(), run, append([]string{"-json"}, args...), &s); err != nil {
+		t.Fatal(err)
 	}
 	return s
 }

@@ -33,6 +33,7 @@ import (
 
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/examples/internal/cli"
+	"github.com/descent-go/descent/internal/testutil"
 )
 
 // summary is the JSON the example prints.
@@ -76,23 +77,25 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	fs.Int64Var(&o.seed, "seed", 1, "seed of the data, the initial weights and the shuffle")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the training (or reading) to this file")
 	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if o.n < 1 || o.epochs < 1 || o.batch < 1 || o.per < 1 {
 		return fmt.Errorf("-n, -epochs, -batch and -per must be at least 1")
 	}
-	src := newSynth(o.n, o.seed)
+	if *mode != "memory" && *mode != "shards" && *mode != "read" {
+		return fmt.Errorf("-mode %q: want shards, memory or read", *mode)
+	}
+
+	// 1. The data: in memory, or written once as shards and streamed.
 	s := summary{Mode: *mode, DataSet: o.n}
+	src := newSynth(o.n, o.seed)
 	var train datasets.Source
-	switch *mode {
-	case "memory":
-		d, err := src.inMemory()
-		if err != nil {
+	if *mode == "memory" {
+		if train, err = src.inMemory(); err != nil {
 			return err
 		}
-		train = d
-	case "shards", "read":
+	} else {
 		if *dir == "" {
 			if *dir, err = os.MkdirTemp("", "descent-stream-"); err != nil {
 				return err
@@ -101,26 +104,20 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 				defer os.RemoveAll(*dir)
 			}
 		}
-		sh, err := ensureShards(ctx, *dir, src, o, &s)
-		if err != nil {
+		if train, err = ensureShards(ctx, *dir, src, o, &s); err != nil {
 			return err
 		}
-		train = sh
-	default:
-		return fmt.Errorf("-mode %q: want shards, memory or read", *mode)
 	}
+
+	// 2. Read or train, timed (and profiled with -cpuprofile).
 	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
+		stop, err := startProfile(*cpuprofile)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+		defer stop()
 	}
-	start, cpu0 := time.Now(), cpuSeconds()
+	start, cpu0 := time.Now(), testutil.ProcessCPU()
 	if *mode == "read" {
 		s.Examples, err = readAll(ctx, train, o)
 	} else {
@@ -131,8 +128,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	}
 	s.Seconds = time.Since(start).Seconds()
 	s.SamplesPerSec = float64(s.Examples) / s.Seconds
-	if c := cpuSeconds(); c > cpu0 { // the kernel counts CPU time in ticks: a short read may show none
-		s.CPUSeconds = c - cpu0
+	if c := testutil.ProcessCPU(); c > cpu0 { // the kernel counts CPU time in ticks: a short read may show none
+		s.CPUSeconds = (c - cpu0).Seconds()
 		s.SamplesPerCPU = float64(s.Examples) / s.CPUSeconds
 	}
 	s.PeakRSSMB = peakRSSMB()
@@ -223,22 +220,15 @@ func peakRSSMB() float64 {
 	return -1
 }
 
-// cpuSeconds is the process's user+system CPU time from /proc/self/stat
-// (clock ticks of 1/100 s), or -1 where there is no /proc.
-func cpuSeconds() float64 {
-	b, err := os.ReadFile("/proc/self/stat")
+// startProfile starts a CPU profile into path; stop ends it.
+func startProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
 	if err != nil {
-		return -1
+		return nil, err
 	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return -1
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
 	}
-	u, err1 := strconv.ParseFloat(f[11], 64)
-	k, err2 := strconv.ParseFloat(f[12], 64)
-	if err1 != nil || err2 != nil {
-		return -1
-	}
-	return (u + k) / 100
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
+
+	"github.com/descent-go/descent/internal/testutil"
 )
 
 // gemm against a float64 reference on every transposition and on shapes
@@ -111,7 +113,7 @@ func testGemm[T float](t *testing.T, f func(tA, tB blas.Transpose, m, n, k int, 
 // workers or not, in float32 and float64, even when the garbage collector
 // runs in between (it empties a sync.Pool).
 func TestGemmAllocatesNothing(t *testing.T) {
-	if raceEnabled {
+	if testutil.Race {
 		t.Skip("the race detector allocates")
 	}
 	r := rand.New(rand.NewSource(2))

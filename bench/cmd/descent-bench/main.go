@@ -16,13 +16,13 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
-	"syscall"
 	"time"
 
 	"github.com/descent-go/descent/bench/internal/synth"
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
 	"github.com/descent-go/descent/internal/kernels"
+	"github.com/descent-go/descent/internal/testutil"
 	"github.com/descent-go/descent/models"
 	"github.com/descent-go/descent/trainers"
 	"gorgonia.org/tensor"
@@ -66,14 +66,11 @@ func main() {
 		{"lenet-b64", models.LeNet{Classes: 10}, 64, *cnnN, 1, f32, image},
 		{"bncnn-b64", models.ConvNet{Classes: 10}, 64, *cnnN, 1, f32, image},
 	}
-	picked := synth.Pick(*only)
-	maxN := 0
+	picked, sizes := synth.Pick(*only), map[string]int{}
 	for _, c := range cases {
-		if picked(c.name) && c.n > maxN {
-			maxN = c.n
-		}
+		sizes[c.name] = c.n
 	}
-	x, y, err := synth.Load(*dir, maxN)
+	x, y, err := synth.LoadPicked(*dir, picked, sizes)
 	if err != nil {
 		fail(err)
 	}
@@ -152,11 +149,11 @@ func run(c benchCase, x []float32, y []byte, chunk int, lr float64) error {
 					examples0 = int64(c.n)
 				}
 				runtime.ReadMemStats(&m0)
-				cpu0 = cpuTime()
+				cpu0 = testutil.ProcessCPU()
 				t0 = time.Now()
 			case e.Kind == trainers.FitEnd:
 				t1 = time.Now()
-				cpu1 = cpuTime()
+				cpu1 = testutil.ProcessCPU()
 				runtime.ReadMemStats(&m1)
 				steps = e.Step - step0
 				if h := e.History; h != nil && len(h.Epochs) > 0 {
@@ -193,13 +190,4 @@ func run(c benchCase, x []float32, y []byte, chunk int, lr float64) error {
 		float64(m1.Mallocs-m0.Mallocs)/float64(steps), float64(m1.TotalAlloc-m0.TotalAlloc)/float64(steps),
 		steps, examples, wall, (cpu1-cpu0).Seconds()/wall, float64(m0.HeapAlloc)/1e6, float64(m1.HeapAlloc)/1e6, loss, kernels.BLAS)
 	return nil
-}
-
-// cpuTime is the process's user and system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -14,8 +14,6 @@ import (
 	"gorgonia.org/tensor"
 )
 
-const implSuffix = "-openblas"
-
 func init() {
 	var impl netlib.Implementation
 	tensor.Use(impl)

@@ -14,13 +14,14 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"syscall"
 	"time"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/descent-go/descent/bench/internal/synth"
+	"github.com/descent-go/descent/internal/kernels"
+	"github.com/descent-go/descent/internal/testutil"
 )
 
 type benchCase struct {
@@ -50,14 +51,11 @@ func main() {
 		{"mlp-gd", 128, 0, *n, *gdEpochs},
 		{"softmax-b1", 0, 1, *onlineN, 1},
 	}
-	picked := synth.Pick(*only)
-	maxN := 0
+	picked, sizes := synth.Pick(*only), map[string]int{}
 	for _, c := range cases {
-		if picked(c.name) && c.n > maxN {
-			maxN = c.n
-		}
+		sizes[c.name] = c.n
 	}
-	x, y, err := synth.Load(*dir, maxN)
+	x, y, err := synth.LoadPicked(*dir, picked, sizes)
 	if err != nil {
 		fail(err)
 	}
@@ -135,7 +133,7 @@ func run(c benchCase, xs []float32, ys []byte, lr float64) (err error) {
 		for b := 0; b < batches; b++ {
 			if tot == warm {
 				runtime.ReadMemStats(&m0)
-				cpu0 = cpuTime()
+				cpu0 = testutil.ProcessCPU()
 				t0 = time.Now()
 			}
 			start := b * bs
@@ -172,23 +170,19 @@ func run(c benchCase, xs []float32, ys []byte, lr float64) (err error) {
 		}
 	}
 	wall := time.Since(t0).Seconds()
-	cpu := cpuTime() - cpu0
+	cpu := testutil.ProcessCPU() - cpu0
 	runtime.ReadMemStats(&m1)
 	if steps == 0 {
 		return fmt.Errorf("too few updates to time")
 	}
 	examples := steps * bs
+	implSuffix := "" // the build fact is kernels.OpenBLAS; blas_openblas.go routes gorgonia to it
+	if kernels.OpenBLAS {
+		implSuffix = "-openblas"
+	}
 	fmt.Printf("RESULT impl=gorgonia%s case=%s samples_per_sec=%.1f allocs_per_step=%.2f bytes_per_step=%.0f steps=%d examples=%d seconds=%.3f cpu_util=%.2f loss=%v\n",
 		implSuffix, c.name, float64(examples)/wall,
 		float64(m1.Mallocs-m0.Mallocs)/float64(steps), float64(m1.TotalAlloc-m0.TotalAlloc)/float64(steps),
 		steps, examples, wall, cpu.Seconds()/wall, costVal)
 	return nil
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -130,6 +130,18 @@ func fileSize(path string) int64 {
 	return st.Size()
 }
 
+// LoadPicked reads as many examples as the largest case that picked
+// selects needs; sizes maps each case's name to its example count.
+func LoadPicked(dir string, picked func(name string) bool, sizes map[string]int) (x []float32, y []byte, err error) {
+	maxN := 0
+	for name, n := range sizes {
+		if picked(name) && n > maxN {
+			maxN = n
+		}
+	}
+	return Load(dir, maxN)
+}
+
 // Pick parses a -cases list ("a,b"; empty means every case) into a test of
 // whether a case runs.
 func Pick(only string) func(name string) bool {

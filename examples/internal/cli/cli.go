@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/descent-go/descent/plot"
 	"github.com/descent-go/descent/trainers"
 )
 
@@ -65,4 +66,17 @@ func (r *Report) Callbacks() []trainers.Callback {
 		return nil
 	}
 	return []trainers.Callback{r.console().Callback()}
+}
+
+// Chart writes c to path as a PNG and says so ("<what>: <path>"); an empty
+// path writes nothing. It returns the path written, for the JSON summary.
+func (r *Report) Chart(path, what string, c plot.Chart) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	if err := c.WriteFile(path); err != nil {
+		return "", err
+	}
+	r.Printf("%s: %s\n", what, path)
+	return path, nil
 }

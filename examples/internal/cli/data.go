@@ -17,8 +17,9 @@ import (
 // has one (the project's shared copy), and otherwise downloads into the user
 // cache, verifying checksums.
 func LoadMNIST(ctx context.Context, set, dir string, layout datasets.ImageLayout) (train, test *datasets.Dataset, err error) {
+	which, ok := map[string]datasets.MNISTSet{"mnist": datasets.MNIST, "fashion": datasets.FashionMNIST}[set]
 	folder := map[string]string{"mnist": "mnist", "fashion": "fashion-mnist"}[set]
-	if folder == "" {
+	if !ok {
 		return nil, nil, fmt.Errorf("unknown data set %q (want mnist or fashion)", set)
 	}
 	if dir == "" {
@@ -30,20 +31,11 @@ func LoadMNIST(ctx context.Context, set, dir string, layout datasets.ImageLayout
 			return nil, nil, err
 		}
 		cache = filepath.Join(cache, "descent")
-		if set == "mnist" {
-			dir, err = datasets.DownloadMNIST(ctx, cache)
-		} else {
-			dir, err = datasets.DownloadFashionMNIST(ctx, cache)
-		}
-		if err != nil {
+		if dir, err = datasets.DownloadMNIST(ctx, which, cache); err != nil {
 			return nil, nil, err
 		}
 	}
-	opt := datasets.MNISTOptions{Dtype: tensor.Float32, Layout: layout}
-	if set == "mnist" {
-		return datasets.LoadMNISTWith(dir, opt)
-	}
-	return datasets.LoadFashionMNISTWith(dir, opt)
+	return datasets.LoadMNISTWith(ctx, dir, datasets.MNISTOptions{Dtype: tensor.Float32, Layout: layout})
 }
 
 // SharedData finds shared/data/<folder> holding the training images in the

@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +15,9 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/descent-go/descent/datasets"
+	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/models"
+	"github.com/descent-go/descent/trainers"
 )
 
 // Main runs an example's run function with the command-line arguments, a
@@ -27,6 +33,18 @@ func Main(name string, run func(ctx context.Context, args []string, stdout io.Wr
 	}
 }
 
+// Parse parses an example's flags from args and rejects positional
+// arguments, which no example takes: a stray word is a mistyped flag.
+func Parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	return nil
+}
+
 // Digits splits the embedded 8×8 digits (float32) by class into parts of the
 // given fractions and standardizes every part with the first part's (the
 // training set's) statistics.
@@ -35,20 +53,8 @@ func Digits(seed int64, fractions ...float64) ([]*datasets.Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	parts, err := all.Split(seed, true, fractions...)
-	if err != nil {
-		return nil, err
-	}
-	std, err := parts[0].Standardizer()
-	if err != nil {
-		return nil, err
-	}
-	for i := range parts {
-		if parts[i], err = std.Apply(parts[i]); err != nil {
-			return nil, err
-		}
-	}
-	return parts, nil
+	parts, _, err := all.SplitStandardized(seed, true, fractions...)
+	return parts, err
 }
 
 // Ints parses a comma-separated list of whole numbers ≥ min for flag name.
@@ -87,4 +93,29 @@ func Floats(name, s string, lo, hi float64) ([]float64, error) {
 		return nil, fmt.Errorf("-%s: empty list", name)
 	}
 	return out, nil
+}
+
+// RunJSON runs an example's run function with args (which ask for -json)
+// and decodes the JSON object it prints into v: how the examples' tests
+// read a run's results.
+func RunJSON(ctx context.Context, run func(ctx context.Context, args []string, stdout io.Writer) error, args []string, v interface{}) error {
+	var out bytes.Buffer
+	if err := run(ctx, args, &out); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(out.Bytes(), v); err != nil {
+		return fmt.Errorf("%v in %s", err, out.Bytes())
+	}
+	return nil
+}
+
+// FitTest trains params with t on train, then evaluates them on test under
+// loss: one run of a comparison, its History and its test Metrics.
+func FitTest(ctx context.Context, t trainers.Trainer, model models.Model, params *graph.Params, train, test *datasets.Dataset, loss graph.Loss) (*trainers.History, models.Metrics, error) {
+	h, err := t.Fit(ctx, model, params, train)
+	if err != nil {
+		return nil, models.Metrics{}, err
+	}
+	met, err := models.Evaluate(model, params, loss, test)
+	return h, met, err
 }

@@ -1,7 +1,7 @@
-// Package exec compiles a model's forward function over its Params once per
+// Package progcache compiles a model's forward function over its Params once per
 // batch size and keeps the programs, so that training, evaluation and
 // prediction each build one graph per batch shape for a whole run.
-package exec
+package progcache
 
 import (
 	"fmt"

@@ -1,15 +1,15 @@
 //go:build unix
 
-package graph
+package testutil
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPU is the CPU time (user and system, all threads) the process has
+// ProcessCPU is the CPU time (user and system, all threads) the process has
 // used so far, for benchmarks' per-CPU-second figures on a loaded machine.
-func processCPU() time.Duration {
+func ProcessCPU() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0

@@ -1,5 +1,0 @@
-//go:build !openblas
-
-package main
-
-const implSuffix = ""

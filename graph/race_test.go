@@ -1,7 +1,0 @@
-//go:build race
-
-package graph
-
-// raceEnabled: the race detector allocates on its own, so allocation counts
-// are only meaningful without it.
-const raceEnabled = true

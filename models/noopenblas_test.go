@@ -1,5 +1,0 @@
-//go:build !openblas
-
-package models_test
-
-const exactBLAS = true
