@@ -134,18 +134,12 @@ func (c claim2) noise(ctx context.Context, train *datasets.Dataset, s *claim2Sum
 		}
 		xs, ys := make([]float64, len(bs)), make([]float64, len(bs))
 		for i, b := range bs {
-			q := p.Clone()
-			gd := trainers.GD{Config: trainers.Config{Epochs: 1, Loss: graph.SoftmaxCrossEntropy,
-				Optimizer: trainers.SGD{LR: 1e-12}, Seed: int64(seed), NoiseEvery: 1, NoiseBatch: b}}
-			h, err := gd.Fit(ctx, model, q, train)
+			est, err := noiseAt(ctx, model, p, train, b, int64(seed))
 			if err != nil {
 				return err
 			}
-			if len(h.Noise) != 1 {
-				return fmt.Errorf("claim 2: seed %d, B = %d: %d noise estimates, want 1", seed, b, len(h.Noise))
-			}
-			vars[i] = append(vars[i], h.Noise[0].Variance)
-			xs[i], ys[i] = float64(b), h.Noise[0].Variance
+			vars[i] = append(vars[i], est.Variance)
+			xs[i], ys[i] = float64(b), est.Variance
 		}
 		s.NoiseSlopes = append(s.NoiseSlopes, slope(xs, ys))
 	}
@@ -164,6 +158,22 @@ func (c claim2) noise(ctx context.Context, train *datasets.Dataset, s *claim2Sum
 	c.rep.Printf("fitted log-log slope of the variance against B, per seed: %s (theory: −1, times the factor\n"+
 		"(N−B)/(N−1) of batches drawn without replacement, ≥ %.3f here)\n\n", s.NoiseSlope, float64(n-bs[len(bs)-1])/float64(n-1))
 	return nil
+}
+
+// noiseAt is the trainers' noise estimate at batch size b at the weights
+// p (left unchanged): a GD epoch on a copy with a negligible step
+// (η = 1e-12) and NoiseEvery = 1 makes exactly one estimate.
+func noiseAt(ctx context.Context, model models.Model, p *graph.Params, train *datasets.Dataset, b int, seed int64) (trainers.NoiseEstimate, error) {
+	gd := trainers.GD{Config: trainers.Config{Epochs: 1, Loss: graph.SoftmaxCrossEntropy,
+		Optimizer: trainers.SGD{LR: 1e-12}, Seed: seed, NoiseEvery: 1, NoiseBatch: b}}
+	h, err := gd.Fit(ctx, model, p.Clone(), train)
+	if err != nil {
+		return trainers.NoiseEstimate{}, err
+	}
+	if len(h.Noise) != 1 {
+		return trainers.NoiseEstimate{}, fmt.Errorf("seed %d, B = %d: %d noise estimates, want 1", seed, b, len(h.Noise))
+	}
+	return h.Noise[0], nil
 }
 
 // sweep tunes the learning rate per batch size on the tuning seed, then

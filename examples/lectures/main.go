@@ -80,7 +80,7 @@ func main() { cli.Main("lectures", run) }
 type claim func(fs *flag.FlagSet) func(ctx context.Context, o options) (interface{}, error)
 
 // claims maps -claim to its measurement; each lives in its claimN.go.
-var claims = map[int]claim{1: claim1Flags, 2: claim2Flags, 3: claim3Flags, 4: claim4Flags, 5: claim5Flags}
+var claims = map[int]claim{1: claim1Flags, 2: claim2Flags, 3: claim3Flags, 4: claim4Flags, 5: claim5Flags, 6: claim6Flags, 7: claim7Flags, 8: claim8Flags}
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("lectures", flag.ContinueOnError)

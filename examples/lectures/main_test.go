@@ -137,6 +137,14 @@ func TestBadFlags(t *testing.T) {
 		{"-claim", "3", "-sharp-batches", "0"},
 		{"-claim", "4", "-gap-epochs", "1"},
 		{"-claim", "4", "-gap-lrs", "0"},
+		{"-claim", "6", "-convex-l2", "0"},
+		{"-claim", "6", "-convex-eps", "1"},
+		{"-claim", "6", "-convex-ns", "1"},
+		{"-claim", "7", "-knee-batches", "0"},
+		{"-claim", "7", "-knee-target", "0"},
+		{"-claim", "8", "-hog-reruns", "1"},
+		{"-claim", "8", "-hog-replicas", "1"},
+		{"-claim", "8", "-par-batch", "100000"},
 		{"-seeds", ""},
 		{"-data", "cifar"},
 		{"-budget", "0"},
@@ -206,5 +214,92 @@ func TestClaim4(t *testing.T) {
 	}
 	if lo := num(field(s, "train_gap", "min")); !(lo > 0) {
 		t.Errorf("held-out − training-set loss at the end %g on some seed: want > 0", lo)
+	}
+}
+
+// TestClaim6 checks the direction of claim 6 on the digits' parity at N =
+// 150 and 1400: GD's work to a moderate ε grows about like N and SGD's much
+// less; SGD needs less work at a loose ε at every N, GD less at high
+// accuracy on the small set.
+func TestClaim6(t *testing.T) {
+	s := runJSON(t, "-claim", "6", "-convex-ns", "150,1400", "-convex-sgd-examples", "100000", "-convex-eps", "0.1,0.01,0.001,1e-8")
+	gd, sgd := num(field(s, "gd_slope_n").([]interface{})[1]), num(field(s, "sgd_slope_n").([]interface{})[1])
+	t.Logf("slope of the work to ε = 0.01 against N: GD %.3f, SGD %.3f", gd, sgd)
+	if !(gd > 0.8) || !(sgd < gd-0.4) {
+		t.Errorf("slopes against N: GD %.3f, SGD %.3f: want GD's near 1 and SGD's well below", gd, sgd)
+	}
+	rows := s["rows"].([]interface{})
+	for _, r := range rows {
+		g, sg := num(field(r, "gd_work").([]interface{})[0].(map[string]interface{})["median"]), num(field(r, "sgd_work").([]interface{})[0].(map[string]interface{})["max"])
+		if !(sg < g) {
+			t.Errorf("N = %v, ε = 0.1: SGD's worst seed needs %.0f example-gradients, GD %.0f: want SGD fewer", field(r, "n"), sg, g)
+		}
+	}
+	if w := num(field(s, "gd_wins_below").([]interface{})[0]); !(w > 0) {
+		t.Errorf("N = 150: GD never needs less work than SGD (want it to at high accuracy)")
+	}
+}
+
+// TestClaim7 checks the direction of claim 7: up to the knee a larger
+// batch processes examples faster, beyond it the examples to the target
+// grow.
+func TestClaim7(t *testing.T) {
+	s := runJSON(t, "-claim", "7", "-knee-batches", "1,4,16,64,256", "-knee-lrs", "0.03,0.1,0.3,1", "-knee-target", "0.15", "-knee-checks", "12")
+	rows := s["rows"].([]interface{})
+	knee := num(s["knee"])
+	at := func(b float64) map[string]interface{} {
+		for _, r := range rows {
+			if num(field(r, "batch")) == b {
+				return r.(map[string]interface{})
+			}
+		}
+		t.Fatalf("no row for B = %v", b)
+		return nil
+	}
+	last := num(field(rows[len(rows)-1], "batch"))
+	eps1, epsK := num(field(at(1), "examples_per_sec", "median")), num(field(at(knee), "examples_per_sec", "median"))
+	exK, exL := num(field(at(knee), "examples_to_target", "median")), num(field(at(last), "examples_to_target", "median"))
+	t.Logf("knee B = %v: %.0f examples/s (B = 1: %.0f); examples to target %.0f (B = %v: %.0f)", knee, epsK, eps1, exK, last, exL)
+	if !(knee > 1 && knee < last) {
+		t.Fatalf("knee at B = %v: want it inside (1, %v)", knee, last)
+	}
+	if !(epsK > 1.5*eps1) {
+		t.Errorf("throughput %.0f examples/s at the knee, %.0f at B = 1: want the knee's well above", epsK, eps1)
+	}
+	if !(exL > exK) {
+		t.Errorf("examples to target %.0f at B = %v, %.0f at the knee: want more beyond the knee", exL, last, exK)
+	}
+}
+
+// TestClaim8 checks the direction of claim 8: replicas do not change what
+// is learned (same final loss), Hogwild's reruns of one seed differ where
+// serial online SGD's are identical, by no more than about what another
+// shuffle changes, and Hogwild learns as well as serial online SGD.
+func TestClaim8(t *testing.T) {
+	s := runJSON(t, "-claim", "8", "-hog-replicas", "2", "-budget", "2")
+	par := s["parallel"].([]interface{})
+	l1 := num(field(par[0], "final_loss", "median"))
+	for _, r := range par {
+		t.Logf("%v: %.0f examples/s, final loss %.5f", field(r, "method"), num(field(r, "examples_per_sec", "median")), num(field(r, "final_loss", "median")))
+		if l := num(field(r, "final_loss", "median")); !(math.Abs(l-l1) < 1e-3*l1) {
+			t.Errorf("%v: final loss %.6f, one replica %.6f: want the same up to rounding", field(r, "method"), l, l1)
+		}
+	}
+	hog := s["hogwild"].([]interface{})
+	serial, h := hog[0], hog[1]
+	for _, r := range hog {
+		t.Logf("%v: %.0f updates/s, final loss %.5f, |w − w′| reruns %.3g, other shuffle %.3g", field(r, "method"),
+			num(field(r, "examples_per_sec", "median")), num(field(r, "final_loss", "median")),
+			num(field(r, "rerun_weight_distance", "median")), num(field(r, "shuffle_weight_distance", "median")))
+	}
+	if d := num(field(serial, "rerun_weight_distance", "max")); d != 0 {
+		t.Errorf("serial online SGD's reruns are %g apart: want bit-identical", d)
+	}
+	rd, sd := num(field(h, "rerun_weight_distance", "median")), num(field(h, "shuffle_weight_distance", "median"))
+	if !(rd > 0 && rd < 1.5*sd) {
+		t.Errorf("Hogwild: reruns %g apart, another shuffle %g: want reruns apart, by no more than about a shuffle", rd, sd)
+	}
+	if hl, sl := num(field(h, "final_loss", "max")), num(field(serial, "final_loss", "max")); !(hl < 2*sl) {
+		t.Errorf("Hogwild's worst final loss %.4f, serial's %.4f: want it comparable", hl, sl)
 	}
 }
