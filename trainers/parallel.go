@@ -7,7 +7,6 @@ import (
 	"math"
 	"os"
 	"strconv"
-	"sync"
 	"unsafe"
 
 	"github.com/pkg/errors"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/internal/progcache"
+	"github.com/descent-go/descent/internal/spin"
 )
 
 // Parallel says how a Fit spreads its work: synchronous data parallelism.
@@ -232,20 +232,37 @@ func (rep *replica) accumulate(ctx context.Context, r *run, chunk, total int) {
 }
 
 // pool runs the replicas' work: replica 0 on the caller's goroutine, the
-// others on goroutines of their own that live as long as the Fit.
+// others on goroutines of their own that live as long as the Fit. Hand-offs
+// poll for a while before blocking (package spin): a step's parallel parts
+// are too short to wake a thread for each.
 type pool struct {
 	reps []*replica
-	wg   sync.WaitGroup
+	done spin.Latch
 }
 
 func newPool(reps []*replica) *pool {
 	p := &pool{reps: reps}
 	for _, r := range reps[1:] {
-		r.work = make(chan func(*replica))
+		r.work = make(chan func(*replica), 1)
 		go func(r *replica) {
-			for f := range r.work {
+			for {
+				var f func(*replica)
+				ok := true
+				if !spin.Poll(func() bool {
+					select {
+					case f, ok = <-r.work:
+						return true
+					default:
+						return false
+					}
+				}) {
+					f, ok = <-r.work
+				}
+				if !ok {
+					return
+				}
 				f(r)
-				p.wg.Done()
+				p.done.Done()
 			}
 		}(r)
 	}
@@ -254,12 +271,12 @@ func newPool(reps []*replica) *pool {
 
 // each runs f on every replica at once and waits for all of them.
 func (p *pool) each(f func(*replica)) {
-	p.wg.Add(len(p.reps) - 1)
+	p.done.Add(int32(len(p.reps) - 1))
 	for _, r := range p.reps[1:] {
 		r.work <- f
 	}
 	f(p.reps[0])
-	p.wg.Wait()
+	p.done.Wait()
 }
 
 func (p *pool) close() {

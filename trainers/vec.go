@@ -37,7 +37,10 @@ func minNormal[T float]() T {
 // this, such weights made the momentum step 85% of a training step. The
 // change to the trajectory is below the smallest normal number.
 func flush[T float](x, tiny T) T {
-	if x < tiny && x > -tiny {
+	// Both comparisons, then one branch on their equality: its outcome
+	// depends on |x| only, not on x's sign, which a branch predictor cannot
+	// guess.
+	if (x < tiny) == (x > -tiny) {
 		return 0
 	}
 	return x

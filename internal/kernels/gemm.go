@@ -7,6 +7,8 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/descent-go/descent/internal/spin"
 )
 
 // Sgemm and Dgemm compute every 2-D matrix product of graph's machine
@@ -123,7 +125,7 @@ const (
 	kc    = 512 // depth of one packed block
 )
 
-// inFlight counts the gemm calls in progress.
+// inFlight counts the kernel calls in progress.
 var inFlight int32
 
 // haveKernel reports an AVX2+FMA CPU (set in gemm_amd64.go).
@@ -449,7 +451,7 @@ func (kn *kernel[T]) put(ws *gemmWork[T]) {
 // gemmWork is one gemm call's buffers, kept so that steady-state calls
 // allocate nothing: B's packed panels, and one scratch and task per share.
 type gemmWork[T float] struct {
-	wg    sync.WaitGroup
+	wg    spin.Latch
 	bp    []T
 	local [maxWorkers]scratch[T]
 	tasks [maxWorkers - 1]gemmTask[T]
@@ -461,7 +463,7 @@ type gemmTask[T float] struct {
 	job            gemmJob[T]
 	t0, t1, p0, p1 int
 	s              *scratch[T]
-	wg             *sync.WaitGroup
+	wg             *spin.Latch
 }
 
 func (t *gemmTask[T]) run() {
@@ -495,7 +497,18 @@ func workers() int {
 }
 
 func worker() {
-	for t := range gemmWorkers.work {
+	for {
+		var t interface{ run() }
+		if !spin.Poll(func() bool {
+			select {
+			case t = <-gemmWorkers.work:
+				return true
+			default:
+				return false
+			}
+		}) {
+			t = <-gemmWorkers.work
+		}
 		t.run()
 	}
 }

@@ -1,8 +1,9 @@
 package kernels
 
 import (
-	"sync"
 	"sync/atomic"
+
+	"github.com/descent-go/descent/internal/spin"
 )
 
 // The passes around a convolution's products (im2col, col2im, the N↔F
@@ -38,7 +39,7 @@ type parJob[T float] struct {
 	a, b, d []T
 	arg     []int32
 	r       Ranger
-	wg      sync.WaitGroup
+	wg      spin.Latch
 	tasks   [maxWorkers - 1]parTask[T]
 }
 
