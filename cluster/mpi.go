@@ -97,6 +97,7 @@ func Join() (*Job, error) {
 		return nil, errors.Errorf("cluster: the launcher started %d ranks (%s) but MPI sees %d: "+
 			"launcher and library differ (use Open MPI's mpirun with this binary)", n, name, int(size))
 	}
+	shareCores()
 	joined.job = &Job{rank: int(rank), size: int(size), mpi: true}
 	return joined.job, nil
 }
