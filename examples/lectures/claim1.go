@@ -321,21 +321,11 @@ func (c claim1) figures(s *claim1Summary) error {
 		}
 		bySec = append(bySec, bandSeries(cv.Method, med, cv.Loss)...)
 	}
-	for _, f := range []struct {
-		name string
-		p    plot.Lines
-	}{
+	figs := []figure{
 		{"claim1_examples.png", plot.Lines{Width: 7, Height: 4.5, Title: c.titled(fmt.Sprintf("%s MLP: full training-set loss by examples seen", s.Data)),
 			XLabel: "training examples seen", YLabel: "full-set loss", LogX: true, LogY: true, Series: byEx}},
 		{"claim1_seconds.png", plot.Lines{Width: 7, Height: 4.5, Title: c.titled(fmt.Sprintf("%s MLP: full training-set loss by training time", s.Data)),
 			XLabel: "training seconds (median over seeds)", YLabel: "full-set loss", LogX: true, LogY: true, Series: bySec}},
-	} {
-		if _, err := c.writePlot(f.name, f.p); err != nil {
-			return err
-		}
-		if c.out != "" {
-			s.Figures = append(s.Figures, f.name)
-		}
 	}
-	return nil
+	return c.writeFigures(&s.Figures, figs...)
 }

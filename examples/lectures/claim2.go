@@ -320,10 +320,7 @@ func (c claim2) figures(s *claim2Summary) error {
 		}
 		ser = append(ser, plot.Series{Label: "1/B through the first median", X: xs, Y: ref, Dashed: true})
 	}
-	figs := []struct {
-		name string
-		p    plot.Lines
-	}{{"claim2_noise.png", plot.Lines{Width: 7, Height: 4.5, Title: c.titled(fmt.Sprintf("%s MLP: gradient noise against batch size", s.Data)),
+	figs := []figure{{"claim2_noise.png", plot.Lines{Width: 7, Height: 4.5, Title: c.titled(fmt.Sprintf("%s MLP: gradient noise against batch size", s.Data)),
 		XLabel: "batch size B", YLabel: "E|g_B − G|²  (G: the full gradient)", LogX: true, LogY: true, Series: ser}}}
 	var bx []float64
 	var ex, eps, secs []band
@@ -332,29 +329,11 @@ func (c claim2) figures(s *claim2Summary) error {
 		ex, eps, secs = append(ex, r.ExamplesTo), append(eps, r.ExamplesPerSec), append(secs, r.SecondsTo)
 	}
 	figs = append(figs,
-		struct {
-			name string
-			p    plot.Lines
-		}{"claim2_examples.png", plot.Lines{Width: 7, Height: 4.5, Title: c.titled(fmt.Sprintf("examples to training loss %g (η tuned per B)", s.Target)),
+		figure{"claim2_examples.png", plot.Lines{Width: 7, Height: 4.5, Title: c.titled(fmt.Sprintf("examples to training loss %g (η tuned per B)", s.Target)),
 			XLabel: "batch size B", YLabel: "training examples", LogX: true, LogY: true, Series: bandSeries("examples", bx, ex)}},
-		struct {
-			name string
-			p    plot.Lines
-		}{"claim2_throughput.png", plot.Lines{Width: 7, Height: 4.5, Title: c.titled("training throughput on this machine"),
+		figure{"claim2_throughput.png", plot.Lines{Width: 7, Height: 4.5, Title: c.titled("training throughput on this machine"),
 			XLabel: "batch size B", YLabel: "examples per second", LogX: true, LogY: true, Series: bandSeries("throughput", bx, eps)}},
-		struct {
-			name string
-			p    plot.Lines
-		}{"claim2_seconds.png", plot.Lines{Width: 7, Height: 4.5, Title: c.titled(fmt.Sprintf("seconds to training loss %g = examples ÷ throughput", s.Target)),
+		figure{"claim2_seconds.png", plot.Lines{Width: 7, Height: 4.5, Title: c.titled(fmt.Sprintf("seconds to training loss %g = examples ÷ throughput", s.Target)),
 			XLabel: "batch size B", YLabel: "seconds", LogX: true, LogY: true, Series: bandSeries("seconds", bx, secs)}})
-	for _, f := range figs {
-		path, err := c.writePlot(f.name, f.p)
-		if err != nil {
-			return err
-		}
-		if path != "" {
-			s.Figures = append(s.Figures, path)
-		}
-	}
-	return nil
+	return c.writeFigures(&s.Figures, figs...)
 }

@@ -541,22 +541,11 @@ func (c claim3) figures(s *claim3Summary) error {
 	for _, r := range s.Sharp {
 		bx, sh = append(bx, float64(r.Batch)), append(sh, r.Sharpness)
 	}
-	for _, f := range []struct {
-		name string
-		p    plot.Lines
-	}{
+	figs := []figure{
 		{"claim3_escape.png", plot.Lines{Width: 7, Height: 4.5, Title: c.titled(fmt.Sprintf("escape from the poor minimum of a %d-D double well, η = %g", s.Dim, c.eta)),
 			XLabel: "1/T = 2B/(η·σ²)", YLabel: "escapes per unit time η·steps", LogY: true, Series: ser}},
 		{"claim3_sharpness.png", plot.Lines{Width: 7, Height: 4.5, Title: c.titled(fmt.Sprintf("%s MLP: sharpness after %d SGD steps at η = %g", s.Data, c.sharpSteps, c.sharpLR)),
 			XLabel: "batch size B", YLabel: "top eigenvalue of the training loss's Hessian", LogX: true, LogY: true, Series: bandSeries("sharpness", bx, sh)}},
-	} {
-		path, err := c.writePlot(f.name, f.p)
-		if err != nil {
-			return err
-		}
-		if path != "" {
-			s.Figures = append(s.Figures, path)
-		}
 	}
-	return nil
+	return c.writeFigures(&s.Figures, figs...)
 }

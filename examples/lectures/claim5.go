@@ -223,22 +223,14 @@ func (c claim5) run(ctx context.Context) (*claim5Summary, error) {
 		b := band{Median: math.Log10(r.Ratio.Median), Min: math.Log10(r.Ratio.Min), Max: math.Log10(r.Ratio.Max)}
 		ex, cb = append(ex, r.EtaL), append(cb, b)
 	}
-	for _, f := range []struct {
-		name string
-		p    plot.Lines
-	}{
+	figs := []figure{
 		{"claim5_kappa.png", plot.Lines{Width: 7, Height: 4.5, Title: c.titled("steps to reduce a quadratic's loss by 1e-6 against its condition number"),
 			XLabel: "condition number κ = L/μ", YLabel: "steps", LogX: true, LogY: true, Series: ser}},
 		{"claim5_cliff.png", plot.Lines{Width: 7, Height: 4.5, Title: c.titled(fmt.Sprintf("GD on κ = %g quadratics: loss after %d steps against the step size", kappa, stop)),
 			XLabel: "η·L (stability limit 2)", YLabel: "log₁₀ f(w_100) / f(w₀)", Series: bandLines("GD", ex, cb)}},
-	} {
-		path, err := c.writePlot(f.name, f.p)
-		if err != nil {
-			return nil, err
-		}
-		if path != "" {
-			s.Figures = append(s.Figures, path)
-		}
+	}
+	if err := c.writeFigures(&s.Figures, figs...); err != nil {
+		return nil, err
 	}
 	s.Seconds = since(start)
 	return s, nil

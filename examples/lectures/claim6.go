@@ -708,10 +708,7 @@ func (c claim6) figures(s *claim6Summary) error {
 			ser = append(ser, plot.Series{Label: "slope 1 (work proportional to N)", X: xs, Y: ref, Dashed: true})
 		}
 	}
-	figs := []struct {
-		name string
-		p    plot.Lines
-	}{{"claim6_n.png", plot.Lines{Width: 7, Height: 4.5, Title: c.titled(fmt.Sprintf("%s logistic regression (λ = %g): work to reach ε against N", s.Data, s.Lambda)),
+	figs := []figure{{"claim6_n.png", plot.Lines{Width: 7, Height: 4.5, Title: c.titled(fmt.Sprintf("%s logistic regression (λ = %g): work to reach ε against N", s.Data, s.Lambda)),
 		XLabel: "training examples N", YLabel: fmt.Sprintf("example-gradients to ε (× %d flops)", s.FlopsPerGrad), LogX: true, LogY: true, Series: ser}}}
 	var cser []plot.Series
 	for _, k := range []int{0, len(s.Rows) - 1} {
@@ -722,21 +719,9 @@ func (c claim6) figures(s *claim6Summary) error {
 			break
 		}
 	}
-	figs = append(figs, struct {
-		name string
-		p    plot.Lines
-	}{"claim6_curves.png", plot.Lines{Width: 7, Height: 4.5, Title: c.titled("suboptimality against work: SGD first, GD at high accuracy"),
+	figs = append(figs, figure{"claim6_curves.png", plot.Lines{Width: 7, Height: 4.5, Title: c.titled("suboptimality against work: SGD first, GD at high accuracy"),
 		XLabel: fmt.Sprintf("example-gradients (× %d flops)", s.FlopsPerGrad), YLabel: "(F − F*) / (F(0) − F*)", LogX: true, LogY: true, Series: cser}})
-	for _, f := range figs {
-		path, err := c.writePlot(f.name, f.p)
-		if err != nil {
-			return err
-		}
-		if path != "" {
-			s.Figures = append(s.Figures, path)
-		}
-	}
-	return nil
+	return c.writeFigures(&s.Figures, figs...)
 }
 
 // jsonFloat is a float64 written as null in JSON when it is not finite.

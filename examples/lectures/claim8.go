@@ -363,26 +363,14 @@ func (c claim8) figures(s *claim8Summary) error {
 			lser = append(lser, curveBand(r.Method, r.curve)...)
 		}
 	}
-	figs := []struct {
-		name string
-		p    plot.Lines
-	}{
+	figs := []figure{
 		{"claim8_throughput.png", plot.Lines{Width: 7, Height: 4.5,
 			Title:  fmt.Sprintf("%s MLP on %d cores: throughput against replicas\n(%d interleaved timing rounds: median inside the min–max outline)", s.Data, s.Cores, c.rounds),
 			XLabel: "replicas P (goroutines; the machine has 2 cores)", YLabel: "training examples per second", LogY: true, Series: ser}},
 		{"claim8_loss_time.png", plot.Lines{Width: 7, Height: 4.5, Title: c.titled("full training-set loss against training seconds"),
 			XLabel: "training seconds (evaluation excluded)", YLabel: "training loss", LogX: true, LogY: true, Series: lser}},
 	}
-	for _, f := range figs {
-		path, err := c.writePlot(f.name, f.p)
-		if err != nil {
-			return err
-		}
-		if path != "" {
-			s.Figures = append(s.Figures, path)
-		}
-	}
-	return nil
+	return c.writeFigures(&s.Figures, figs...)
 }
 
 // curveBand draws the seeds' loss curves as one band: at each checkpoint

@@ -294,6 +294,27 @@ func drawable(ys []float64) bool {
 	return false
 }
 
+// figure is one figure of a claim: its file name and its plot.
+type figure struct {
+	name string
+	p    plot.Lines
+}
+
+// writeFigures writes figs into the output folder, if there is one, and
+// appends the paths written to paths.
+func (o options) writeFigures(paths *[]string, figs ...figure) error {
+	for _, f := range figs {
+		path, err := o.writePlot(f.name, f.p)
+		if err != nil {
+			return err
+		}
+		if path != "" {
+			*paths = append(*paths, path)
+		}
+	}
+	return nil
+}
+
 // writePlot writes p as name into the output folder, if there is one.
 func (o options) writePlot(name string, p plot.Lines) (string, error) {
 	if o.out == "" {
