@@ -170,7 +170,8 @@ func newAllFinite() *allFinite {
 }
 
 func (a *allFinite) check(ts []*tensor.Dense) bool {
-	a.ts, a.bad = ts, 0
+	a.ts = ts
+	atomic.StoreInt32(&a.bad, 0)
 	a.sp.run(ts)
 	a.ts = nil
 	return atomic.LoadInt32(&a.bad) == 0

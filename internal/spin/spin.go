@@ -36,7 +36,9 @@ func Poll(try func() bool) bool {
 
 // A Latch counts the shares of work a caller waits for. Wait polls,
 // yielding the processor, rather than blocking: the caller's own share
-// usually ends about when the others' do.
+// usually ends about when the others' do; after For it polls every 50 µs,
+// so that a long wait (a replica reading its data from disk) does not keep
+// a core busy.
 type Latch struct{ n int32 }
 
 // Add adds d shares.
@@ -47,7 +49,10 @@ func (l *Latch) Done() { atomic.AddInt32(&l.n, -1) }
 
 // Wait returns when every share has ended.
 func (l *Latch) Wait() {
+	if Poll(func() bool { return atomic.LoadInt32(&l.n) <= 0 }) {
+		return
+	}
 	for atomic.LoadInt32(&l.n) > 0 {
-		runtime.Gosched()
+		time.Sleep(50 * time.Microsecond)
 	}
 }

@@ -42,3 +42,20 @@ func TestPoll(t *testing.T) {
 		t.Errorf("Poll gave up after %v, before For = %v", d, For)
 	}
 }
+
+// TestLatchLongWait ends a share long after For: Wait must still return,
+// after the share, by its sleeping polls.
+func TestLatchLongWait(t *testing.T) {
+	var l Latch
+	var ended int32
+	l.Add(1)
+	go func() {
+		time.Sleep(3 * For)
+		atomic.StoreInt32(&ended, 1)
+		l.Done()
+	}()
+	l.Wait()
+	if atomic.LoadInt32(&ended) != 1 {
+		t.Fatal("Wait returned before the share ended")
+	}
+}
