@@ -29,6 +29,16 @@ func runJSON(t *testing.T, args ...string) map[string]interface{} {
 	return s
 }
 
+// longTest skips a claim's measurement under -short: each runs thousands
+// of training steps of sequential example code, 10–50× slower under the
+// race detector (CI's race section runs -short), and claim 8's Hogwild
+// races on its weights by design. The test section runs them all.
+func longTest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a lecture measurement: run in full without -short (CI's test section)")
+	}
+}
+
 // num reads a number of the summary; null (a target not reached) is +Inf.
 func num(v interface{}) float64 {
 	if f, ok := v.(float64); ok {
@@ -48,6 +58,7 @@ func field(v interface{}, path ...string) interface{} {
 // variance falls like 1/B (fitted slope near −1), small batches need no
 // more examples to the target than large ones.
 func TestClaim2(t *testing.T) {
+	longTest(t)
 	s := runJSON(t, "-claim", "2", "-batches", "1,16,256", "-noise-batches", "1,4,16,64,256",
 		"-lrs", "0.03,0.1,0.3,1", "-budget", "3", "-target", "0.15", "-checks", "12")
 	slope := num(field(s, "noise_slope", "median"))
@@ -75,6 +86,7 @@ func TestClaim2(t *testing.T) {
 // epoch's worth of examples both stochastic methods are below GD, and GD
 // needs more examples than either to reach their worst final loss.
 func TestClaim1(t *testing.T) {
+	longTest(t)
 	s := runJSON(t, "-claim", "1", "-gd-epochs", "20", "-sgd-epochs", "2", "-points", "8")
 	n := num(s["n"])
 	at := map[string]float64{}
@@ -106,6 +118,7 @@ func TestClaim1(t *testing.T) {
 // above it, and (on the digits) no claim is made for momentum vs plain SGD:
 // only that both trained.
 func TestClaim5(t *testing.T) {
+	longTest(t)
 	s := runJSON(t, "-claim", "5", "-budget", "1")
 	ge, he := num(field(s, "gd_exponent", "median")), num(field(s, "hb_exponent", "median"))
 	t.Logf("exponents: GD %.3f, heavy ball %.3f", ge, he)
@@ -163,6 +176,7 @@ func TestBadFlags(t *testing.T) {
 // sharpness is a finite positive number (its trend with B is reported, not
 // asserted: the reduced run is too short to be sure of it).
 func TestClaim3(t *testing.T) {
+	longTest(t)
 	s := runJSON(t, "-claim", "3", "-escape-batches", "6,7,8,9,10,11", "-escape-runs", "100",
 		"-escape-pair-etas", "0.005,0.01,0.02", "-sharp-batches", "8,512", "-sharp-steps", "300", "-power-iters", "10")
 	sweep := s["sweep"].([]interface{})
@@ -194,6 +208,7 @@ func TestClaim3(t *testing.T) {
 // relative to it, and falls far below it by the last epoch, where the
 // training-set loss is below the held-out loss on every seed.
 func TestClaim4(t *testing.T) {
+	longTest(t)
 	s := runJSON(t, "-claim", "4", "-gap-epochs", "12", "-gap-lrs", "0.1,0.3")
 	pts := s["points"].([]interface{})
 	w := 0
@@ -222,6 +237,7 @@ func TestClaim4(t *testing.T) {
 // less; SGD needs less work at a loose ε at every N, GD less at high
 // accuracy on the small set.
 func TestClaim6(t *testing.T) {
+	longTest(t)
 	s := runJSON(t, "-claim", "6", "-convex-ns", "150,1400", "-convex-sgd-examples", "100000", "-convex-eps", "0.1,0.01,0.001,1e-8")
 	gd, sgd := num(field(s, "gd_slope_n").([]interface{})[1]), num(field(s, "sgd_slope_n").([]interface{})[1])
 	t.Logf("slope of the work to ε = 0.01 against N: GD %.3f, SGD %.3f", gd, sgd)
@@ -244,6 +260,7 @@ func TestClaim6(t *testing.T) {
 // batch processes examples faster, beyond it the examples to the target
 // grow.
 func TestClaim7(t *testing.T) {
+	longTest(t)
 	s := runJSON(t, "-claim", "7", "-knee-batches", "1,4,16,64,256", "-knee-lrs", "0.03,0.1,0.3,1", "-knee-target", "0.15", "-knee-checks", "12")
 	rows := s["rows"].([]interface{})
 	knee := num(s["knee"])
@@ -276,6 +293,7 @@ func TestClaim7(t *testing.T) {
 // serial online SGD's are identical, by no more than about what another
 // shuffle changes, and Hogwild learns as well as serial online SGD.
 func TestClaim8(t *testing.T) {
+	longTest(t)
 	s := runJSON(t, "-claim", "8", "-hog-replicas", "2", "-budget", "2")
 	par := s["parallel"].([]interface{})
 	l1 := num(field(par[0], "final_loss", "median"))
