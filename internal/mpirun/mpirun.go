@@ -151,15 +151,8 @@ func (h *Hosts) prefix() []string {
 		// The two "hosts" share this machine's cores: each rank takes half, as
 		// cluster.Join does for ranks its launcher says share a node (here
 		// each namespace looks like a node of its own).
-		"-x", "GOMAXPROCS=" + strconv.Itoa(max1(runtime.NumCPU()/2)),
+		"-x", "GOMAXPROCS=" + strconv.Itoa(max(1, runtime.NumCPU()/2)),
 	}
-}
-
-func max1(n int) int {
-	if n < 1 {
-		return 1
-	}
-	return n
 }
 
 // Close kills whatever still runs in the namespaces and deletes them (the veth pair goes with
