@@ -87,7 +87,8 @@ func TorchNames(m Model, p *graph.Params) ([]TorchParam, error) {
 	return out, nil
 }
 
-// SaveSafetensors writes p's parameters to w in the safetensors format
+// SaveSafetensors writes p's parameters and buffers (BatchNorm's running
+// statistics) to w in the safetensors format
 // (huggingface.co/docs/safetensors), as float32 or float64 like p. With
 // names nil they keep descent's names and layouts; with a mapping from
 // TorchNames they get PyTorch's, loadable by torch.nn.Module.load_state_dict.
@@ -105,7 +106,7 @@ func SaveSafetensors(w io.Writer, p *graph.Params, names []TorchParam) error {
 		dt = safetensors.F64
 	}
 	for _, e := range entries {
-		t := p.Value(e.Name)
+		t := tensorOf(p, e.Name)
 		v, err := safetensors.NewTensorView(dt, torchShape(t.Shape(), e.Transpose), encode(t, e.Transpose))
 		if err != nil {
 			return errors.Wrapf(err, "models: SaveSafetensors: parameter %q", e.Name)
@@ -122,8 +123,8 @@ func SaveSafetensorsFile(path string, p *graph.Params, names []TorchParam) error
 }
 
 // LoadSafetensors reads a safetensors file, to the end of r, into p's
-// parameters, which must exist (made by Init or training): every parameter
-// must be in the file (under its descent name, or its key in names) with its
+// parameters and buffers, which must exist (made by Init or training): every
+// one must be in the file (under its descent name, or its key in names) with its
 // shape (transposed where names say so), and the file must hold nothing
 // else; float32 and float64 files load into either dtype. On error p is
 // unchanged.
@@ -151,7 +152,7 @@ func LoadSafetensors(r io.Reader, p *graph.Params, names []TorchParam) error {
 		if !ok {
 			return errors.Errorf("models: LoadSafetensors: %q (parameter %q) is missing", e.Key, e.Name)
 		}
-		t := p.Value(e.Name)
+		t := tensorOf(p, e.Name)
 		shape := torchShape(t.Shape(), e.Transpose)
 		if !slices.Equal(tv.Shape(), shape) {
 			return errors.Errorf("models: LoadSafetensors: %q has shape %v, parameter %q wants %v", e.Key, tv.Shape(), e.Name, shape)
@@ -172,7 +173,7 @@ func LoadSafetensors(r io.Reader, p *graph.Params, names []TorchParam) error {
 		return errors.Errorf("models: LoadSafetensors: unexpected tensors %q (not parameters of the model)", extra)
 	}
 	for i, e := range entries {
-		decode(views[i], p.Value(e.Name), e.Transpose)
+		decode(views[i], tensorOf(p, e.Name), e.Transpose)
 	}
 	return nil
 }
@@ -188,18 +189,28 @@ func LoadSafetensorsFile(path string, p *graph.Params, names []TorchParam) error
 	return errors.Wrapf(LoadSafetensors(f, p, names), "models: LoadSafetensorsFile %s", path)
 }
 
+// tensorOf is p's parameter or buffer called name, nil if neither.
+func tensorOf(p *graph.Params, name string) *tensor.Dense {
+	if t := p.Value(name); t != nil {
+		return t
+	}
+	return p.Buffer(name)
+}
+
 // resolveNames checks a mapping against p: nil means descent's own names.
+// Every parameter and buffer is covered: a file without a model's running
+// statistics would not round-trip it.
 func resolveNames(p *graph.Params, names []TorchParam) ([]TorchParam, error) {
 	if names == nil {
-		out := make([]TorchParam, p.Len())
-		for i := range out {
-			out[i] = TorchParam{Name: p.Name(i), Key: p.Name(i)}
+		out := make([]TorchParam, 0, p.Len()+p.NumBuffers())
+		for _, name := range append(p.Names(), p.BufferNames()...) {
+			out = append(out, TorchParam{Name: name, Key: name})
 		}
 		return out, nil
 	}
 	keys, params := map[string]bool{}, map[string]bool{}
 	for _, e := range names {
-		t := p.Value(e.Name)
+		t := tensorOf(p, e.Name)
 		switch {
 		case t == nil:
 			return nil, errors.Errorf("the mapping names parameter %q, which the params do not hold", e.Name)
@@ -212,8 +223,8 @@ func resolveNames(p *graph.Params, names []TorchParam) ([]TorchParam, error) {
 		}
 		keys[e.Key], params[e.Name] = true, true
 	}
-	if len(names) != p.Len() {
-		return nil, errors.Errorf("the mapping covers %d of the %d parameters", len(names), p.Len())
+	if n := p.Len() + p.NumBuffers(); len(names) != n {
+		return nil, errors.Errorf("the mapping covers %d of the %d parameters and buffers", len(names), n)
 	}
 	return names, nil
 }

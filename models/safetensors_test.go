@@ -39,16 +39,23 @@ var torchModels = []struct {
 // a little, so that the models compare something.
 func randomize(p *graph.Params, seed int64) {
 	r := rng.New(seed, "test/randomize")
+	ts := make([]*tensor.Dense, 0, p.Len()+p.NumBuffers())
 	for i := 0; i < p.Len(); i++ {
+		ts = append(ts, p.At(i))
+	}
+	for i := 0; i < p.NumBuffers(); i++ {
+		ts = append(ts, p.BufferAt(i)) // running statistics: a round trip must keep them too
+	}
+	for _, t := range ts {
 		zero := true
-		for _, v := range graph.Float64s(p.At(i)) {
+		for _, v := range graph.Float64s(t) {
 			zero = zero && v == 0
 		}
 		scale := 0.01
 		if zero {
 			scale = 0.1
 		}
-		switch d := p.At(i).Data().(type) {
+		switch d := t.Data().(type) {
 		case []float32:
 			for j := range d {
 				d[j] += float32(scale * r.NormFloat64())
@@ -91,6 +98,22 @@ func TestSafetensorsRoundTrip(t *testing.T) {
 		if !testutil.SameParams(p, q) {
 			t.Errorf("%v: descent names: round trip changed the values", dt)
 		}
+	}
+	// A model with buffers (ConvNet's BatchNorm running statistics) under
+	// descent's names: the buffers travel with the parameters.
+	p := graph.NewParams(tensor.Float32, 4)
+	must(t, models.Init(models.ConvNet{}, p, tensor.Shape{1, 28, 28}))
+	if p.NumBuffers() == 0 {
+		t.Fatal("ConvNet made no buffers: the case below tests nothing")
+	}
+	randomize(p, 4)
+	var buf bytes.Buffer
+	must(t, models.SaveSafetensors(&buf, p, nil))
+	q := p.Clone()
+	randomize(q, 5)
+	must(t, models.LoadSafetensors(bytes.NewReader(buf.Bytes()), q, nil))
+	if !testutil.SameParams(p, q) {
+		t.Error("ConvNet: descent names: round trip changed the values or running statistics")
 	}
 	for _, c := range torchModels {
 		p := graph.NewParams(tensor.Float32, 3)
@@ -189,7 +212,7 @@ func TestSafetensorsErrors(t *testing.T) {
 		{"dtype", file(map[string]safetensors.TensorView{"0.weight": view(safetensors.I32, []uint64{3, 4}), "0.bias": view(safetensors.F32, []uint64{3})}), names, []string{`"0.weight" has dtype`, "want F32 or F64"}},
 		{"descent names", good.Bytes(), nil, []string{`"softmax/w"`, "missing"}},
 		{"bad mapping", good.Bytes(), []models.TorchParam{{Name: "nope", Key: "0.weight"}}, []string{`parameter "nope"`}},
-		{"short mapping", good.Bytes(), names[:1], []string{"covers 1 of the 2 parameters"}},
+		{"short mapping", good.Bytes(), names[:1], []string{"covers 1 of the 2 parameters and buffers"}},
 	} {
 		before := p.Clone()
 		err := models.LoadSafetensors(bytes.NewReader(c.data), p, c.names)
