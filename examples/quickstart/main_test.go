@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -46,5 +49,20 @@ func TestQuickstartBadFlag(t *testing.T) {
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"-batch", "0", "-json"}, &out); err == nil {
 		t.Error("batch size 0 accepted")
+	}
+}
+
+// TestQuickstartBuildsNoPlotting checks the README's promise that the main
+// job only trains: neither descent's plot package nor gonum/plot is among
+// its dependencies.
+func TestQuickstartBuildsNoPlotting(t *testing.T) {
+	out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps: %v\n%s", err, out)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if strings.HasSuffix(pkg, "/plot") || strings.Contains(pkg, "gonum.org/v1/plot") {
+			t.Errorf("the quickstart builds %s", pkg)
+		}
 	}
 }

@@ -15,10 +15,7 @@ import (
 // examples trained on and the first and last epochs' mean training loss.
 func fit(ctx context.Context, train datasets.Source, o options) (examples int, first, final float64, err error) {
 	model := models.MLP{Hidden: []int{128}, Outputs: 10}
-	params := graph.NewParams(tensor.Float32, o.seed)
-	if err := models.Init(model, params, train.XShape()); err != nil {
-		return 0, 0, 0, err
-	}
+	params := graph.NewParams(tensor.Float32, o.seed) // Fit fills empty Params
 	tr := trainers.MiniBatchSGD{
 		BatchSize: o.batch,
 		Config: trainers.Config{

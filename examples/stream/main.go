@@ -166,13 +166,6 @@ func ensureShards(ctx context.Context, dir string, src *synth, o options, s *sum
 	return sh, nil
 }
 
-func min(a, b int) int {
-	if a < b {
-		return a
-	}
-	return b
-}
-
 // readAll streams every epoch of src in batches and returns the examples
 // read.
 func readAll(ctx context.Context, src datasets.Source, o options) (int, error) {

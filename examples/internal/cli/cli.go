@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/descent-go/descent/plot"
 	"github.com/descent-go/descent/trainers"
 )
 
@@ -68,9 +67,14 @@ func (r *Report) Callbacks() []trainers.Callback {
 	return []trainers.Callback{r.console().Callback()}
 }
 
-// Chart writes c to path as a PNG and says so ("<what>: <path>"); an empty
-// path writes nothing. It returns the path written, for the JSON summary.
-func (r *Report) Chart(path, what string, c plot.Chart) (string, error) {
+// A Figure is what the plot package draws (plot.Chart, plot.Lines): an
+// interface, so that an example that draws nothing (the quickstart) does
+// not build the plotting library.
+type Figure interface{ WriteFile(path string) error }
+
+// Chart writes c to path and says so ("<what>: <path>"); an empty path
+// writes nothing. It returns the path written, for the JSON summary.
+func (r *Report) Chart(path, what string, c Figure) (string, error) {
 	if path == "" {
 		return "", nil
 	}
