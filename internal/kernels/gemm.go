@@ -498,17 +498,21 @@ func workers() int {
 
 func worker() {
 	for {
-		var t interface{ run() }
-		if !spin.Poll(func() bool {
-			select {
-			case t = <-gemmWorkers.work:
-				return true
-			default:
-				return false
-			}
-		}) {
-			t = <-gemmWorkers.work
+		recv().run()
+	}
+}
+
+// recv takes the next task, polling for spin.For before it blocks.
+func recv() interface{ run() } {
+	var s spin.Spinner
+	for {
+		select {
+		case t := <-gemmWorkers.work:
+			return t
+		default:
 		}
-		t.run()
+		if !s.Again() {
+			return <-gemmWorkers.work
+		}
 	}
 }

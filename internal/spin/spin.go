@@ -14,23 +14,37 @@ import (
 	"time"
 )
 
-// For is how long Poll keeps polling.
+// For is how long a Spinner keeps polling.
 const For = 200 * time.Microsecond
 
-// Poll calls try, yielding the processor between calls, until it returns
-// true (then Poll does) or For has passed (then Poll returns false and the
-// caller blocks).
-func Poll(try func() bool) bool {
-	var deadline time.Time
-	for !try() {
-		now := time.Now()
-		if deadline.IsZero() {
-			deadline = now.Add(For)
-		} else if now.After(deadline) {
-			return false
-		}
-		runtime.Gosched()
+// A Spinner paces a polling loop without a closure (a closure capturing the
+// received value would move it to the heap on every hand-off):
+//
+//	var s spin.Spinner
+//	for {
+//		select {
+//		case t := <-c:
+//			return t
+//		default:
+//		}
+//		if !s.Again() {
+//			return <-c // blocks
+//		}
+//	}
+//
+// Its zero value is ready; use one per wait.
+type Spinner struct{ deadline time.Time }
+
+// Again yields the processor and reports whether to poll again: true until
+// For has passed since its first call.
+func (s *Spinner) Again() bool {
+	now := time.Now()
+	if s.deadline.IsZero() {
+		s.deadline = now.Add(For)
+	} else if now.After(s.deadline) {
+		return false
 	}
+	runtime.Gosched()
 	return true
 }
 
@@ -49,10 +63,10 @@ func (l *Latch) Done() { atomic.AddInt32(&l.n, -1) }
 
 // Wait returns when every share has ended.
 func (l *Latch) Wait() {
-	if Poll(func() bool { return atomic.LoadInt32(&l.n) <= 0 }) {
-		return
-	}
+	var s Spinner
 	for atomic.LoadInt32(&l.n) > 0 {
-		time.Sleep(50 * time.Microsecond)
+		if !s.Again() {
+			time.Sleep(50 * time.Microsecond)
+		}
 	}
 }

@@ -27,19 +27,20 @@ func TestLatchWaitsForEveryShare(t *testing.T) {
 	}
 }
 
-// TestPoll checks both outcomes: success as soon as try does, and giving up
-// (false) after For when it never does.
-func TestPoll(t *testing.T) {
-	calls := 0
-	if !Poll(func() bool { calls++; return calls == 3 }) || calls != 3 {
-		t.Errorf("Poll: %d calls, want true after 3", calls)
-	}
+// TestSpinnerStopsAfterFor: Again says true until For has passed since
+// its first call, then false.
+func TestSpinnerStopsAfterFor(t *testing.T) {
+	var s Spinner
 	start := time.Now()
-	if Poll(func() bool { return false }) {
-		t.Error("Poll returned true for a try that never succeeds")
+	n := 0
+	for s.Again() {
+		n++
 	}
 	if d := time.Since(start); d < For {
-		t.Errorf("Poll gave up after %v, before For = %v", d, For)
+		t.Errorf("Again said stop after %v (%d polls), before For = %v", d, n, For)
+	}
+	if n == 0 {
+		t.Error("Again never said poll again")
 	}
 }
 
