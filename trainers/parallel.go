@@ -245,29 +245,17 @@ func newPool(reps []*replica) *pool {
 	for _, r := range reps[1:] {
 		r.work = make(chan func(*replica), 1)
 		go func(r *replica) {
-			for f := r.next(); f != nil; f = r.next() {
+			for {
+				f, ok := spin.Recv(r.work)
+				if !ok {
+					return
+				}
 				f(r)
 				p.done.Done()
 			}
 		}(r)
 	}
 	return p
-}
-
-// next is the replica's next work, polling for spin.For before it blocks;
-// nil when the pool is closed.
-func (r *replica) next() func(*replica) {
-	var s spin.Spinner
-	for {
-		select {
-		case f := <-r.work:
-			return f
-		default:
-		}
-		if !s.Again() {
-			return <-r.work
-		}
-	}
 }
 
 // each runs f on every replica at once and waits for all of them.

@@ -498,21 +498,7 @@ func workers() int {
 
 func worker() {
 	for {
-		recv().run()
-	}
-}
-
-// recv takes the next task, polling for spin.For before it blocks.
-func recv() interface{ run() } {
-	var s spin.Spinner
-	for {
-		select {
-		case t := <-gemmWorkers.work:
-			return t
-		default:
-		}
-		if !s.Again() {
-			return <-gemmWorkers.work
-		}
+		t, _ := spin.Recv(gemmWorkers.work) // never closed
+		t.run()
 	}
 }

@@ -48,6 +48,23 @@ func (s *Spinner) Again() bool {
 	return true
 }
 
+// Recv receives from c, polling for For before it blocks; ok is false when
+// c is closed. (Generic, but internal: not part of descent's API.)
+func Recv[T any](c <-chan T) (v T, ok bool) {
+	var s Spinner
+	for {
+		select {
+		case v, ok = <-c:
+			return v, ok
+		default:
+		}
+		if !s.Again() {
+			v, ok = <-c
+			return v, ok
+		}
+	}
+}
+
 // A Latch counts the shares of work a caller waits for. Wait polls,
 // yielding the processor, rather than blocking: the caller's own share
 // usually ends about when the others' do; after For it polls every 50 µs,

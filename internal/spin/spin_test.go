@@ -60,3 +60,24 @@ func TestLatchLongWait(t *testing.T) {
 		t.Fatal("Wait returned before the share ended")
 	}
 }
+
+// TestRecv gets a value sent before and one sent after For, and sees a
+// close.
+func TestRecv(t *testing.T) {
+	c := make(chan int, 1)
+	c <- 1
+	if v, ok := Recv(c); v != 1 || !ok {
+		t.Errorf("Recv = %d, %v; want 1, true", v, ok)
+	}
+	go func() {
+		time.Sleep(3 * For)
+		c <- 2
+		close(c)
+	}()
+	if v, ok := Recv(c); v != 2 || !ok {
+		t.Errorf("Recv after For = %d, %v; want 2, true", v, ok)
+	}
+	if _, ok := Recv(c); ok {
+		t.Error("Recv on a closed channel: ok")
+	}
+}
