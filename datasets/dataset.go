@@ -582,17 +582,16 @@ func OneHot(labels []int, k int, dt tensor.Dtype) (*tensor.Dense, error) {
 // and 1 become (N, 1) rows; binary (N, 1) targets are returned as they are.
 // Other targets are an error. ClassIndexTargets converts back.
 func (d *Dataset) BinaryTargets() (*Dataset, error) {
+	if err := d.Validate(); err != nil {
+		return nil, errors.Wrap(err, "datasets: BinaryTargets")
+	}
 	switch {
 	case d.bin:
 		return d, nil
 	case !d.cls || d.k > 2:
 		return nil, errors.Errorf("datasets: BinaryTargets: Y %v holds %s with %d classes: want class indices 0 and 1", d.y.Shape(), d.Targets(), d.k)
 	}
-	y := newZeros(d.dt, tensor.Shape{d.n, 1})
-	for i, c := range d.Labels() {
-		setFloat(y, i, float64(c))
-	}
-	return newDataset("BinaryTargets", d.x, y)
+	return d.withLabels("BinaryTargets", tensor.Shape{d.n, 1})
 }
 
 // ClassIndexTargets returns a new Dataset with the same X (shared, not
@@ -601,27 +600,27 @@ func (d *Dataset) BinaryTargets() (*Dataset, error) {
 // rows become their classes; class indices are returned as they are.
 // Regression targets are an error.
 func (d *Dataset) ClassIndexTargets() (*Dataset, error) {
+	if err := d.Validate(); err != nil {
+		return nil, errors.Wrap(err, "datasets: ClassIndexTargets")
+	}
 	if d.cls {
 		return d, nil
 	}
-	labels := d.Labels()
-	if labels == nil {
+	if d.Labels() == nil {
 		return nil, errors.Errorf("datasets: ClassIndexTargets: Y %v holds regression targets, not classes", d.y.Shape())
 	}
-	y := newZeros(d.dt, tensor.Shape{d.n})
-	for i, c := range labels {
-		setFloat(y, i, float64(c))
-	}
-	return newDataset("ClassIndexTargets", d.x, y)
+	return d.withLabels("ClassIndexTargets", tensor.Shape{d.n})
 }
 
-// setFloat sets the flat element i of a float32 or float64 tensor.
-func setFloat(t *tensor.Dense, i int, v float64) {
-	if b, ok := t.Data().([]float64); ok {
-		b[i] = v
-		return
+// withLabels is a Dataset with d's X and its class labels as targets of
+// the given shape.
+func (d *Dataset) withLabels(op string, shape tensor.Shape) (*Dataset, error) {
+	labels := d.Labels()
+	ys := make([]float64, len(labels))
+	for i, c := range labels {
+		ys[i] = float64(c)
 	}
-	t.Data().([]float32)[i] = float32(v)
+	return newDataset(op, d.x, newDense(d.dt, shape, ys))
 }
 
 // OneHot returns a new Dataset with the same X (shared, not copied) and the

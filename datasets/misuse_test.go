@@ -123,6 +123,10 @@ func TestMisuse(t *testing.T) {
 		{"CheckClasses below the labels", func() error { return good.CheckClasses(1) }, []string{"row 1", "1 outputs"}},
 		{"CheckTargets empty range", func() error { return good.CheckTargets(1, 0) }, []string{"CheckTargets", "empty"}},
 		{"CheckFinite zero", func() error { return zero.CheckFinite() }, []string{"zero value"}},
+		{"BinaryTargets zero", func() error { _, err := zero.BinaryTargets(); return err }, []string{"BinaryTargets", "zero value"}},
+		{"ClassIndexTargets zero", func() error { _, err := zero.ClassIndexTargets(); return err }, []string{"ClassIndexTargets", "zero value"}},
+		{"BinaryTargets nil", func() error { _, err := (*Dataset)(nil).BinaryTargets(); return err }, []string{"BinaryTargets", "nil"}},
+		{"ClassIndexTargets nil", func() error { _, err := (*Dataset)(nil).ClassIndexTargets(); return err }, []string{"ClassIndexTargets", "nil"}},
 		{"Fetch nil Downloader", func() error { var d *Downloader; return d.Fetch(context.Background(), dir) }, []string{"nil Downloader"}},
 		{"Fetch bad sum", func() error {
 			return (&Downloader{BaseURLs: []string{"http://127.0.0.1:1/"}, Files: map[string]string{"a": "xyz"}}).Fetch(context.Background(), dir)
