@@ -8,6 +8,7 @@ import (
 
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/internal/progcache"
 )
 
 // EvaluateSource computes the loss and metrics of the model over one
@@ -38,73 +39,57 @@ func (e *Evaluator) EvaluateSource(ctx context.Context, src datasets.Source) (Me
 	acc := newAccumulator(nil, 0)
 	var labels []int
 	n := src.Len()
-	for start := 0; start < n; {
-		rows := e.r.chunk
-		if rows > n-start {
-			rows = n - start
-		}
-		c, err := cache.Get(rows)
-		if err != nil {
-			return met, errors.Wrap(err, "models: EvaluateSource")
-		}
-		if start == 0 {
-			acc.regress = !cls && graph.SameShape(c.Out, c.Y.Shape())
-			if !cls && !onehot && !binary && !acc.regress {
-				return met, errors.Errorf("models: EvaluateSource: model output shape %v differs from target shape %v and the targets are not classes", c.Out, c.Y.Shape())
+	err = e.r.each(ctx, cache, chunkPass{what: "EvaluateSource", n: n,
+		fill: func(c *progcache.Compiled, start, end int) error {
+			if start == 0 {
+				acc.regress = !cls && graph.SameShape(c.Out, c.Y.Shape())
+				if !cls && !onehot && !binary && !acc.regress {
+					return errors.Errorf("models: EvaluateSource: model output shape %v differs from target shape %v and the targets are not classes", c.Out, c.Y.Shape())
+				}
 			}
-		}
-		got, err := st.Read(c.X, c.Y, rows)
-		if err == nil && got < rows || err == io.EOF {
-			err = errors.Errorf("the source ended after %d of its %d examples", start+got, n)
-		}
-		if err != nil {
-			return met, errors.Wrapf(err, "models: EvaluateSource: examples %d..%d", start, start+rows-1)
-		}
-		if err := c.Run(); err != nil {
-			return met, errors.Wrapf(err, "models: EvaluateSource: examples %d..%d", start, start+rows-1)
-		}
-		y := graph.Float64s(c.Y)
-		labels = labels[:0]
-		switch {
-		case cls:
-			for _, v := range y {
-				labels = append(labels, int(v))
+			got, err := st.Read(c.X, c.Y, end-start)
+			if err == nil && got < end-start || err == io.EOF {
+				err = errors.Errorf("the source ended after %d of its %d examples", start+got, n)
 			}
-		case onehot:
-			k := ys[0]
-			for r := 0; r < rows; r++ {
-				best := 0
-				for j := 1; j < k; j++ {
-					if y[r*k+j] > y[r*k+best] {
-						best = j
+			return errors.Wrapf(err, "models: EvaluateSource: examples %d..%d", start, end-1)
+		},
+		take: func(c *progcache.Compiled, start, end int) error {
+			y := graph.Float64s(c.Y)
+			labels = labels[:0]
+			switch {
+			case cls:
+				for _, v := range y {
+					labels = append(labels, int(v))
+				}
+			case onehot:
+				k := ys[0]
+				for r := 0; r < end-start; r++ {
+					labels = append(labels, argmax(y[r*k:(r+1)*k]))
+				}
+			case binary:
+				for _, v := range y {
+					if v != 0 && v != 1 {
+						binary = false // not classes: regression metrics only, as Evaluate
+						break
+					}
+					labels = append(labels, int(v))
+				}
+			}
+			acc.labels = nil
+			if cls || onehot || binary {
+				acc.labels = labels
+				top := 0
+				for _, l := range labels {
+					if l > top {
+						top = l
 					}
 				}
-				labels = append(labels, best)
+				acc.grow(top + 1)
 			}
-		case binary:
-			for _, v := range y {
-				if v != 0 && v != 1 {
-					binary = false // not classes: regression metrics only, as Evaluate
-					break
-				}
-				labels = append(labels, int(v))
-			}
-		}
-		acc.labels = nil
-		if cls || onehot || binary {
-			acc.labels = labels
-			top := 0
-			for _, l := range labels {
-				if l > top {
-					top = l
-				}
-			}
-			acc.grow(top + 1)
-		}
-		if err := acc.add(0, c.Loss(), c.Output(0), c.Y); err != nil {
-			return met, errors.Wrapf(err, "models: EvaluateSource: examples %d..%d", start, start+rows-1)
-		}
-		start += rows
+			return errors.Wrapf(acc.add(0, c.Loss(), c.Output(0), c.Y), "models: EvaluateSource: examples %d..%d", start, end-1)
+		}})
+	if err != nil {
+		return met, err
 	}
 	if isBinaryCrossEntropy(e.r.loss) && graph.SameShape(ys, []int{1}) && !binary {
 		acc.labels = nil // a target that is not 0 or 1 was met: no classes
