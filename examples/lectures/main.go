@@ -103,11 +103,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	for _, k := range known {
 		measures[k] = claims[k](fs)
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	measure, ok := measures[*which]
 	if !ok {

@@ -34,6 +34,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/descent-go/descent/bench/internal/synth"
 	"github.com/descent-go/descent/internal/mpirun"
 )
 
@@ -78,14 +79,7 @@ func bench(rounds int, batchList, caseList string, steps128 int, model string) e
 	var mpiBin, probe string
 	var hosts *mpirun.Hosts
 	var skipped []string
-	want := func(name string) bool {
-		for _, c := range cases {
-			if c == name {
-				return true
-			}
-		}
-		return false
-	}
+	want := synth.Pick(caseList)
 	if want("mpi2-shm") || want("mpi2-tcp") {
 		if _, err := exec.LookPath("mpirun"); err != nil {
 			skipped = append(skipped, "mpi2-shm", "mpi2-tcp")
