@@ -112,12 +112,12 @@ func (op convOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Value, erro
 	switch dst.Dtype() {
 	case tensor.Float32:
 		xs := x.Float32s()
-		st.col32, st.t32 = growTo(st.col32, op.g.ColLen()), growTo(st.t32, op.g.TLen())
+		st.col32, st.t32 = kernels.Grow(st.col32, op.g.ColLen()), kernels.Grow(st.t32, op.g.TLen())
 		op.g.Forward32(xs, w.Float32s(), st.col32, st.t32, dst.Float32s())
 		st.colOf32 = &xs[0]
 	case tensor.Float64:
 		xs := x.Float64s()
-		st.col64, st.t64 = growTo(st.col64, op.g.ColLen()), growTo(st.t64, op.g.TLen())
+		st.col64, st.t64 = kernels.Grow(st.col64, op.g.ColLen()), kernels.Grow(st.t64, op.g.TLen())
 		op.g.Forward64(xs, w.Float64s(), st.col64, st.t64, dst.Float64s())
 		st.colOf64 = &xs[0]
 	}
@@ -152,20 +152,20 @@ func (op convFiltersOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Valu
 	case tensor.Float32:
 		xs := x.Float32s()
 		if st.colOf32 != &xs[0] || len(st.col32) != op.g.ColLen() {
-			st.col32 = growTo(st.col32, op.g.ColLen())
+			st.col32 = kernels.Grow(st.col32, op.g.ColLen())
 			op.g.Im2col32(xs, st.col32)
 			st.colOf32 = &xs[0]
 		}
-		st.t32 = growTo(st.t32, op.g.TLen())
+		st.t32 = kernels.Grow(st.t32, op.g.TLen())
 		op.g.Filters32(st.col32, dy.Float32s(), st.t32, dst.Float32s())
 	case tensor.Float64:
 		xs := x.Float64s()
 		if st.colOf64 != &xs[0] || len(st.col64) != op.g.ColLen() {
-			st.col64 = growTo(st.col64, op.g.ColLen())
+			st.col64 = kernels.Grow(st.col64, op.g.ColLen())
 			op.g.Im2col64(xs, st.col64)
 			st.colOf64 = &xs[0]
 		}
-		st.t64 = growTo(st.t64, op.g.TLen())
+		st.t64 = kernels.Grow(st.t64, op.g.TLen())
 		op.g.Filters64(st.col64, dy.Float64s(), st.t64, dst.Float64s())
 	}
 	return dst, nil
@@ -197,10 +197,10 @@ func (op convInputOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Value,
 	st := op.st
 	switch dst.Dtype() {
 	case tensor.Float32:
-		st.dcol32, st.t32 = growTo(st.dcol32, op.g.ColLen()), growTo(st.t32, op.g.TLen())
+		st.dcol32, st.t32 = kernels.Grow(st.dcol32, op.g.ColLen()), kernels.Grow(st.t32, op.g.TLen())
 		op.g.Input32(w.Float32s(), dy.Float32s(), st.dcol32, st.t32, dst.Float32s())
 	case tensor.Float64:
-		st.dcol64, st.t64 = growTo(st.dcol64, op.g.ColLen()), growTo(st.t64, op.g.TLen())
+		st.dcol64, st.t64 = kernels.Grow(st.dcol64, op.g.ColLen()), kernels.Grow(st.t64, op.g.TLen())
 		op.g.Input64(w.Float64s(), dy.Float64s(), st.dcol64, st.t64, dst.Float64s())
 	}
 	return dst, nil
@@ -238,7 +238,7 @@ func (op maxPoolOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Value, e
 		return nil, errors.Wrapf(err, "%v", op)
 	}
 	st := op.st
-	st.arg = growIdx(st.arg, op.yLen())
+	st.arg = kernels.Grow(st.arg, op.yLen())
 	switch dst.Dtype() {
 	case tensor.Float32:
 		xs := ins[0].Float32s()
@@ -330,18 +330,4 @@ func newDenseOf(vals []G.Value, s tensor.Shape) G.Value {
 		return nil
 	}
 	return tensor.New(tensor.Of(d.Dtype()), tensor.WithShape(s.Clone()...))
-}
-
-func growIdx(s []int32, n int) []int32 {
-	if cap(s) < n {
-		return make([]int32, n)
-	}
-	return s[:n]
-}
-
-func growTo[T float](s []T, n int) []T {
-	if cap(s) < n {
-		return make([]T, n)
-	}
-	return s[:n]
 }

@@ -185,12 +185,12 @@ func gemm[T float](kn *kernel[T], tA, tB blas.Transpose, m, n, k int, a []T, lda
 			// them in place, but for a narrow last panel, packed.
 			job.b, job.ldb = b[l0*ldb:], ldb
 			if w := n % nr; w != 0 {
-				ws.bp = grow(ws.bp, d*nr)
+				ws.bp = Grow(ws.bp, d*nr)
 				packB(nr, false, b[n-w:], ldb, l0, d, w, ws.bp)
 				job.bp = ws.bp
 			}
 		} else {
-			ws.bp = grow(ws.bp, panels*d*nr)
+			ws.bp = Grow(ws.bp, panels*d*nr)
 			packB(nr, tB == blas.Trans, b, ldb, l0, d, n, ws.bp)
 			job.bp = ws.bp
 		}
@@ -256,7 +256,7 @@ func gemmRows[T float](kn *kernel[T], transA, transB bool, m, n, k int, a []T, l
 		panels := (n + nr - 1) / nr
 		packed := transB || n%nr != 0
 		if packed {
-			ws.bp = grow(ws.bp, panels*d*nr)
+			ws.bp = Grow(ws.bp, panels*d*nr)
 			packB(nr, transB, b, ldb, l0, d, n, ws.bp)
 		}
 		for i := 0; i < m; i++ {
@@ -320,7 +320,7 @@ type scratch[T float] struct {
 // [p0, p1).
 func (j *gemmJob[T]) tiles(lo, hi, p0, p1 int, s *scratch[T]) {
 	nr := j.kn.nr
-	s.ap = grow(s.ap, j.d*mr)
+	s.ap = Grow(s.ap, j.d*mr)
 	add := 0
 	if j.add {
 		add = 1
@@ -421,7 +421,9 @@ func packB[T float](nr int, trans bool, b []T, ldb, l0, d, n int, bp []T) {
 	}
 }
 
-func grow[T float](s []T, n int) []T {
+// Grow returns s with length n, reallocated only when its capacity is
+// short: the scratch space of kernels and ops, kept between calls.
+func Grow[T any](s []T, n int) []T {
 	if cap(s) < n {
 		return make([]T, n)
 	}
