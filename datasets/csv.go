@@ -83,10 +83,9 @@ func ReadCSV(r io.Reader, name string, opt CSVOptions) (*Dataset, error) {
 	}
 	defer closer.Close()
 	var (
-		rows    csvRows
-		xs, ys  []float64 // values read so far
-		n       int       // data lines read
-		skipped bool
+		rows   csvRows
+		xs, ys []float64 // values read so far
+		n      int       // data lines read
 	)
 	for {
 		rec, err := rows.next(cr, name, opt)

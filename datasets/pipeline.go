@@ -57,10 +57,7 @@ type streamShape struct {
 }
 
 func newStreamShape(dt tensor.Dtype, xs, ys tensor.Shape) streamShape {
-	e := 8
-	if dt == tensor.Float32 {
-		e = 4
-	}
+	e := int(dt.Size())
 	if ys == nil {
 		ys = tensor.Shape{}
 	}
@@ -218,12 +215,11 @@ type chunk struct {
 // pipeStream is the Stream of a streamed source, with or without a
 // prefetching goroutine.
 type pipeStream struct {
-	sh   streamShape
-	p    *pipe
-	ctx  context.Context
-	cur  *chunk
-	done bool // cur.err was met and returned
-	err  error
+	sh  streamShape
+	p   *pipe
+	ctx context.Context
+	cur *chunk
+	err error
 
 	// prefetching
 	ch, free chan *chunk
@@ -239,7 +235,6 @@ func newPipeStream(ctx context.Context, sh streamShape, p *pipe, o StreamOptions
 	c := sh.chunkRecords(o.Prefetch)
 	if o.Prefetch == 0 {
 		s.cur = &chunk{data: make([]byte, c*sh.recBytes())}
-		s.cur.off = 0
 		return s
 	}
 	depth := (o.Prefetch + c - 1) / c

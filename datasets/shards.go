@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"math/rand"
 	"os"
 	"path/filepath"
 	"strings"
@@ -341,7 +340,7 @@ func (s *Shards) Open(ctx context.Context, p Pass) (Stream, error) {
 		order = append(order, i)
 	}
 	if p.Shuffle {
-		shuffle(order, rand.New(rand.NewSource(rng.Seed(p.Seed, "shard order", uint64(p.Epoch), uint64(p.Part)))))
+		shuffle(order, rng.New(p.Seed, "shard order", uint64(p.Epoch), uint64(p.Part)))
 	}
 	it := &shardIter{s: s, order: order, rec: make([]byte, s.recordFileBytes())}
 	o := s.opt.forPart(s.PartLen(p.Part, parts))
