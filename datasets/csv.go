@@ -144,8 +144,10 @@ func newCSVReader(r io.Reader, name string, opt CSVOptions, limit int64) (*csv.R
 	if err != nil {
 		return nil, nil, dt, errors.Wrapf(err, "datasets: %s", name)
 	}
-	if limit > 0 { // a whole file read into memory; a stream has no limit
+	if limit > 0 { // a whole file read into memory
 		src = newLimitedReader(src, limit)
+	} else { // a stream: no size limit, but one line at a time
+		src = &lineLimitedReader{r: src, limit: maxCSVLineBytes}
 	}
 	src = skipBOM(src)
 	cr := csv.NewReader(src)

@@ -1,10 +1,13 @@
 package datasets
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"unicode/utf8"
+
+	"github.com/pkg/errors"
 )
 
 // Bounds on what a reader allocates, from what a file can hold: a small
@@ -18,6 +21,9 @@ const (
 	// maxTensorBytes bounds the tensors a loader makes from one file
 	// (MNIST's training images take 188 MB as float32, 376 MB as float64).
 	maxTensorBytes = 1 << 31
+	// maxCSVLineBytes bounds one line of a streamed CSV file (CSVStream
+	// holds a line at a time, and encoding/csv a whole line): 64 MiB.
+	maxCSVLineBytes = 1 << 26
 	// maxQuoted is how much of a bad field an error message quotes.
 	maxQuoted = 64
 )
@@ -53,6 +59,30 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	l.left -= int64(n)
 	if l.left < 0 {
 		return n, errTooLarge{l.limit}
+	}
+	return n, err
+}
+
+// lineLimitedReader fails once a line (the bytes between two newlines)
+// grows past limit: a streamed CSV file has no size limit, but the reader
+// holds a line at a time, so one huge line (or a decompression bomb with no
+// newline) must not grow its buffer without bound.
+type lineLimitedReader struct {
+	r     io.Reader
+	line  int64 // bytes since the last newline
+	limit int64
+}
+
+func (l *lineLimitedReader) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	// Lines ending inside p are shorter than p; only the last one can grow.
+	if i := bytes.LastIndexByte(p[:n], '\n'); i >= 0 {
+		l.line = int64(n - i - 1)
+	} else {
+		l.line += int64(n)
+	}
+	if l.line > l.limit {
+		return n, errors.Errorf("a line of more than %d bytes: too long for a CSV stream", l.limit)
 	}
 	return n, err
 }

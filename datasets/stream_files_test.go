@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"os"
@@ -218,4 +219,17 @@ func FuzzCSVStream(f *testing.F) {
 			t.Fatal("the stream differs from LoadCSV")
 		}
 	})
+}
+
+// TestCSVStreamBoundsALine: a small gzip file that decompresses to one
+// line of 65 MiB (no newline) is an error naming the file, not a buffer
+// grown to the line's size.
+func TestCSVStreamBoundsALine(t *testing.T) {
+	line := bytes.Repeat([]byte{'1'}, maxCSVLineBytes+1<<20)
+	path := filepath.Join(t.TempDir(), "bomb.csv.gz")
+	if err := os.WriteFile(path, gz(t, append([]byte("1,0\n"), line...)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := OpenCSVStream(path, CSVOptions{ClassIndex: true}, StreamOptions{})
+	testutil.ErrContains(t, err, "bomb.csv.gz", "too long for a CSV stream")
 }
