@@ -75,9 +75,13 @@ type lineLimitedReader struct {
 
 func (l *lineLimitedReader) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
-	// Lines ending inside p are shorter than p; only the last one can grow.
-	if i := bytes.LastIndexByte(p[:n], '\n'); i >= 0 {
-		l.line = int64(n - i - 1)
+	// Lines inside p are shorter than p: only the one p continues and the
+	// one it starts can be long.
+	if i := bytes.IndexByte(p[:n], '\n'); i >= 0 {
+		if l.line+int64(i) > l.limit {
+			return n, errors.Errorf("a line of more than %d bytes: too long for a CSV stream", l.limit)
+		}
+		l.line = int64(n - bytes.LastIndexByte(p[:n], '\n') - 1)
 	} else {
 		l.line += int64(n)
 	}
