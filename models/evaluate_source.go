@@ -35,7 +35,7 @@ func (e *Evaluator) EvaluateSource(ctx context.Context, src datasets.Source) (Me
 	ys := src.YShape()
 	cls := len(ys) == 0
 	onehot := len(ys) == 1 && ys[0] > 1
-	binary := isBinaryCrossEntropy(e.r.loss) && graph.SameShape(ys, []int{1})
+	binary := IsBinaryCrossEntropy(e.r.loss) && graph.SameShape(ys, []int{1})
 	acc := newAccumulator(nil, 0)
 	var labels []int
 	n := src.Len()
@@ -91,7 +91,7 @@ func (e *Evaluator) EvaluateSource(ctx context.Context, src datasets.Source) (Me
 	if err != nil {
 		return met, err
 	}
-	if isBinaryCrossEntropy(e.r.loss) && graph.SameShape(ys, []int{1}) && !binary {
+	if IsBinaryCrossEntropy(e.r.loss) && graph.SameShape(ys, []int{1}) && !binary {
 		acc.labels = nil // a target that is not 0 or 1 was met: no classes
 	}
 	return acc.metrics(), nil

@@ -292,5 +292,3 @@ func rocAUC(scores []float64, labels []int) (float64, bool) {
 	return u / (float64(pos) * float64(neg)), true
 }
 
-// isBinaryCrossEntropy is IsBinaryCrossEntropy, for the package's own use.
-func isBinaryCrossEntropy(l graph.Loss) bool { return IsBinaryCrossEntropy(l) }

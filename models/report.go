@@ -40,18 +40,25 @@ func NewReport(m Model, p *graph.Params, loss graph.Loss, ds *datasets.Dataset) 
 	if ds != nil && !Classifies(ds, loss) {
 		return Report{}, errors.Errorf("models: NewReport: %v holds %s, which are no classes for this loss", ds, ds.Targets())
 	}
-	met, err := Evaluate(m, p, loss, ds)
+	// One pass: the top-k accuracies come from the outputs the evaluation
+	// hands to a custom metric, so the model runs over ds once.
+	var top []float64
+	e := NewEvaluator(m, p, loss, 0)
+	defer e.Close()
+	err := e.AddMetrics(Metric{Name: "report/top-k", Func: func(o Outcome) float64 {
+		top = topK(o.Outputs, o.Width, o.Labels, 5)
+		return top[0]
+	}})
 	if err != nil {
 		return Report{}, errors.Wrap(err, "models: NewReport")
 	}
-	logits, err := Predict(m, p, ds.X())
+	met, err := e.Evaluate(ds)
 	if err != nil {
 		return Report{}, errors.Wrap(err, "models: NewReport")
 	}
-	r := Report{N: met.N, Loss: met.Loss, Accuracy: met.Accuracy, Confusion: met.Confusion, AUC: met.AUC, HasAUC: met.HasAUC}
+	r := Report{N: met.N, Loss: met.Loss, Accuracy: met.Accuracy, Confusion: met.Confusion, AUC: met.AUC, HasAUC: met.HasAUC, TopK: top}
 	r.Classes = classScores(met.Confusion)
 	r.Macro, r.Weighted = averages(r.Classes, met.Confusion)
-	r.TopK = topK(graph.Float64s(logits), logits.Shape()[1], ds.Labels(), 5)
 	return r, nil
 }
 
