@@ -291,4 +291,3 @@ func rocAUC(scores []float64, labels []int) (float64, bool) {
 	u := rankSum - float64(pos)*float64(pos+1)/2
 	return u / (float64(pos) * float64(neg)), true
 }
-
