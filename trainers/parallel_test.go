@@ -15,6 +15,7 @@ import (
 
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
+	"github.com/descent-go/descent/internal/kernels"
 	"github.com/descent-go/descent/internal/testutil"
 	"github.com/descent-go/descent/models"
 )
@@ -454,7 +455,14 @@ func TestReplicaStepsDoNotAllocate(t *testing.T) {
 			}
 			// A per-step allocation would show 160 times; the runtime's own
 			// bookkeeping (goroutine wake-ups under load) a few dozen times at most.
-			if n := after.Mallocs - before.Mallocs; n >= 80 {
+			// With OpenBLAS every product is a cgo call, and under load the
+			// runtime starts threads to take back processors around them: up to
+			// ~100 mallocs were seen in CI, still below one per step.
+			bound := uint64(80)
+			if kernels.OpenBLAS {
+				bound = 150
+			}
+			if n := after.Mallocs - before.Mallocs; n >= bound {
 				t.Errorf("%s, %d replicas: 160 steps allocated %d times, want none per step", tc.name, reps, n)
 			}
 		}
