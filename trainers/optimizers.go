@@ -8,6 +8,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/descent-go/descent/internal/decay"
+	"github.com/descent-go/descent/internal/kernels"
 )
 
 // An Optimizer turns gradients into parameter updates. Start is called once
@@ -67,9 +68,9 @@ func (o SGD) StartState(params []*tensor.Dense, st *OptimizerState) (Update, err
 	return splitUpdate(params, func(c *stepCall, i, lo, hi int) {
 		w, g, v := params[i], c.grads[i], vel[i]
 		if isF64(w) {
-			momentumStep(c.lr, mu, nesterov, w.Float64s()[lo:hi], g.Float64s()[lo:hi], v.Float64s()[lo:hi])
+			kernels.Momentum(c.lr, mu, nesterov, w.Float64s()[lo:hi], g.Float64s()[lo:hi], v.Float64s()[lo:hi])
 		} else {
-			momentumStep(c.lr, mu, nesterov, w.Float32s()[lo:hi], g.Float32s()[lo:hi], v.Float32s()[lo:hi])
+			kernels.Momentum(float32(c.lr), float32(mu), nesterov, w.Float32s()[lo:hi], g.Float32s()[lo:hi], v.Float32s()[lo:hi])
 		}
 	}, nil), nil
 }
@@ -118,48 +119,6 @@ type stepCall struct {
 	grads []*tensor.Dense
 	aux   [2]float64
 	sp    *splitter
-}
-
-// momentumStep is heavy-ball (or Nesterov) SGD on a range of elements. A
-// velocity decays geometrically only where the gradient is exactly 0 (an
-// always-0 input), so only there is it flushed from subnormal to 0; testing
-// that per group of four costs nothing, where testing every velocity's sign
-// mispredicted half the branches (7× slower).
-func momentumStep[T float](lr, mu float64, nesterov bool, w, g, v []T) {
-	tiny, m, l := minNormal[T](), T(mu), T(lr)
-	w, v = w[:len(g)], v[:len(g)]
-	i := 0
-	for ; i+4 <= len(g); i += 4 {
-		gq, vq, wq := g[i:i+4:i+4], v[i:i+4:i+4], w[i:i+4:i+4]
-		v0, v1, v2, v3 := m*vq[0]+gq[0], m*vq[1]+gq[1], m*vq[2]+gq[2], m*vq[3]+gq[3]
-		if gq[0] == 0 || gq[1] == 0 || gq[2] == 0 || gq[3] == 0 {
-			v0, v1, v2, v3 = flush(v0, tiny), flush(v1, tiny), flush(v2, tiny), flush(v3, tiny)
-		}
-		vq[0], vq[1], vq[2], vq[3] = v0, v1, v2, v3
-		if nesterov {
-			wq[0] -= l * (gq[0] + m*v0)
-			wq[1] -= l * (gq[1] + m*v1)
-			wq[2] -= l * (gq[2] + m*v2)
-			wq[3] -= l * (gq[3] + m*v3)
-		} else {
-			wq[0] -= l * v0
-			wq[1] -= l * v1
-			wq[2] -= l * v2
-			wq[3] -= l * v3
-		}
-	}
-	for ; i < len(g); i++ {
-		vi := m*v[i] + g[i]
-		if g[i] == 0 {
-			vi = flush(vi, tiny)
-		}
-		v[i] = vi
-		if nesterov {
-			w[i] -= l * (g[i] + m*vi)
-		} else {
-			w[i] -= l * vi
-		}
-	}
 }
 
 // Adam adapts a step per parameter from running means of the gradient and
@@ -245,14 +204,14 @@ func adamStep[T float](lr, b1, b2, eps, c1, c2, wd float64, w, g, m, v []T) {
 			w[i] *= s
 		}
 	}
-	tiny := float64(minNormal[T]())
+	tiny := float64(kernels.MinNormal[T]())
 	for i, gi := range g {
 		gf := float64(gi)
 		mi := b1*float64(m[i]) + (1-b1)*gf
 		vi := b2*float64(v[i]) + (1-b2)*gf*gf
 		m[i], v[i] = T(mi), T(vi)
-		// Flushed from subnormal to 0 (see flush); vi ≥ 0, and |mi| < tiny
-		// is rarely true: both branches predict well.
+		// Flushed from subnormal to 0 (see kernels.Momentum); vi ≥ 0, and
+		// |mi| < tiny is rarely true: both branches predict well.
 		if math.Abs(mi) < tiny {
 			m[i] = 0
 		}
@@ -330,12 +289,12 @@ func squaresUpdate(s, params []*tensor.Dense, decay, gain, eps float64) Update {
 }
 
 func squaresStep[T float](lr, decay, gain, eps float64, w, g, s []T) {
-	tiny := float64(minNormal[T]())
+	tiny := float64(kernels.MinNormal[T]())
 	for i, gi := range g {
 		gf := float64(gi)
 		si := decay*float64(s[i]) + gain*gf*gf
 		s[i] = T(si)
-		if si < tiny { // si ≥ 0: a branch that predicts well (see flush)
+		if si < tiny { // si ≥ 0: a branch that predicts well (see kernels.Momentum)
 			s[i] = 0
 		}
 		w[i] -= T(lr * gf / (math.Sqrt(si) + eps))

@@ -13,8 +13,8 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/descent-go/descent/datasets"
+	"github.com/descent-go/descent/internal/kernels"
 	"github.com/descent-go/descent/internal/progcache"
-	"github.com/descent-go/descent/internal/spin"
 )
 
 // Parallel says how a Fit spreads its work: synchronous data parallelism.
@@ -113,8 +113,6 @@ type replica struct {
 	grads       []*tensor.Dense // c's gradients
 	acc         []*tensor.Dense // full-batch accumulators
 	seen        int             // full-batch: examples of this epoch so far
-
-	work chan func(*replica)
 }
 
 func (rep *replica) closeStream() {
@@ -231,46 +229,27 @@ func (rep *replica) accumulate(ctx context.Context, r *run, chunk, total int) {
 	}
 }
 
-// pool runs the replicas' work: replica 0 on the caller's goroutine, the
-// others on goroutines of their own that live as long as the Fit. Hand-offs
-// poll for a while before blocking (package spin): a step's parallel parts
-// are too short to wake a thread for each.
+// pool runs the replicas' work at once on the kernels' workers
+// (kernels.Spread), which poll for a while before blocking: a step's
+// parallel parts are too short to wake a thread for each.
 type pool struct {
 	reps []*replica
-	done spin.Latch
+	f    func(*replica)
 }
 
-func newPool(reps []*replica) *pool {
-	p := &pool{reps: reps}
-	for _, r := range reps[1:] {
-		r.work = make(chan func(*replica), 1)
-		go func(r *replica) {
-			for {
-				f, ok := spin.Recv(r.work)
-				if !ok {
-					return
-				}
-				f(r)
-				p.done.Done()
-			}
-		}(r)
-	}
-	return p
-}
+func newPool(reps []*replica) *pool { return &pool{reps: reps} }
 
 // each runs f on every replica at once and waits for all of them.
 func (p *pool) each(f func(*replica)) {
-	p.done.Add(int32(len(p.reps) - 1))
-	for _, r := range p.reps[1:] {
-		r.work <- f
-	}
-	f(p.reps[0])
-	p.done.Wait()
+	p.f = f
+	kernels.Spread(len(p.reps), p)
+	p.f = nil
 }
 
-func (p *pool) close() {
-	for _, r := range p.reps[1:] {
-		close(r.work)
+// Range runs f on replicas [lo, hi): Spread's share of them.
+func (p *pool) Range(lo, hi int) {
+	for _, r := range p.reps[lo:hi] {
+		p.f(r)
 	}
 }
 

@@ -615,10 +615,7 @@ func isDataset(s datasets.Source) bool {
 }
 
 func (r *run) close() {
-	if r.pool != nil {
-		r.pool.close()
-		r.pool = nil
-	}
+	r.pool = nil
 	for _, rep := range r.reps {
 		if rep == nil {
 			continue

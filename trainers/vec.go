@@ -3,7 +3,6 @@ package trainers
 import (
 	"math"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
@@ -19,33 +18,6 @@ type float interface{ ~float32 | ~float64 }
 // The kernels read a tensor's data through Float64s/Float32s, which, unlike
 // Data, allocate nothing.
 
-// minNormal is the smallest positive normal number of T.
-func minNormal[T float]() T {
-	var z T
-	tiny := 0x1p-1022
-	if unsafe.Sizeof(z) == 4 {
-		tiny = 0x1p-126
-	}
-	return T(tiny)
-}
-
-// flush is x, or 0 when x is subnormal (|x| < tiny, tiny = minNormal).
-// An optimizer's running averages of a gradient that stays 0 — the weights
-// of a pixel that is 0 in every image, as MNIST's borders are — decay
-// geometrically into subnormal numbers (after ~800 steps at μ = 0.9 in
-// float32), and x86 processors compute on those 10–100× slower: without
-// this, such weights made the momentum step 85% of a training step. The
-// change to the trajectory is below the smallest normal number.
-func flush[T float](x, tiny T) T {
-	// Both comparisons, then one branch on their equality: its outcome
-	// depends on |x| only, not on x's sign, which a branch predictor cannot
-	// guess.
-	if (x < tiny) == (x > -tiny) {
-		return 0
-	}
-	return x
-}
-
 func isF64(t *tensor.Dense) bool { return t.Dtype() == tensor.Float64 }
 
 // axpy sets y += a·x.
@@ -57,21 +29,7 @@ func axpy(a float64, x, y *tensor.Dense) {
 	axpyT(a, x.Float32s(), y.Float32s())
 }
 
-func axpyT[T float](a float64, x, y []T) {
-	s := T(a)
-	y = y[:len(x)]
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		xq, yq := x[i:i+4:i+4], y[i:i+4:i+4]
-		yq[0] += s * xq[0]
-		yq[1] += s * xq[1]
-		yq[2] += s * xq[2]
-		yq[3] += s * xq[3]
-	}
-	for ; i < len(x); i++ {
-		y[i] += s * x[i]
-	}
-}
+func axpyT[T float](a float64, x, y []T) { kernels.Axpy(T(a), x, y) }
 
 // scaleBy sets x *= a.
 func scaleBy(a float64, x *tensor.Dense) {
@@ -192,23 +150,9 @@ func checkFinite(x *tensor.Dense) error {
 	return nil
 }
 
+// firstNonFinite is the index and value of x's first NaN or ±Inf, or −1.
 func firstNonFinite[T float](x []T) (int, float64) {
-	// v−v is 0 for a finite v and NaN for ±Inf and NaN: four running sums
-	// of it stay exactly 0 unless some element is not finite, and cost a
-	// subtraction and an addition per element with no branch.
-	var s0, s1, s2, s3 T
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		q := x[i : i+4 : i+4]
-		s0 += q[0] - q[0]
-		s1 += q[1] - q[1]
-		s2 += q[2] - q[2]
-		s3 += q[3] - q[3]
-	}
-	for ; i < len(x); i++ {
-		s0 += x[i] - x[i]
-	}
-	if s0 == 0 && s1 == 0 && s2 == 0 && s3 == 0 {
+	if kernels.Finite(x) {
 		return -1, 0
 	}
 	for i, v := range x {

@@ -74,3 +74,25 @@ func addRows32(rows, w int, src *float32, lds int, dst *float32, ldd int)
 //
 //go:noescape
 func addScalar32(n8 int, x *float32, b float32, dst *float32)
+
+// axpy32, momentum32 and finite32 are Axpy's, Momentum's and Finite's
+// vector loops over 8·n8 float32s; the 64 versions over 4·n4 float64s.
+// finite returns 1 when every value is finite, else 0.
+//
+//go:noescape
+func axpy32(n8 int, a float32, x, y *float32)
+
+//go:noescape
+func axpy64(n4 int, a float64, x, y *float64)
+
+//go:noescape
+func momentum32(n8 int, w, grad, v *float32, lr, mu float32, nesterov int)
+
+//go:noescape
+func momentum64(n4 int, w, grad, v *float64, lr, mu float64, nesterov int)
+
+//go:noescape
+func finite32(n8 int, x *float32) int
+
+//go:noescape
+func finite64(n4 int, x *float64) int

@@ -39,3 +39,19 @@ func addRows32(rows, w int, src *float32, lds int, dst *float32, ldd int) {
 func addScalar32(n8 int, x *float32, b float32, dst *float32) {
 	panic("kernels: addScalar32 without assembly")
 }
+
+func axpy32(n8 int, a float32, x, y *float32) { panic("kernels: axpy32 without assembly") }
+
+func axpy64(n4 int, a float64, x, y *float64) { panic("kernels: axpy64 without assembly") }
+
+func momentum32(n8 int, w, grad, v *float32, lr, mu float32, nesterov int) {
+	panic("kernels: momentum32 without assembly")
+}
+
+func momentum64(n4 int, w, grad, v *float64, lr, mu float64, nesterov int) {
+	panic("kernels: momentum64 without assembly")
+}
+
+func finite32(n8 int, x *float32) int { panic("kernels: finite32 without assembly") }
+
+func finite64(n4 int, x *float64) int { panic("kernels: finite64 without assembly") }

@@ -24,6 +24,7 @@ const (
 	passScatter             // planes [lo, hi): dx (d) from dy (a) at arg
 	passMaxGrad             // planes [lo, hi): dx (d) from x (a) and dy (b)
 	passRanger              // r.Range(lo, hi)
+	passSpread              // r.Range(lo, hi): units of Spread
 )
 
 // minSplit is the fewest values a pass must touch to be split: below it,
@@ -82,23 +83,21 @@ func (j *parJob[T]) runRange(lo, hi int) {
 		scatterPlanes(j.p, j.arg, j.a, j.d, lo, hi)
 	case passMaxGrad:
 		maxPoolPlanes(j.p, j.a, nil, j.b, j.d, nil, lo, hi)
-	case passRanger:
+	case passRanger, passSpread:
 		j.r.Range(lo, hi)
 	}
 }
 
 // run computes the job's n units, split over the workers when they touch
 // size values or more and no other kernel call is in progress (data-parallel
-// replicas keep the cores busy already), else on the caller.
+// replicas keep the cores busy already), else on the caller. Spread's units
+// are always split.
 func (j *parJob[T]) run(n, size int) {
 	parts := 1
 	if size >= minSplit && n > 1 {
-		parts = workers()
-		if parts > n {
-			parts = n
-		}
+		parts = min(workers(), n)
 	}
-	if atomic.AddInt32(&inFlight, 1) > 1 {
+	if atomic.AddInt32(&inFlight, 1) > 1 && j.pass != passSpread {
 		parts = 1
 	}
 	defer atomic.AddInt32(&inFlight, -1)
@@ -159,4 +158,19 @@ func Split(n int, r Ranger) {
 		return
 	}
 	runJob[float32](passRanger, Conv{}, Pool{}, nil, nil, nil, nil, r, n, n)
+}
+
+// Spread runs r over [0, n) at once, in contiguous ranges of units split
+// over the caller and the workers whatever n is: the data-parallel replicas
+// of a training step, a unit each. Kernel calls made by r do not split (the
+// cores are busy with Spread's shares already). The replicas run on the
+// workers rather than on goroutines of their own because the Go scheduler
+// puts a woken goroutine in the waking processor's queue, where a worker
+// polling on the other processor never takes it: with their own
+// goroutines, a step's replicas ran one after the other on one core for
+// as long as a worker polled. r must not panic.
+func Spread(n int, r Ranger) {
+	if n > 0 {
+		runJob[float32](passSpread, Conv{}, Pool{}, nil, nil, nil, nil, r, n, minSplit)
+	}
 }
