@@ -283,7 +283,6 @@ type reducer struct {
 	w    []float64
 	srcs [][]*tensor.Dense
 	off  []int
-	sp   *splitter
 }
 
 func newReducer(cl Cluster, weights []*tensor.Dense, local int) reducer {
@@ -338,13 +337,12 @@ func (r *run) reduceEpoch(ctx context.Context) (lossSum float64, stop int, err e
 	}, 0)
 }
 
-// reduce sets sum to Σ_q w_q·g_q over every part q in order, where each
-// replica reports (rows, loss sum, gradients) and w_q = rows/n, or 1 when n
-// is 0 (gradients already weighted). Parts with no rows are skipped.
+// reduce gathers what sum = Σ_q w_q·g_q over every part q in order needs,
+// where each replica reports (rows, loss sum, gradients) and w_q = rows/n,
+// or 1 when n is 0 (gradients already weighted); parts with no rows are
+// skipped. The sum itself is made by the pass before the update (prepPass,
+// through add), element range by element range.
 func (red *reducer) reduce(ctx context.Context, reps []*replica, part func(*replica) (rows, loss float64, g []*tensor.Dense), n float64) (lossSum float64, stop int, err error) {
-	if red.sp == nil {
-		red.sp = newSplitter(red.add)
-	}
 	weight := func(rows float64) float64 {
 		if rows == 0 {
 			return 0
@@ -359,10 +357,6 @@ func (red *reducer) reduce(ctx context.Context, reps []*replica, part func(*repl
 			rows, loss, g := part(rep)
 			red.w[j], red.srcs[j] = weight(rows), g
 			lossSum += loss
-		}
-		red.sp.run(red.sum)
-		for j := range red.srcs {
-			red.srcs[j] = nil
 		}
 		return lossSum, -1, nil
 	}
@@ -409,12 +403,11 @@ func (red *reducer) reduce(ctx context.Context, reps []*replica, part func(*repl
 			lossSum += loss
 		}
 	}
-	red.sp.run(red.sum)
 	return lossSum, stop, nil
 }
 
 // add sets elements [lo, hi) of sum[i] to Σ_q w_q·g_q over the parts in
-// order (the splitter's pass of reduce).
+// order.
 func (red *reducer) add(i, lo, hi int) {
 	if s := red.sum[i]; isF64(s) {
 		addParts(red, i, s.Float64s()[lo:hi], lo, red.all64, (*tensor.Dense).Float64s)

@@ -248,8 +248,8 @@ type run struct {
 	weights []*tensor.Dense // their tensors
 	grads   []*tensor.Dense // gradients of the current update
 	update  Update
-	guard   *guard     // keeps the params finite
-	finite  *allFinite // checks the gradients
+	guard   *guard    // keeps the params finite
+	prep    *prepPass // sums, checks and saves before an update
 	noise   *noiseState
 	sched   Time
 	start   time.Time
@@ -433,7 +433,7 @@ func (r *run) bindWeights(target *graph.Params) error {
 // gradient buffers, the reduction across parts, the replicas' goroutines,
 // and every process on rank 0's weights.
 func (r *run) startUpdates() (err error) {
-	r.guard, r.finite = newGuard(r.weights), newAllFinite()
+	r.guard = newGuard(r.weights)
 	r.optState = newOptimizerState(r.names)
 	if r.update, err = startOptimizer(r.cfg.Optimizer, r.weights, r.optState); err != nil {
 		return err
@@ -445,10 +445,13 @@ func (r *run) startUpdates() (err error) {
 			rep.acc = zerosLike(r.weights)
 		}
 	}
+	var red *reducer
 	if r.parts > 1 {
 		r.red = newReducer(r.cl, r.weights, len(r.reps))
 		copy(r.grads, r.red.sum)
+		red = &r.red
 	}
+	r.prep = newPrepPass(red, r.grads, r.guard)
 	if len(r.reps) > 1 {
 		r.pool = newPool(r.reps)
 	}
@@ -863,9 +866,11 @@ func (r *run) repErr(epoch int) error {
 	return nil
 }
 
-// checkGrads checks that the update's gradients are finite.
+// checkGrads makes the update's gradients (with several parts, their sum)
+// and checks that they are finite, in one pass that also saves the weights
+// for the guard.
 func (r *run) checkGrads(epoch int) error {
-	if r.finite.check(r.grads) {
+	if r.prep.run() {
 		return nil
 	}
 	for i, g := range r.grads {
@@ -913,7 +918,6 @@ func (r *run) step(epoch int, loss float64) error {
 	if err != nil {
 		return errors.Wrapf(err, "trainers: epoch %d step %d", epoch+1, r.sched.Step)
 	}
-	r.guard.save()
 	if err := r.apply(lr, r.grads); err != nil {
 		return errors.Wrapf(err, "trainers: epoch %d step %d", epoch+1, r.sched.Step)
 	}

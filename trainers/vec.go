@@ -2,7 +2,6 @@ package trainers
 
 import (
 	"math"
-	"sync/atomic"
 
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
@@ -100,39 +99,6 @@ func sumSquaresT[T float](x []T) float64 {
 		s += float64(v) * float64(v)
 	}
 	return s
-}
-
-// allFinite reports whether every element of tensors is finite, scanning
-// them split over the cores; the error of a tensor that is not comes from
-// checkFinite. Built once per Fit.
-type allFinite struct {
-	ts  []*tensor.Dense
-	bad int32
-	sp  *splitter
-}
-
-func newAllFinite() *allFinite {
-	a := &allFinite{}
-	a.sp = newSplitter(func(i, lo, hi int) {
-		var k int
-		if t := a.ts[i]; isF64(t) {
-			k, _ = firstNonFinite(t.Float64s()[lo:hi])
-		} else {
-			k, _ = firstNonFinite(t.Float32s()[lo:hi])
-		}
-		if k >= 0 {
-			atomic.StoreInt32(&a.bad, 1)
-		}
-	})
-	return a
-}
-
-func (a *allFinite) check(ts []*tensor.Dense) bool {
-	a.ts = ts
-	atomic.StoreInt32(&a.bad, 0)
-	a.sp.run(ts)
-	a.ts = nil
-	return atomic.LoadInt32(&a.bad) == 0
 }
 
 // checkFinite reports the first NaN or ±Inf in x.
