@@ -454,6 +454,9 @@ func (r *run) startUpdates() (err error) {
 	r.prep = newPrepPass(red, r.grads, r.guard)
 	if len(r.reps) > 1 {
 		r.pool = newPool(r.reps)
+		for _, rep := range r.reps {
+			rep.weights = r.weights
+		}
 	}
 	return r.broadcastWeights()
 }

@@ -2,6 +2,8 @@
 
 package kernels
 
+import "unsafe"
+
 // sgemmKernel computes the mr×nr tile c[r*ldc+j] (+)= Σ_l ap[l*mr+r]·bp[l*ldb+j]
 // over depth d, adding to c when add is 1 and storing otherwise. It needs
 // AVX2 and FMA.
@@ -96,3 +98,10 @@ func finite32(n8 int, x *float32) int
 
 //go:noescape
 func finite64(n4 int, x *float64) int
+
+// prefetchLines is Prefetch's loop (PREFETCHT0 needs no AVX).
+//
+//go:noescape
+func prefetchLines(n int, p unsafe.Pointer)
+
+const havePrefetch = true

@@ -828,3 +828,20 @@ fin64done:
 	MOVQ   AX, ret+16(FP)
 	VZEROUPPER
 	RET
+
+// func prefetchLines(n int, p unsafe.Pointer)
+// PREFETCHT0 of the n 64-byte lines from p.
+TEXT ·prefetchLines(SB), NOSPLIT, $0-16
+	MOVQ  n+0(FP), CX
+	MOVQ  p+8(FP), SI
+	TESTQ CX, CX
+	JE    prefetchdone
+
+prefetchloop:
+	PREFETCHT0 (SI)
+	ADDQ       $64, SI
+	DECQ       CX
+	JNE        prefetchloop
+
+prefetchdone:
+	RET

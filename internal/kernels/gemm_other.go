@@ -2,6 +2,8 @@
 
 package kernels
 
+import "unsafe"
+
 // sgemmKernel is never called off amd64 or with OpenBLAS: haveKernel stays
 // false.
 func sgemmKernel(d int, ap, bp *float32, ldb int, c *float32, ldc, add int) {
@@ -55,3 +57,7 @@ func momentum64(n4 int, w, grad, v *float64, lr, mu float64, nesterov int) {
 func finite32(n8 int, x *float32) int { panic("kernels: finite32 without assembly") }
 
 func finite64(n4 int, x *float64) int { panic("kernels: finite64 without assembly") }
+
+func prefetchLines(n int, p unsafe.Pointer) { panic("kernels: prefetchLines without assembly") }
+
+const havePrefetch = false
