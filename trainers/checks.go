@@ -120,11 +120,12 @@ type prepPass struct {
 func newPrepPass(red *reducer, grads []*tensor.Dense, g *guard) *prepPass {
 	p := &prepPass{red: red, grads: grads, guard: g}
 	p.sp = newSplitter(func(i, lo, hi int) {
+		var ok, checked bool
 		if p.red != nil {
-			p.red.add(i, lo, hi)
+			ok, checked = p.red.add(i, lo, hi)
 		}
-		var ok bool
-		if t := p.grads[i]; isF64(t) {
+		if t := p.grads[i]; checked {
+		} else if isF64(t) {
 			ok = kernels.Finite(t.Float64s()[lo:hi])
 		} else {
 			ok = kernels.Finite(t.Float32s()[lo:hi])

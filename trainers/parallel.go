@@ -429,30 +429,54 @@ func (red *reducer) reduce(ctx context.Context, reps []*replica, part func(*repl
 }
 
 // add sets elements [lo, hi) of sum[i] to Σ_q w_q·g_q over the parts in
-// order.
-func (red *reducer) add(i, lo, hi int) {
-	if s := red.sum[i]; isF64(s) {
-		addParts(red, i, s.Float64s()[lo:hi], lo, red.all64, (*tensor.Dense).Float64s)
-	} else {
-		addParts(red, i, s.Float32s()[lo:hi], lo, red.all32, (*tensor.Dense).Float32s)
+// order. checked says whether it also found out if they are all finite
+// (its sum of two parts does, in the same pass), and finite is the answer.
+func (red *reducer) add(i, lo, hi int) (finite, checked bool) {
+	s := red.sum[i]
+	if isF64(s) {
+		return addParts(red, i, s.Float64s()[lo:hi], lo, red.all64, (*tensor.Dense).Float64s)
 	}
+	return addParts(red, i, s.Float32s()[lo:hi], lo, red.all32, (*tensor.Dense).Float32s)
 }
 
 // addParts is add over d = sum[i][lo:lo+len(d)], reading the parts from
-// all (across processes) or through data (in one process).
-func addParts[T float](red *reducer, i int, d []T, lo int, all []T, data func(*tensor.Dense) []T) {
-	clear(d)
+// all (across processes) or through data (in one process): the first two
+// parts in one pass (a·x + b·y), each further one added to it.
+func addParts[T float](red *reducer, i int, d []T, lo int, all []T, data func(*tensor.Dense) []T) (finite, checked bool) {
+	var first []T
+	var a T
+	n := 0
 	for q, w := range red.w {
 		if w == 0 {
 			continue
 		}
+		var g []T
 		if all != nil {
 			b := q*red.size + red.off[i] + lo
-			axpyT(w, all[b:b+len(d)], d)
+			g = all[b : b+len(d)]
 		} else {
-			axpyT(w, data(red.srcs[q][i])[lo:lo+len(d)], d)
+			g = data(red.srcs[q][i])[lo : lo+len(d)]
+		}
+		switch n {
+		case 0:
+			first, a = g, T(w)
+		case 1:
+			finite, checked = kernels.Axpby(a, first, T(w), g, d), true
+		default:
+			kernels.Axpy(T(w), g, d)
+			checked = false
+		}
+		n++
+	}
+	switch n {
+	case 0:
+		clear(d)
+	case 1:
+		for j, v := range first {
+			d[j] = a * v
 		}
 	}
+	return finite, checked
 }
 
 // broadcastWeights gives every process rank 0's initial weights.

@@ -87,6 +87,15 @@ func axpy32(n8 int, a float32, x, y *float32)
 //go:noescape
 func axpy64(n4 int, a float64, x, y *float64)
 
+// axpby32 and axpby64 are Axpby's vector loops; 1 when every result is
+// finite.
+//
+//go:noescape
+func axpby32(n8 int, a float32, x *float32, b float32, y, d *float32) int
+
+//go:noescape
+func axpby64(n4 int, a float64, x *float64, b float64, y, d *float64) int
+
 //go:noescape
 func momentum32(n8 int, w, grad, v *float32, lr, mu float32, nesterov int)
 

@@ -686,6 +686,75 @@ axpy64done:
 	VZEROUPPER
 	RET
 
+// func axpby32(n8 int, a float32, x *float32, b float32, y, d *float32) int
+// d[i] = a·x[i] + b·y[i] for i < 8·n8, each product and the sum rounded on
+// its own; 1 when every d[i] is finite (as finite32), else 0.
+TEXT ·axpby32(SB), NOSPLIT, $0-56
+	MOVQ         n8+0(FP), CX
+	VBROADCASTSS a+8(FP), Y15
+	MOVQ         x+16(FP), SI
+	VBROADCASTSS b+24(FP), Y14
+	MOVQ         y+32(FP), DI
+	MOVQ         d+40(FP), DX
+	VXORPS       Y13, Y13, Y13
+	TESTQ        CX, CX
+	JE           axpby32done
+
+axpby32loop:
+	VMULPS  (SI), Y15, Y0
+	VMULPS  (DI), Y14, Y1
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, (DX)
+	VSUBPS  Y0, Y0, Y1
+	VORPS   Y1, Y13, Y13
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	ADDQ    $32, DX
+	DECQ    CX
+	JNE     axpby32loop
+
+axpby32done:
+	XORQ   AX, AX
+	VPTEST Y13, Y13
+	SETEQ  AX
+	MOVQ   AX, ret+48(FP)
+	VZEROUPPER
+	RET
+
+// func axpby64(n4 int, a float64, x *float64, b float64, y, d *float64) int
+// axpby32 for float64, four at a time.
+TEXT ·axpby64(SB), NOSPLIT, $0-56
+	MOVQ         n4+0(FP), CX
+	VBROADCASTSD a+8(FP), Y15
+	MOVQ         x+16(FP), SI
+	VBROADCASTSD b+24(FP), Y14
+	MOVQ         y+32(FP), DI
+	MOVQ         d+40(FP), DX
+	VXORPD       Y13, Y13, Y13
+	TESTQ        CX, CX
+	JE           axpby64done
+
+axpby64loop:
+	VMULPD  (SI), Y15, Y0
+	VMULPD  (DI), Y14, Y1
+	VADDPD  Y1, Y0, Y0
+	VMOVUPD Y0, (DX)
+	VSUBPD  Y0, Y0, Y1
+	VORPD   Y1, Y13, Y13
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	ADDQ    $32, DX
+	DECQ    CX
+	JNE     axpby64loop
+
+axpby64done:
+	XORQ   AX, AX
+	VPTEST Y13, Y13
+	SETEQ  AX
+	MOVQ   AX, ret+48(FP)
+	VZEROUPPER
+	RET
+
 // func momentum32(n8 int, w, grad, v *float32, lr, mu float32, nesterov int)
 // For i < 8·n8: v = μ·v + g; w −= lr·v, or with nesterov w −= lr·(g + μ·v);
 // every operation rounded on its own, as in Go, with subnormal inputs and

@@ -46,6 +46,14 @@ func axpy32(n8 int, a float32, x, y *float32) { panic("kernels: axpy32 without a
 
 func axpy64(n4 int, a float64, x, y *float64) { panic("kernels: axpy64 without assembly") }
 
+func axpby32(n8 int, a float32, x *float32, b float32, y, d *float32) int {
+	panic("kernels: axpby32 without assembly")
+}
+
+func axpby64(n4 int, a float64, x *float64, b float64, y, d *float64) int {
+	panic("kernels: axpby64 without assembly")
+}
+
 func momentum32(n8 int, w, grad, v *float32, lr, mu float32, nesterov int) {
 	panic("kernels: momentum32 without assembly")
 }

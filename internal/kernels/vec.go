@@ -33,6 +33,31 @@ func Axpy[T float](a T, x, y []T) {
 	}
 }
 
+// Axpby sets d[i] = a·x[i] + b·y[i] over x's length and reports whether
+// every d[i] is finite: the sum of two replicas' gradients, weighted by
+// their rows, and its check in one pass.
+func Axpby[T float](a T, x []T, b T, y, d []T) bool {
+	y, d = y[:len(x)], d[:len(x)]
+	i, ok := 0, 1
+	if haveKernel && len(x) >= 8 {
+		if is32(a) {
+			n := len(x) / 8
+			ok = axpby32(n, *(*float32)(unsafe.Pointer(&a)), (*float32)(unsafe.Pointer(&x[0])),
+				*(*float32)(unsafe.Pointer(&b)), (*float32)(unsafe.Pointer(&y[0])), (*float32)(unsafe.Pointer(&d[0])))
+			i = 8 * n
+		} else {
+			n := len(x) / 4
+			ok = axpby64(n, *(*float64)(unsafe.Pointer(&a)), (*float64)(unsafe.Pointer(&x[0])),
+				*(*float64)(unsafe.Pointer(&b)), (*float64)(unsafe.Pointer(&y[0])), (*float64)(unsafe.Pointer(&d[0])))
+			i = 4 * n
+		}
+	}
+	for j := i; j < len(x); j++ {
+		d[j] = T(a*x[j]) + T(b*y[j])
+	}
+	return ok == 1 && Finite(d[i:])
+}
+
 // Momentum is heavy-ball SGD (or Nesterov's, when nesterov) over g's
 // length: v = μ·v + g; w −= lr·v (or lr·(g + μ·v)), with subnormal inputs
 // and results of every operation taken as zero (as a CPU's flush-to-zero

@@ -61,6 +61,19 @@ func testVec[T float](t *testing.T) {
 		if !sameBits(y1, y2) {
 			t.Fatalf("Axpy %T n=%d: %v, want %v", a, n, y1, y2)
 		}
+		b := T(r.NormFloat64())
+		d1, d2 := make([]T, n), make([]T, n)
+		ok1 := Axpby(a, x, b, y, d1)
+		var ok2 bool
+		withoutAssembly(func() { ok2 = Axpby(a, x, b, y, d2) })
+		if !sameBits(d1, d2) || ok1 != ok2 || ok1 != Finite(d2) {
+			t.Fatalf("Axpby %T n=%d: %v (finite %v), want %v (finite %v)", a, n, d1, ok1, d2, ok2)
+		}
+		for i := range d2 {
+			if want := T(a*x[i]) + T(b*y[i]); !sameBits([]T{d2[i]}, []T{want}) {
+				t.Fatalf("Axpby %T n=%d: d[%d] = %v, want %v", a, n, i, d2[i], want)
+			}
+		}
 		for _, nesterov := range []bool{false, true} {
 			w, g, v := vecInputs[T](r, n, special), vecInputs[T](r, n, special), vecInputs[T](r, n, special)
 			w1, v1 := append([]T(nil), w...), append([]T(nil), v...)
