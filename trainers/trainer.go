@@ -33,6 +33,7 @@ import (
 	"github.com/descent-go/descent/datasets"
 	"github.com/descent-go/descent/graph"
 	"github.com/descent-go/descent/internal/decay"
+	"github.com/descent-go/descent/internal/kernels"
 	"github.com/descent-go/descent/internal/progcache"
 	"github.com/descent-go/descent/internal/rng"
 	"github.com/descent-go/descent/models"
@@ -248,6 +249,7 @@ type run struct {
 	weights []*tensor.Dense // their tensors
 	grads   []*tensor.Dense // gradients of the current update
 	update  Update
+	serial  bool      // the passes of a step run unsplit
 	guard   *guard    // keeps the params finite
 	prep    *prepPass // sums, checks and saves before an update
 	noise   *noiseState
@@ -458,6 +460,9 @@ func (r *run) startUpdates() (err error) {
 			rep.weights = r.weights
 		}
 	}
+	// One replica stepping on fewer than 4 rows: its passes run unsplit
+	// (kernels.Hold; measured on 2 cores, a split pays from 4 rows up).
+	r.serial = len(r.reps) == 1 && !r.pol.FullBatch && (r.batch+r.parts-1)/r.parts < 4
 	return r.broadcastWeights()
 }
 
@@ -873,6 +878,10 @@ func (r *run) repErr(epoch int) error {
 // and checks that they are finite, in one pass that also saves the weights
 // for the guard.
 func (r *run) checkGrads(epoch int) error {
+	if r.serial {
+		kernels.Hold()
+		defer kernels.Release()
+	}
 	if r.prep.run() {
 		return nil
 	}
@@ -982,6 +991,10 @@ func (r *run) learningRate(t Time) (lr float64, err error) {
 // apply runs the optimizer's update; a panic in it is an error.
 func (r *run) apply(lr float64, grads []*tensor.Dense) (err error) {
 	defer caught(&err, "update of optimizer", r.cfg.Optimizer)
+	if r.serial {
+		kernels.Hold()
+		defer kernels.Release()
+	}
 	return r.update(lr, grads)
 }
 
