@@ -11,6 +11,7 @@
 // Prefetched for writing, the round trips overlap.
 #define PREFETCHW_R10 BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x0A
 #define PREFETCHW_R10_60 BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x4A; BYTE $0x3C
+#define PREFETCHW_DI_512 BYTE $0x0F; BYTE $0x0D; BYTE $0x8F; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00
 #define PREFETCHW_SI_512 BYTE $0x0F; BYTE $0x0D; BYTE $0x8E; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00
 
 // PREFETCHW_TILE prefetches for writing the 6 rows of 64 bytes at DX,
@@ -651,6 +652,7 @@ TEXT ·axpy32(SB), NOSPLIT, $0-32
 	JE           axpy32done
 
 axpy32loop:
+	PREFETCHW_DI_512
 	VMULPS  (SI), Y15, Y0
 	VADDPS  (DI), Y0, Y0
 	VMOVUPS Y0, (DI)
@@ -674,6 +676,7 @@ TEXT ·axpy64(SB), NOSPLIT, $0-32
 	JE           axpy64done
 
 axpy64loop:
+	PREFETCHW_DI_512
 	VMULPD  (SI), Y15, Y0
 	VADDPD  (DI), Y0, Y0
 	VMOVUPD Y0, (DI)
