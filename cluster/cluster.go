@@ -160,15 +160,17 @@ func (j *Job) collective(op string, nlocal, nout int, alone func(), call func() 
 
 // AllgatherFloat64 gathers every rank's local into out, in rank order: out[r*len(local):] is rank
 // r's local. Every rank must pass the same len(local); out must hold Size()*len(local) values.
+// local may be this rank's block of out itself: nothing is then copied within the rank
+// (MPI_IN_PLACE).
 func (j *Job) AllgatherFloat64(local, out []float64) error {
 	return j.collective("AllgatherFloat64", len(local), len(out),
-		func() { copy(out, local) }, func() error { return allgatherFloat64(local, out) })
+		func() { copy(out, local) }, func() error { return allgatherFloat64(j.rank, local, out) })
 }
 
 // AllgatherFloat32 is AllgatherFloat64 for float32 values.
 func (j *Job) AllgatherFloat32(local, out []float32) error {
 	return j.collective("AllgatherFloat32", len(local), len(out),
-		func() { copy(out, local) }, func() error { return allgatherFloat32(local, out) })
+		func() { copy(out, local) }, func() error { return allgatherFloat32(j.rank, local, out) })
 }
 
 // Broadcast copies root's buf into every other rank's buf. Every rank must pass the same len(buf).

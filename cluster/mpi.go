@@ -22,11 +22,12 @@ static int dc_size(int *s) { return MPI_Comm_size(MPI_COMM_WORLD, s); }
 static int dc_finalize(void) { return MPI_Finalize(); }
 static int dc_abort(int code) { return MPI_Abort(MPI_COMM_WORLD, code); }
 static int dc_barrier(void) { return MPI_Barrier(MPI_COMM_WORLD); }
+// in == NULL with n > 0: every rank's block is in place in out (MPI_IN_PLACE).
 static int dc_allgather_f64(const double *in, double *out, int n) {
-	return MPI_Allgather(in, n, MPI_DOUBLE, out, n, MPI_DOUBLE, MPI_COMM_WORLD);
+	return MPI_Allgather(in || n == 0 ? (const void *)in : MPI_IN_PLACE, n, MPI_DOUBLE, out, n, MPI_DOUBLE, MPI_COMM_WORLD);
 }
 static int dc_allgather_f32(const float *in, float *out, int n) {
-	return MPI_Allgather(in, n, MPI_FLOAT, out, n, MPI_FLOAT, MPI_COMM_WORLD);
+	return MPI_Allgather(in || n == 0 ? (const void *)in : MPI_IN_PLACE, n, MPI_FLOAT, out, n, MPI_FLOAT, MPI_COMM_WORLD);
 }
 static int dc_bcast(void *buf, int n, int root) { return MPI_Bcast(buf, n, MPI_BYTE, root, MPI_COMM_WORLD); }
 static int dc_thread_serialized(void) { return MPI_THREAD_SERIALIZED; }
@@ -120,18 +121,26 @@ func barrier() error { return mpiErr(C.dc_barrier()) }
 
 // The slices hold no Go pointers, so passing them to a blocking MPI call is a legal cgo call.
 
-func allgatherFloat64(local, out []float64) error {
+func allgatherFloat64(rank int, local, out []float64) error {
 	if len(local) == 0 {
 		return mpiErr(C.dc_allgather_f64(nil, nil, 0))
 	}
-	return mpiErr(C.dc_allgather_f64((*C.double)(&local[0]), (*C.double)(&out[0]), C.int(len(local))))
+	in := (*C.double)(&local[0])
+	if &local[0] == &out[rank*len(local)] {
+		in = nil
+	}
+	return mpiErr(C.dc_allgather_f64(in, (*C.double)(&out[0]), C.int(len(local))))
 }
 
-func allgatherFloat32(local, out []float32) error {
+func allgatherFloat32(rank int, local, out []float32) error {
 	if len(local) == 0 {
 		return mpiErr(C.dc_allgather_f32(nil, nil, 0))
 	}
-	return mpiErr(C.dc_allgather_f32((*C.float)(&local[0]), (*C.float)(&out[0]), C.int(len(local))))
+	in := (*C.float)(&local[0])
+	if &local[0] == &out[rank*len(local)] {
+		in = nil
+	}
+	return mpiErr(C.dc_allgather_f32(in, (*C.float)(&out[0]), C.int(len(local))))
 }
 
 func broadcast(buf []byte, root int) error {

@@ -82,7 +82,7 @@ func TestMPILauncherMismatchFails(t *testing.T) {
 var line = regexp.MustCompile(`(?m)^rank=(\d) size=(\d) (f64=.*) netns=(\S+)$`)
 
 // checkCollectives checks each rank's line against the values computed here: allgather in rank
-// order, broadcast from the last rank and from rank 0. It returns each rank's network namespace.
+// order (from separate buffers and in place), broadcast from the last rank and from rank 0. It returns each rank's network namespace.
 func checkCollectives(t *testing.T, out string) [2]string {
 	t.Helper()
 	var want64, want32 []string
@@ -92,8 +92,9 @@ func checkCollectives(t *testing.T, out string) [2]string {
 			want32 = append(want32, fmt.Sprint(float32(r)+float32(v)/8))
 		}
 	}
-	want := fmt.Sprintf("f64=[%s] f32=[%s] bcast_last=%q bcast_first=%q",
-		strings.Join(want64, " "), strings.Join(want32, " "), "from rank 1 of 2", "r0xxxxxx")
+	gathered := fmt.Sprintf("f64=[%s] f32=[%s]", strings.Join(want64, " "), strings.Join(want32, " "))
+	want := fmt.Sprintf("%s in-place %s bcast_last=%q bcast_first=%q",
+		gathered, gathered, "from rank 1 of 2", "r0xxxxxx")
 	var netns [2]string
 	seen := 0
 	for _, m := range line.FindAllStringSubmatch(out, -1) {

@@ -22,9 +22,9 @@ func Join() (*Job, error) {
 // Without MPI a job has one rank and the collectives never reach these.
 var errNoMPI = errors.New("built without the tag mpi")
 
-func finalize() error                             { return nil }
-func abort(code int)                              {}
-func allgatherFloat64(local, out []float64) error { return errNoMPI }
-func allgatherFloat32(local, out []float32) error { return errNoMPI }
-func broadcast(buf []byte, root int) error        { return errNoMPI }
-func barrier() error                              { return errNoMPI }
+func finalize() error                                       { return nil }
+func abort(code int)                                        {}
+func allgatherFloat64(rank int, local, out []float64) error { return errNoMPI }
+func allgatherFloat32(rank int, local, out []float32) error { return errNoMPI }
+func broadcast(buf []byte, root int) error                  { return errNoMPI }
+func barrier() error                                        { return errNoMPI }

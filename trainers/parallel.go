@@ -318,10 +318,16 @@ func newReducer(cl Cluster, weights []*tensor.Dense, local int) reducer {
 	}
 	n := cl.Size()
 	red.w = make([]float64, n*local)
+	// This process's block of the gathered gradients is where it packs its
+	// own: the allgather then copies nothing within the process.
+	block := local * red.size
+	lo, hi := cl.Rank()*block, (cl.Rank()+1)*block
 	if isF64(weights[0]) {
-		red.flat64, red.all64 = make([]float64, local*red.size), make([]float64, n*local*red.size)
+		red.all64 = make([]float64, n*block)
+		red.flat64 = red.all64[lo:hi:hi]
 	} else {
-		red.flat32, red.all32 = make([]float32, local*red.size), make([]float32, n*local*red.size)
+		red.all32 = make([]float32, n*block)
+		red.flat32 = red.all32[lo:hi:hi]
 	}
 	red.meta, red.all = make([]float64, 2*local+1), make([]float64, n*(2*local+1))
 	return red

@@ -98,6 +98,20 @@ func collectives(job *cluster.Job, n int) error {
 	if err := job.AllgatherFloat32(l32, g32); err != nil {
 		return err
 	}
+	// The same gathers with each rank's values already in its block of out (MPI_IN_PLACE), the
+	// other blocks holding garbage.
+	i64, i32 := make([]float64, p*n), make([]float32, p*n)
+	for v := range i64 {
+		i64[v], i32[v] = -1, -1
+	}
+	copy(i64[r*n:], l64)
+	copy(i32[r*n:], l32)
+	if err := job.AllgatherFloat64(i64[r*n:(r+1)*n], i64); err != nil {
+		return err
+	}
+	if err := job.AllgatherFloat32(i32[r*n:(r+1)*n], i32); err != nil {
+		return err
+	}
 	// Broadcast from the last rank, then from rank 0 into a buffer that already differs.
 	b := []byte(fmt.Sprintf("from rank %d of %d", r, p))
 	last := make([]byte, len("from rank 0 of 0")+len(fmt.Sprint(p))*2) // same length on every rank
@@ -114,7 +128,7 @@ func collectives(job *cluster.Job, n int) error {
 		return err
 	}
 	netns, _ := os.Readlink("/proc/self/ns/net") // which host (network namespace) this rank ran on
-	fmt.Printf("rank=%d size=%d f64=%v f32=%v bcast_last=%q bcast_first=%q netns=%s\n",
-		r, p, g64, g32, strings.TrimRight(string(last), "\x00"), string(first), netns)
+	fmt.Printf("rank=%d size=%d f64=%v f32=%v in-place f64=%v f32=%v bcast_last=%q bcast_first=%q netns=%s\n",
+		r, p, g64, g32, i64, i32, strings.TrimRight(string(last), "\x00"), string(first), netns)
 	return nil
 }
