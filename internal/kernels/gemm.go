@@ -473,29 +473,35 @@ func (t *gemmTask[T]) run() {
 	t.wg.Done()
 }
 
-// The workers: GOMAXPROCS−1 goroutines (at most maxWorkers−1), started on
-// first use, that compute shares of products. The caller computes a share
-// too.
+// The workers: GOMAXPROCS−1 goroutines (at most maxWorkers−1) that
+// compute shares of products and passes; the caller computes a share too.
+// They start when first needed and stay; a call splits into as many shares
+// as GOMAXPROCS allows at that moment, so that lowering it (a benchmark's
+// -cpu 1, an MPI rank given its share of the node) leaves the surplus
+// workers idle rather than competing for the cores.
 const maxWorkers = 8
 
-var gemmWorkers struct {
-	once sync.Once
-	n    int
-	work chan interface{ run() }
-}
+var gemmWorkers = struct {
+	mu      sync.Mutex
+	started int32
+	work    chan interface{ run() }
+}{work: make(chan interface{ run() }, maxWorkers)}
 
+// workers is the number of shares a call may split into now.
 func workers() int {
-	gemmWorkers.once.Do(func() {
-		gemmWorkers.n = runtime.GOMAXPROCS(0)
-		if gemmWorkers.n > maxWorkers {
-			gemmWorkers.n = maxWorkers
-		}
-		gemmWorkers.work = make(chan interface{ run() }, maxWorkers)
-		for i := 1; i < gemmWorkers.n; i++ {
+	n := runtime.GOMAXPROCS(0)
+	if n > maxWorkers {
+		n = maxWorkers
+	}
+	if atomic.LoadInt32(&gemmWorkers.started) < int32(n-1) {
+		gemmWorkers.mu.Lock()
+		for k := atomic.LoadInt32(&gemmWorkers.started); k < int32(n-1); k++ {
 			go worker()
+			atomic.StoreInt32(&gemmWorkers.started, k+1)
 		}
-	})
-	return gemmWorkers.n
+		gemmWorkers.mu.Unlock()
+	}
+	return n
 }
 
 func worker() {
