@@ -642,24 +642,33 @@ addscalardone:
 	RET
 
 // func axpy32(n8 int, a float32, x, y *float32)
-// y[i] += a·x[i] for i < 8·n8: a rounded product, then a rounded sum.
+// y[i] += a·x[i] for i < 8·n8 where x[i] ≠ 0 (NaN included): a rounded
+// product, then a rounded sum. Eight zeros of x leave their y unwritten.
 TEXT ·axpy32(SB), NOSPLIT, $0-32
 	MOVQ         n8+0(FP), CX
 	VBROADCASTSS a+8(FP), Y15
 	MOVQ         x+16(FP), SI
 	MOVQ         y+24(FP), DI
+	VXORPS       Y14, Y14, Y14
 	TESTQ        CX, CX
 	JE           axpy32done
 
 axpy32loop:
-	PREFETCHW_DI_512
-	VMULPS  (SI), Y15, Y0
-	VADDPS  (DI), Y0, Y0
-	VMOVUPS Y0, (DI)
-	ADDQ    $32, SI
-	ADDQ    $32, DI
-	DECQ    CX
-	JNE     axpy32loop
+	VMOVUPS   (SI), Y1
+	VCMPPS    $0x04, Y14, Y1, Y2 // x ≠ 0 or NaN
+	VPTEST    Y2, Y2
+	JZ        axpy32next
+	VMOVUPS   (DI), Y3
+	VMULPS    Y1, Y15, Y0
+	VADDPS    Y3, Y0, Y0
+	VBLENDVPS Y2, Y0, Y3, Y0     // y where x = 0
+	VMOVUPS   Y0, (DI)
+
+axpy32next:
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNE  axpy32loop
 
 axpy32done:
 	VZEROUPPER
@@ -672,18 +681,26 @@ TEXT ·axpy64(SB), NOSPLIT, $0-32
 	VBROADCASTSD a+8(FP), Y15
 	MOVQ         x+16(FP), SI
 	MOVQ         y+24(FP), DI
+	VXORPD       Y14, Y14, Y14
 	TESTQ        CX, CX
 	JE           axpy64done
 
 axpy64loop:
-	PREFETCHW_DI_512
-	VMULPD  (SI), Y15, Y0
-	VADDPD  (DI), Y0, Y0
-	VMOVUPD Y0, (DI)
-	ADDQ    $32, SI
-	ADDQ    $32, DI
-	DECQ    CX
-	JNE     axpy64loop
+	VMOVUPD   (SI), Y1
+	VCMPPD    $0x04, Y14, Y1, Y2
+	VPTEST    Y2, Y2
+	JZ        axpy64next
+	VMOVUPD   (DI), Y3
+	VMULPD    Y1, Y15, Y0
+	VADDPD    Y3, Y0, Y0
+	VBLENDVPD Y2, Y0, Y3, Y0
+	VMOVUPD   Y0, (DI)
+
+axpy64next:
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNE  axpy64loop
 
 axpy64done:
 	VZEROUPPER
