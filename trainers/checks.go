@@ -80,45 +80,52 @@ func sameLoss(a, b graph.Loss) bool {
 	return a != nil && reflect.ValueOf(a).Pointer() == reflect.ValueOf(b).Pointer()
 }
 
-// guard keeps the Params at their last finite values: the pass before
-// each update copies them (prepPass; a copy, not a scan: cheap next to a
-// step) and, when a loss or gradient turns non-finite or an epoch ends,
-// the guard checks them and puts the copy back if the last update made one
-// NaN or ±Inf.
+// guard keeps the Params at their last finite values: it copies them
+// right before each update (a copy, not a scan: cheap next to a step) and,
+// when a loss or gradient turns non-finite or an epoch ends, checks them
+// and puts the copy back if the last update made one NaN or ±Inf. The
+// copy is not part of the pass that checks the gradients (prepPass): made
+// there, a step whose gradients turn out non-finite because the last
+// update made the weights so would overwrite the good copy with them.
 type guard struct {
 	weights, saved []*tensor.Dense
 	savedAny       bool
+	copy           *splitter // weights into saved
 }
 
 func newGuard(weights []*tensor.Dense) *guard {
-	return &guard{weights: weights, saved: zerosLike(weights)}
+	g := &guard{weights: weights, saved: zerosLike(weights)}
+	g.copy = newSplitter(func(i, lo, hi int) {
+		if w := g.weights[i]; isF64(w) {
+			copy(g.saved[i].Float64s()[lo:hi], w.Float64s()[lo:hi])
+		} else {
+			copy(g.saved[i].Float32s()[lo:hi], w.Float32s()[lo:hi])
+		}
+	})
+	return g
 }
 
-// saveRange copies elements [lo, hi) of weight i.
-func (g *guard) saveRange(i, lo, hi int) {
-	if w := g.weights[i]; isF64(w) {
-		copy(g.saved[i].Float64s()[lo:hi], w.Float64s()[lo:hi])
-	} else {
-		copy(g.saved[i].Float32s()[lo:hi], w.Float32s()[lo:hi])
-	}
+// save copies the weights.
+func (g *guard) save() {
+	g.copy.run(g.weights)
+	g.savedAny = true
 }
 
 // prepPass is the pass over the elements before an update, split over the
 // cores by element range (splitter): with several parts, the sum of their
-// gradients (reducer.add); the check that the update's gradients are
-// finite; the guard's copy of the weights. One pass rather than three: on
-// a 100,000-weight model each pass costs a hand-off to the other cores and
-// a trip through memory, as long as a small batch's gradient.
+// gradients (reducer.add), and the check that the update's gradients are
+// finite, in one pass: on a 100,000-weight model each pass costs a
+// hand-off to the other cores and a trip through memory, as long as a
+// small batch's gradient.
 type prepPass struct {
 	red   *reducer // nil: one part, whose gradients are the update's
 	grads []*tensor.Dense
-	guard *guard
 	bad   int32 // some range was not finite
 	sp    *splitter
 }
 
-func newPrepPass(red *reducer, grads []*tensor.Dense, g *guard) *prepPass {
-	p := &prepPass{red: red, grads: grads, guard: g}
+func newPrepPass(red *reducer, grads []*tensor.Dense) *prepPass {
+	p := &prepPass{red: red, grads: grads}
 	p.sp = newSplitter(func(i, lo, hi int) {
 		var ok, checked bool
 		if p.red != nil {
@@ -133,7 +140,6 @@ func newPrepPass(red *reducer, grads []*tensor.Dense, g *guard) *prepPass {
 		if !ok {
 			atomic.StoreInt32(&p.bad, 1)
 		}
-		p.guard.saveRange(i, lo, hi)
 	})
 	return p
 }
@@ -142,7 +148,6 @@ func newPrepPass(red *reducer, grads []*tensor.Dense, g *guard) *prepPass {
 func (p *prepPass) run() bool {
 	atomic.StoreInt32(&p.bad, 0)
 	p.sp.run(p.grads)
-	p.guard.savedAny = true
 	return atomic.LoadInt32(&p.bad) == 0
 }
 

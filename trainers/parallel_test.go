@@ -258,14 +258,20 @@ func (r fakeRank) AllgatherFloat32(local, out []float32) error {
 }
 
 // allgather publishes local in bufs[rank], waits for every rank, copies all
-// of them into out in rank order, and waits again.
+// of them into out in rank order, and waits again. As MPI_IN_PLACE, a local
+// that is this rank's own block of out is left as it is (the others read
+// it meanwhile).
 func allgather[T float32 | float64](r fakeRank, bufs [][]T, local, out []T) {
 	r.j.mu.Lock()
 	bufs[r.rank] = local
 	r.j.mu.Unlock()
 	r.j.sync(func() {})
+	n := len(local)
 	for q := 0; q < r.j.size; q++ {
-		copy(out[q*len(local):], bufs[q])
+		if q == r.rank && n > 0 && &local[0] == &out[q*n] {
+			continue
+		}
+		copy(out[q*n:], bufs[q])
 	}
 	r.j.sync(func() {})
 }

@@ -2,6 +2,7 @@ package trainers
 
 import (
 	"context"
+	"math"
 	"strings"
 	"testing"
 
@@ -217,6 +218,80 @@ func TestValidationAndDtypeMismatches(t *testing.T) {
 		testutil.ErrContains(t, err, tc.want...)
 		if p.Len() != 0 {
 			t.Errorf("%s: params created", tc.name)
+		}
+	}
+}
+
+// sqrtExpBias is x·W + √exp(c) with c initialized to 1: when c reaches
+// −Inf its forward pass is finite (√0) but its gradient is not (∞·0).
+type sqrtExpBias struct{}
+
+func (sqrtExpBias) Forward(b *graph.Builder, x *G.Node) (*G.Node, error) {
+	h, err := graph.Dense(b, "lin", x, 1, nil)
+	if err != nil {
+		return nil, err
+	}
+	c, err := b.Param("c", tensor.Shape{1, 1}, graph.Constant(1))
+	if err != nil {
+		return nil, err
+	}
+	e, err := G.Exp(c)
+	if err != nil {
+		return nil, err
+	}
+	s, err := G.Sqrt(e)
+	if err != nil {
+		return nil, err
+	}
+	return G.BroadcastAdd(h, s, nil, []byte{0})
+}
+
+// cToMinusInf is SGD whose second update also sets the [1, 1] parameter
+// (sqrtExpBias's c) to −Inf: a diverging update that the next step's loss
+// does not show, only its gradient.
+type cToMinusInf struct{ lr float64 }
+
+func (o cToMinusInf) LearningRate() float64 { return o.lr }
+
+func (o cToMinusInf) Start(params []*tensor.Dense) (Update, error) {
+	calls := 0
+	return func(lr float64, grads []*tensor.Dense) error {
+		calls++
+		for i, p := range params {
+			w, g := p.Float64s(), grads[i].Float64s()
+			for j := range w {
+				w[j] -= lr * g[j]
+			}
+			if calls == 2 && p.Shape().Eq(tensor.Shape{1, 1}) {
+				w[0] = math.Inf(-1)
+			}
+		}
+		return nil
+	}, nil
+}
+
+// The guard's copy is made right before each update, after the gradients
+// are checked: a step whose gradient is not finite because the last update
+// made a weight so must not overwrite the copy of the weights before that
+// update, which the Fit puts back.
+func TestGuardKeepsTheWeightsBeforeTheDivergingUpdate(t *testing.T) {
+	lr := newLinReg(t, 40, 2, 0.1, 42, tensor.Float64)
+	for _, reps := range []int{1, 2} {
+		var before []float64 // c after the first update, before the second
+		c := cfg(3, cToMinusInf{lr: 0.01})
+		c.LogEvery = 1
+		p := graph.NewParams(tensor.Float64, 1)
+		c.Callbacks = []Callback{func(e Event) error {
+			if e.Kind == StepEnd && e.Step == 1 {
+				before = p.CopyFloat64s("c")
+			}
+			return nil
+		}}
+		c.Parallel.Replicas = reps
+		_, err := MiniBatchSGD{BatchSize: 8, Config: c}.Fit(bg, sqrtExpBias{}, p, lr.ds)
+		testutil.ErrContains(t, err, "epoch 1 step 2", `gradient of "c"`, "not finite", "update 2", "left at their values before")
+		if got := p.CopyFloat64s("c"); len(before) != 1 || got[0] != before[0] || math.IsInf(got[0], 0) {
+			t.Errorf("%d replicas: c = %v after the Fit, want %v (its value before the diverging update)", reps, got, before)
 		}
 	}
 }

@@ -251,7 +251,7 @@ type run struct {
 	update  Update
 	serial  bool      // the passes of a step run unsplit
 	guard   *guard    // keeps the params finite
-	prep    *prepPass // sums, checks and saves before an update
+	prep    *prepPass // sums and checks the gradients
 	noise   *noiseState
 	sched   Time
 	start   time.Time
@@ -453,7 +453,7 @@ func (r *run) startUpdates() (err error) {
 		copy(r.grads, r.red.sum)
 		red = &r.red
 	}
-	r.prep = newPrepPass(red, r.grads, r.guard)
+	r.prep = newPrepPass(red, r.grads)
 	if len(r.reps) > 1 {
 		r.pool = newPool(r.reps)
 		for _, rep := range r.reps {
@@ -875,8 +875,7 @@ func (r *run) repErr(epoch int) error {
 }
 
 // checkGrads makes the update's gradients (with several parts, their sum)
-// and checks that they are finite, in one pass that also saves the weights
-// for the guard.
+// and checks that they are finite, in one pass.
 func (r *run) checkGrads(epoch int) error {
 	if r.serial {
 		kernels.Hold()
@@ -930,6 +929,7 @@ func (r *run) step(epoch int, loss float64) error {
 	if err != nil {
 		return errors.Wrapf(err, "trainers: epoch %d step %d", epoch+1, r.sched.Step)
 	}
+	r.guardWeights()
 	if err := r.apply(lr, r.grads); err != nil {
 		return errors.Wrapf(err, "trainers: epoch %d step %d", epoch+1, r.sched.Step)
 	}
@@ -988,7 +988,18 @@ func (r *run) learningRate(t Time) (lr float64, err error) {
 	return lr, nil
 }
 
-// apply runs the optimizer's update; a panic in it is an error.
+// guardWeights makes the guard's copy of the weights, right before an
+// update (not in checkGrads' pass: see guard).
+func (r *run) guardWeights() {
+	if r.serial {
+		kernels.Hold()
+		defer kernels.Release()
+	}
+	r.guard.save()
+}
+
+// apply runs the optimizer's update; a panic in it is an error. Hogwild's
+// replicas call it at once.
 func (r *run) apply(lr float64, grads []*tensor.Dense) (err error) {
 	defer caught(&err, "update of optimizer", r.cfg.Optimizer)
 	if r.serial {

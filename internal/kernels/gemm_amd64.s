@@ -6,12 +6,11 @@
 // write it. A line that another core has read since this one last wrote
 // it (a replica's gradient summed by the other cores, weights every
 // replica reads) needs an ownership round trip to the other core when it
-// is stored to, and stores wait for them one after another: 50–100 µs per
-// 200 KB on the project's 2-core VM, ten times the time of the arithmetic.
-// Prefetched for writing, the round trips overlap.
+// is stored to, and stores wait for them one after another: about 100 µs
+// per 200 KB on the project's 2-core VM, ten times the time of the
+// arithmetic. Prefetched for writing, the round trips overlap.
 #define PREFETCHW_R10 BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x0A
 #define PREFETCHW_R10_60 BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x4A; BYTE $0x3C
-#define PREFETCHW_DI_512 BYTE $0x0F; BYTE $0x0D; BYTE $0x8F; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00
 #define PREFETCHW_SI_512 BYTE $0x0F; BYTE $0x0D; BYTE $0x8E; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00
 
 // PREFETCHW_TILE prefetches for writing the 6 rows of 64 bytes at DX,
