@@ -82,7 +82,8 @@ func TestMPILauncherMismatchFails(t *testing.T) {
 var line = regexp.MustCompile(`(?m)^rank=(\d) size=(\d) (f64=.*) netns=(\S+)$`)
 
 // checkCollectives checks each rank's line against the values computed here: allgather in rank
-// order (from separate buffers and in place), broadcast from the last rank and from rank 0. It returns each rank's network namespace.
+// order (from separate buffers and in place), broadcast from the last rank and from rank 0. It
+// returns each rank's network namespace.
 func checkCollectives(t *testing.T, out string) [2]string {
 	t.Helper()
 	var want64, want32 []string
