@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/csv"
 	"io"
@@ -100,8 +101,24 @@ func idxFileShape(path string) ([]int, error) {
 		return nil, errors.Wrapf(err, "datasets: %s", path)
 	}
 	defer closer.Close()
-	shape, _, err := readIDXHeader(src, path, maxIDXBytes, "")
-	return shape, err
+	shape, size, err := readIDXHeader(src, path, maxIDXBytes, "")
+	if err != nil {
+		return nil, err
+	}
+	// An uncompressed file's length is known now: a header that promises
+	// more or less data than the file holds is an error here, not after a
+	// pass has begun (a gzipped file's is checked as it is read).
+	if _, gz := closer.(*gzip.Reader); !gz {
+		st, err := f.Stat()
+		if err != nil {
+			return nil, errors.Wrap(err, "datasets: OpenIDXStream")
+		}
+		if want := int64(4+4*len(shape)) + int64(size); st.Mode().IsRegular() && st.Size() != want {
+			return nil, errors.Errorf("datasets: %s: %d bytes, but its dimensions %v need %d (a %d-byte header and %d bytes of data)",
+				path, st.Size(), tensor.Shape(shape), want, 4+4*len(shape), size)
+		}
+	}
+	return shape, nil
 }
 
 func (s *IDXStream) Len() int                    { return s.n }

@@ -111,6 +111,17 @@ func TestIDXStreamBadData(t *testing.T) {
 	os.WriteFile(img, idxBytes(0x08, []uint32{10, 2, 2}, append(pix, 1)), 0o644)
 	_, _, err = wholePass(t, s, Pass{})
 	testutil.ErrPrefixed(t, err, "datasets: ", img, "offset 56", "more data")
+	// the same files at opening: the header's promise is checked against
+	// the file's length (uncompressed)
+	_, err = OpenIDXStream(img, lab, IDXStreamOptions{})
+	testutil.ErrPrefixed(t, err, "datasets: ", img, "57 bytes", "(10, 2, 2) need 56")
+	os.WriteFile(img, idxBytes(0x08, []uint32{10, 2, 2}, pix[:30]), 0o644)
+	_, err = OpenIDXStream(img, lab, IDXStreamOptions{})
+	testutil.ErrPrefixed(t, err, "datasets: ", img, "46 bytes", "(10, 2, 2) need 56")
+	os.WriteFile(img, idxBytes(0x08, []uint32{81, 2, 3158064}, nil), 0o644) // 16 bytes promising 511 MB (a fuzzed header)
+	_, err = OpenIDXStream(img, lab, IDXStreamOptions{})
+	testutil.ErrPrefixed(t, err, "datasets: ", img, "16 bytes", "need 511606384")
+	os.WriteFile(img, idxBytes(0x08, []uint32{10, 2, 2}, pix), 0o644)
 	os.WriteFile(lab, idxBytes(0x08, []uint32{9}, make([]byte, 9)), 0o644)
 	_, err = OpenIDXStream(img, lab, IDXStreamOptions{})
 	testutil.ErrPrefixed(t, err, "datasets: ", "10 images", "9 labels")
@@ -173,6 +184,8 @@ func FuzzIDXStream(f *testing.F) {
 	f.Add(idxBytes(0x08, []uint32{3, 2, 2}, make([]byte, 12)), uint8(3))
 	f.Add(idxBytes(0x08, []uint32{3, 2, 2}, make([]byte, 11)), uint8(3))
 	f.Add([]byte{0, 0, 8, 3, 0, 0, 0, 2}, uint8(2))
+	// gzipped, 1.3 M values in 2 KB: read one example at a time below
+	f.Add(gz(f, idxBytes(0x08, []uint32{255, 100, 50}, make([]byte, 255*5000))), uint8(255))
 	f.Fuzz(func(t *testing.T, b []byte, n uint8) {
 		dir := t.TempDir()
 		img, lab := filepath.Join(dir, "img"), filepath.Join(dir, "lab")
@@ -181,6 +194,17 @@ func FuzzIDXStream(f *testing.F) {
 		s, err := OpenIDXStream(img, lab, IDXStreamOptions{Stream: StreamOptions{ShuffleBuffer: 2}})
 		if err != nil {
 			testutil.ErrContains(t, err, dir) // names the file
+			return
+		}
+		if s.Len()*sizeOf(s.XShape()) > 1<<20 {
+			// A gzipped header may promise more than a whole pass's
+			// buffer should hold here: read one example at a time.
+			k, err := passOneByOne(s, Pass{Shuffle: true})
+			if err != nil {
+				testutil.ErrContains(t, err, img)
+			} else if k != s.Len() {
+				t.Fatalf("read %d examples, want %d", k, s.Len())
+			}
 			return
 		}
 		x, _, err := wholePass(t, s, Pass{Shuffle: true})
@@ -192,6 +216,29 @@ func FuzzIDXStream(f *testing.F) {
 			t.Fatalf("read %d values, want %d examples", len(x), s.Len())
 		}
 	})
+}
+
+// passOneByOne reads a pass of src one example at a time and returns how
+// many it read before io.EOF, or the error.
+func passOneByOne(src Source, p Pass) (int, error) {
+	xt := newZeros(src.Dtype(), append(tensor.Shape{1}, src.XShape()...))
+	yt := newZeros(src.Dtype(), append(tensor.Shape{1}, src.YShape()...))
+	st, err := src.Open(context.Background(), p)
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	n := 0
+	for {
+		k, err := st.Read(xt, yt, 1)
+		n += k
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
 }
 
 // FuzzCSVStream: a CSV file that OpenCSVStream accepts reads completely
