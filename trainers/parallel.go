@@ -26,8 +26,9 @@ import (
 // the fixed order makes reruns bit-identical and gives a multi-process run
 // the bits of an in-process run with as many replicas.
 type Parallel struct {
-	// Replicas is the number of replicas in this process, each on its own
-	// goroutine over the same parameter tensors; 0 or 1 means one.
+	// Replicas is the number of replicas in this process, each with
+	// programs of its own over the same parameter tensors, run at once on
+	// the process's cores; 0 or 1 means one.
 	Replicas int
 	// Cluster joins the Fit to a job of several processes (a
 	// *cluster.Job, one per MPI rank); nil means this process alone.

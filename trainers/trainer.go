@@ -432,7 +432,7 @@ func (r *run) bindWeights(target *graph.Params) error {
 }
 
 // startUpdates makes what an update needs: the optimizer's Update, the
-// gradient buffers, the reduction across parts, the replicas' goroutines,
+// gradient buffers, the reduction across parts, the replicas' pool,
 // and every process on rank 0's weights.
 func (r *run) startUpdates() (err error) {
 	r.guard = newGuard(r.weights)
