@@ -131,17 +131,22 @@ func newPrepPass(red *reducer, grads []*tensor.Dense) *prepPass {
 		if p.red != nil {
 			ok, checked = p.red.add(i, lo, hi)
 		}
-		if t := p.grads[i]; checked {
-		} else if isF64(t) {
-			ok = kernels.Finite(t.Float64s()[lo:hi])
-		} else {
-			ok = kernels.Finite(t.Float32s()[lo:hi])
+		if !checked {
+			ok = finiteRange(p.grads[i], lo, hi)
 		}
 		if !ok {
 			atomic.StoreInt32(&p.bad, 1)
 		}
 	})
 	return p
+}
+
+// finiteRange reports whether elements [lo, hi) of t are all finite.
+func finiteRange(t *tensor.Dense, lo, hi int) bool {
+	if isF64(t) {
+		return kernels.Finite(t.Float64s()[lo:hi])
+	}
+	return kernels.Finite(t.Float32s()[lo:hi])
 }
 
 // run makes the pass and reports whether every gradient is finite.

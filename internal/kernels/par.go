@@ -88,19 +88,17 @@ func (j *parJob[T]) runRange(lo, hi int) {
 	}
 }
 
-// run computes the job's n units, split over the workers when they touch
-// size values or more and no other kernel call is in progress (data-parallel
-// replicas keep the cores busy already), else on the caller. Spread's units
-// are always split.
+// run computes the job's n units, split over the caller and the workers:
+// always for Spread; for a pass when it touches size values or more and no
+// other kernel call is in progress (data-parallel replicas keep the cores
+// busy already); else on the caller alone.
 func (j *parJob[T]) run(n, size int) {
+	busy := atomic.AddInt32(&inFlight, 1) > 1
+	defer atomic.AddInt32(&inFlight, -1)
 	parts := 1
-	if size >= minSplit && n > 1 {
+	if j.pass == passSpread || size >= minSplit && !busy {
 		parts = min(workers(), n)
 	}
-	if atomic.AddInt32(&inFlight, 1) > 1 && j.pass != passSpread {
-		parts = 1
-	}
-	defer atomic.AddInt32(&inFlight, -1)
 	per := (n + parts - 1) / parts
 	for p := 1; p < parts; p++ {
 		lo, hi := p*per, (p+1)*per
@@ -171,7 +169,7 @@ func Split(n int, r Ranger) {
 // as long as a worker polled. r must not panic.
 func Spread(n int, r Ranger) {
 	if n > 0 {
-		runJob[float32](passSpread, Conv{}, Pool{}, nil, nil, nil, nil, r, n, minSplit)
+		runJob[float32](passSpread, Conv{}, Pool{}, nil, nil, nil, nil, r, n, 0)
 	}
 }
 

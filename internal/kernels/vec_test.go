@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand"
 	"testing"
+
+	"github.com/descent-go/descent/internal/testutil"
 )
 
 // vecInputs draws n values: normal ones, and in about a third of the places
@@ -19,16 +21,18 @@ func vecInputs[T float](r *rand.Rand, n int, special []float64) []T {
 	return x
 }
 
+// sameBits compares float32s or float64s bit for bit, NaNs included
+// (float32 → float64 is exact).
 func sameBits[T float](a, b []T) bool {
-	for i := range a {
-		if float64(a[i]) != float64(b[i]) && !(a[i] != a[i] && b[i] != b[i]) {
-			return false
-		}
-		if math.Signbit(float64(a[i])) != math.Signbit(float64(b[i])) {
-			return false
-		}
+	return testutil.SameBits(float64s(a), float64s(b))
+}
+
+func float64s[T float](x []T) []float64 {
+	out := make([]float64, len(x))
+	for i, v := range x {
+		out[i] = float64(v)
 	}
-	return len(a) == len(b)
+	return out
 }
 
 // withoutAssembly runs f with the vector loops off: the Go loops alone.
