@@ -112,12 +112,8 @@ type replica struct {
 	loss        float64
 	err         error
 	grads       []*tensor.Dense // c's gradients
-	// weights, with several replicas in this process: the weights, which
-	// a replica prefetches before its step (another core updated part of
-	// them).
-	weights []*tensor.Dense
-	acc     []*tensor.Dense // full-batch accumulators
-	seen    int             // full-batch: examples of this epoch so far
+	acc         []*tensor.Dense // full-batch accumulators
+	seen        int             // full-batch: examples of this epoch so far
 }
 
 func (rep *replica) closeStream() {
@@ -135,7 +131,6 @@ func (rep *replica) gradient() {
 	if rep.rows == 0 {
 		return
 	}
-	rep.prefetch()
 	c, err := rep.progs.Get(rep.rows)
 	if err != nil {
 		rep.err = errors.Wrapf(err, "batch of %d", rep.rows)
@@ -150,22 +145,6 @@ func (rep *replica) gradient() {
 	rep.c, rep.loss = c, c.Loss()
 	for i := range rep.grads {
 		rep.grads[i] = c.Grad(i)
-	}
-}
-
-// prefetch asks for the weights in this core's caches, in flight while the
-// replica gathers its rows: the update split over the cores wrote each
-// core's share, and a product reading them in place would wait for the
-// other cores' lines one by one (2 replicas on 2 cores, interleaved
-// medians of 6: batch 32 132,751 → 143,109 samples/s, batch 128 196,743 →
-// 205,452).
-func (rep *replica) prefetch() {
-	for _, w := range rep.weights {
-		if isF64(w) {
-			kernels.Prefetch(w.Float64s())
-		} else {
-			kernels.Prefetch(w.Float32s())
-		}
 	}
 }
 
@@ -193,7 +172,6 @@ func (rep *replica) fill(c *progcache.Compiled, rows int) error {
 // the epoch's total examples.
 func (rep *replica) accumulate(ctx context.Context, r *run, chunk, total int) {
 	defer rep.recovered()
-	rep.prefetch()
 	want := r.train.PartLen(rep.part, rep.parts)
 	for {
 		if r.cl == nil {
@@ -256,11 +234,14 @@ func (rep *replica) accumulate(ctx context.Context, r *run, chunk, total int) {
 // (kernels.Spread), which poll for a while before blocking: a step's
 // parallel parts are too short to wake a thread for each.
 type pool struct {
-	reps []*replica
-	f    func(*replica)
+	reps    []*replica
+	weights []*tensor.Dense
+	f       func(*replica)
 }
 
-func newPool(reps []*replica) *pool { return &pool{reps: reps} }
+func newPool(reps []*replica, weights []*tensor.Dense) *pool {
+	return &pool{reps: reps, weights: weights}
+}
 
 // each runs f on every replica at once and waits for all of them.
 func (p *pool) each(f func(*replica)) {
@@ -269,8 +250,20 @@ func (p *pool) each(f func(*replica)) {
 	p.f = nil
 }
 
-// Range runs f on replicas [lo, hi): Spread's share of them.
+// Range runs f on replicas [lo, hi), Spread's share of them, after asking
+// for the weights in this core's caches: the update split over the cores
+// wrote each core's share, and a product reading them in place would wait
+// for the other cores' lines one by one; prefetched, they arrive while the
+// replica gathers its rows (2 replicas on 2 cores, interleaved medians of
+// 6: batch 32 132,751 → 143,109 samples/s, batch 128 196,743 → 205,452).
 func (p *pool) Range(lo, hi int) {
+	for _, w := range p.weights {
+		if isF64(w) {
+			kernels.Prefetch(w.Float64s())
+		} else {
+			kernels.Prefetch(w.Float32s())
+		}
+	}
 	for _, r := range p.reps[lo:hi] {
 		p.f(r)
 	}

@@ -455,10 +455,7 @@ func (r *run) startUpdates() (err error) {
 	}
 	r.prep = newPrepPass(red, r.grads)
 	if len(r.reps) > 1 {
-		r.pool = newPool(r.reps)
-		for _, rep := range r.reps {
-			rep.weights = r.weights
-		}
+		r.pool = newPool(r.reps, r.weights)
 	}
 	// One replica stepping on fewer than 4 rows: its passes run unsplit
 	// (kernels.Hold; measured on 2 cores, a split pays from 4 rows up).
