@@ -874,10 +874,7 @@ func (r *run) repErr(epoch int) error {
 // checkGrads makes the update's gradients (with several parts, their sum)
 // and checks that they are finite, in one pass.
 func (r *run) checkGrads(epoch int) error {
-	if r.serial {
-		kernels.Hold()
-		defer kernels.Release()
-	}
+	defer r.unsplit()()
 	if r.prep.run() {
 		return nil
 	}
@@ -985,13 +982,20 @@ func (r *run) learningRate(t Time) (lr float64, err error) {
 	return lr, nil
 }
 
+// unsplit keeps the passes that follow on this core when the step is too
+// small for splitting to pay (r.serial: kernels.Hold); defer its result.
+func (r *run) unsplit() (release func()) {
+	if !r.serial {
+		return func() {}
+	}
+	kernels.Hold()
+	return kernels.Release
+}
+
 // guardWeights makes the guard's copy of the weights, right before an
 // update (not in checkGrads' pass: see guard).
 func (r *run) guardWeights() {
-	if r.serial {
-		kernels.Hold()
-		defer kernels.Release()
-	}
+	defer r.unsplit()()
 	r.guard.save()
 }
 
@@ -999,10 +1003,7 @@ func (r *run) guardWeights() {
 // replicas call it at once.
 func (r *run) apply(lr float64, grads []*tensor.Dense) (err error) {
 	defer caught(&err, "update of optimizer", r.cfg.Optimizer)
-	if r.serial {
-		kernels.Hold()
-		defer kernels.Release()
-	}
+	defer r.unsplit()()
 	return r.update(lr, grads)
 }
 
