@@ -99,6 +99,33 @@ func BenchmarkReplicas(b *testing.B) {
 	}
 }
 
+// BenchmarkReplicasControls takes apart what two replicas at batch 32 cost
+// beyond their share of the work (docs/scaling.md, "Measured"): on one core,
+// B=16/replicas=1 is one replica's share; frozen steps with an optimizer
+// that leaves the weights as they are, so that no updated weight crosses
+// from one core's cache to the other's (compare frozen replicas=2 on 2
+// cores with frozen replicas=1 on 1 core).
+func BenchmarkReplicasControls(b *testing.B) {
+	pol := func(batch int) Policy { return Policy{Name: "MiniBatchSGD", BatchSize: batch, Shuffle: true} }
+	b.Run("B=16/replicas=1", func(b *testing.B) {
+		benchParallel(b, 4096, pol(16), SGD{LR: 0.01, Momentum: 0.9}, 16, Parallel{Replicas: 1})
+	})
+	for _, reps := range []int{1, 2} {
+		b.Run(fmt.Sprintf("frozen/B=32/replicas=%d", reps), func(b *testing.B) {
+			benchParallel(b, 4096, pol(32), frozen{}, 32, Parallel{Replicas: reps})
+		})
+	}
+}
+
+// frozen is an Optimizer whose updates leave the weights as they are.
+type frozen struct{}
+
+func (frozen) LearningRate() float64 { return 0.01 }
+
+func (frozen) Start([]*tensor.Dense) (Update, error) {
+	return func(float64, []*tensor.Dense) error { return nil }, nil
+}
+
 // BenchmarkHogwild is an epoch of online SGD on the MLP, serial and
 // Hogwild on two replicas: compare updates/s with -cpu 2.
 func BenchmarkHogwild(b *testing.B) {
