@@ -71,21 +71,45 @@ func fillBench(tb testing.TB, b *Builder, name string, shape tensor.Shape, f fun
 // conv 6@5×5 pad 2, ReLU, max-pool 2, conv 16@5×5, ReLU, max-pool 2, Dense
 // 120, 84, 10) for a batch of n MNIST-shaped images.
 func benchLeNet(tb testing.TB, dt tensor.Dtype, n int) *Program {
+	return benchImages(tb, dt, n, func(b *Builder) []func(*G.Node) (*G.Node, error) {
+		return []func(*G.Node) (*G.Node, error){
+			func(x *G.Node) (*G.Node, error) { return Conv2D(b, "conv1", x, 6, 5, 1, 2, nil) }, ReLU,
+			func(x *G.Node) (*G.Node, error) { return MaxPool2D(x, 2, 2) },
+			func(x *G.Node) (*G.Node, error) { return Conv2D(b, "conv2", x, 16, 5, 1, 0, nil) }, ReLU,
+			func(x *G.Node) (*G.Node, error) { return MaxPool2D(x, 2, 2) }, Flatten,
+			func(x *G.Node) (*G.Node, error) { return Dense(b, "fc1", x, 120, HeNormal) }, ReLU,
+			func(x *G.Node) (*G.Node, error) { return Dense(b, "fc2", x, 84, HeNormal) }, ReLU,
+			func(x *G.Node) (*G.Node, error) { return Dense(b, "out", x, 10, nil) },
+		}
+	})
+}
+
+// benchBatchNorm is a training program of a convolution and a dense layer,
+// each followed by BatchNorm (models.ConvNet's pattern), on n random 28×28
+// images.
+func benchBatchNorm(tb testing.TB, dt tensor.Dtype, n int) *Program {
+	return benchImages(tb, dt, n, func(b *Builder) []func(*G.Node) (*G.Node, error) {
+		return []func(*G.Node) (*G.Node, error){
+			func(x *G.Node) (*G.Node, error) { return Conv2D(b, "conv1", x, 16, 3, 1, 1, nil) },
+			func(x *G.Node) (*G.Node, error) { return BatchNorm(b, "conv1/bn", x) }, ReLU,
+			func(x *G.Node) (*G.Node, error) { return MaxPool2D(x, 2, 2) }, Flatten,
+			func(x *G.Node) (*G.Node, error) { return Dense(b, "fc1", x, 128, HeNormal) },
+			func(x *G.Node) (*G.Node, error) { return BatchNorm(b, "fc1/bn", x) }, ReLU,
+			func(x *G.Node) (*G.Node, error) { return Dense(b, "out", x, 10, nil) },
+		}
+	})
+}
+
+// benchImages is a training program of the stages made by build, on n
+// random 1×28×28 images of 10 classes, with the softmax cross-entropy loss.
+func benchImages(tb testing.TB, dt tensor.Dtype, n int, build func(*Builder) []func(*G.Node) (*G.Node, error)) *Program {
 	tb.Helper()
 	b := NewBuilder(NewParams(dt, 1))
 	b.SetTraining(true)
 	r := rand.New(rand.NewSource(1))
 	h := fillBench(tb, b, "x", tensor.Shape{n, 1, 28, 28}, func(int) float64 { return r.Float64() })
 	y := fillBench(tb, b, "y", tensor.Shape{n}, func(int) float64 { return float64(r.Intn(10)) })
-	stages := []func(*G.Node) (*G.Node, error){
-		func(x *G.Node) (*G.Node, error) { return Conv2D(b, "conv1", x, 6, 5, 1, 2, nil) }, ReLU,
-		func(x *G.Node) (*G.Node, error) { return MaxPool2D(x, 2, 2) },
-		func(x *G.Node) (*G.Node, error) { return Conv2D(b, "conv2", x, 16, 5, 1, 0, nil) }, ReLU,
-		func(x *G.Node) (*G.Node, error) { return MaxPool2D(x, 2, 2) }, Flatten,
-		func(x *G.Node) (*G.Node, error) { return Dense(b, "fc1", x, 120, HeNormal) }, ReLU,
-		func(x *G.Node) (*G.Node, error) { return Dense(b, "fc2", x, 84, HeNormal) }, ReLU,
-		func(x *G.Node) (*G.Node, error) { return Dense(b, "out", x, 10, nil) },
-	}
+	stages := build(b)
 	var err error
 	for _, f := range stages {
 		if h, err = f(h); err != nil {

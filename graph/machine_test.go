@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"testing"
 
 	"github.com/descent-go/descent/internal/kernels"
@@ -177,6 +178,35 @@ func TestRunAllocatesNothing(t *testing.T) {
 		}
 		checkNoAllocs(t, fmt.Sprintf("%v LeNet batch 64", dt), benchLeNet(t, dt, 64))
 		checkNoAllocs(t, fmt.Sprintf("%v LeNet batch 1", dt), benchLeNet(t, dt, 1))
+		checkNoAllocs(t, fmt.Sprintf("%v BatchNorm network batch 64", dt), benchBatchNorm(t, dt, 64))
+	}
+}
+
+// TestBatchNormSameBitsOnAnyCoreCount runs a BatchNorm network's training
+// step on one core and on two, where its passes split by channel: the loss
+// and every gradient must be the same bits.
+func TestBatchNormSameBitsOnAnyCoreCount(t *testing.T) {
+	for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
+		var progs [2]*Program
+		for i, procs := range []int{1, 2} {
+			prev := runtime.GOMAXPROCS(procs)
+			progs[i] = benchBatchNorm(t, dt, 64)
+			err := progs[i].Run()
+			runtime.GOMAXPROCS(prev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer progs[i].Close()
+		}
+		one, two := progs[0], progs[1]
+		if math.Float64bits(one.Loss()) != math.Float64bits(two.Loss()) {
+			t.Errorf("%v: loss %v on one core, %v on two", dt, one.Loss(), two.Loss())
+		}
+		for k := 0; k < one.NumParams(); k++ {
+			if !testutil.SameTensor(one.Grad(k), two.Grad(k)) {
+				t.Errorf("%v: gradient of %s differs between one core and two", dt, one.ParamName(k))
+			}
+		}
 	}
 }
 

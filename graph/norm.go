@@ -8,6 +8,8 @@ import (
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/descent-go/descent/internal/kernels"
 )
 
 // BatchNorm normalizes each channel of x — axis 1 of a (batch, channels)
@@ -170,12 +172,10 @@ func (k bnOp) run(dst *tensor.Dense, in []G.Value) error {
 	}
 	if dst.Dtype() == tensor.Float64 {
 		s := arg(in, 1).Float64s()
-		bnApply(x.Float64s(), s[:c], s[c:], arg(in, 2).Float64s(), arg(in, 3).Float64s(), dst.Float64s(), k.eps, outer, c, inner)
-	} else {
-		s := arg(in, 1).Float32s()
-		bnApply(x.Float32s(), s[:c], s[c:], arg(in, 2).Float32s(), arg(in, 3).Float32s(), dst.Float32s(), k.eps, outer, c, inner)
+		return runBN(bnJob[float64]{pass: bnApplyPass, x: x.Float64s(), mean: s[:c], variance: s[c:], gamma: arg(in, 2).Float64s(), beta: arg(in, 3).Float64s(), dst: dst.Float64s(), eps: k.eps, outer: outer, c: c, inner: inner})
 	}
-	return nil
+	s := arg(in, 1).Float32s()
+	return runBN(bnJob[float32]{pass: bnApplyPass, x: x.Float32s(), mean: s[:c], variance: s[c:], gamma: arg(in, 2).Float32s(), beta: arg(in, 3).Float32s(), dst: dst.Float32s(), eps: k.eps, outer: outer, c: c, inner: inner})
 }
 
 func (k bnStatsOp) String() string { return fmt.Sprintf("BatchNormStats{%d}", k.dims) }
@@ -198,11 +198,9 @@ func (k bnStatsOp) run(dst *tensor.Dense, in []G.Value) error {
 		return err
 	}
 	if dst.Dtype() == tensor.Float64 {
-		bnStats(x.Float64s(), dst.Float64s(), outer, c, inner)
-	} else {
-		bnStats(x.Float32s(), dst.Float32s(), outer, c, inner)
+		return runBN(bnJob[float64]{pass: bnStatsPass, x: x.Float64s(), dst: dst.Float64s(), outer: outer, c: c, inner: inner})
 	}
-	return nil
+	return runBN(bnJob[float32]{pass: bnStatsPass, x: x.Float32s(), dst: dst.Float32s(), outer: outer, c: c, inner: inner})
 }
 
 func (k bnEvalOp) String() string { return fmt.Sprintf("BatchNormEval{%v,%d}", k.eps, k.dims) }
@@ -219,11 +217,9 @@ func (k bnEvalOp) run(dst *tensor.Dense, in []G.Value) error {
 		return err
 	}
 	if dst.Dtype() == tensor.Float64 {
-		bnApply(x.Float64s(), arg(in, 1).Float64s(), arg(in, 2).Float64s(), arg(in, 3).Float64s(), arg(in, 4).Float64s(), dst.Float64s(), k.eps, outer, c, inner)
-	} else {
-		bnApply(x.Float32s(), arg(in, 1).Float32s(), arg(in, 2).Float32s(), arg(in, 3).Float32s(), arg(in, 4).Float32s(), dst.Float32s(), k.eps, outer, c, inner)
+		return runBN(bnJob[float64]{pass: bnApplyPass, x: x.Float64s(), mean: arg(in, 1).Float64s(), variance: arg(in, 2).Float64s(), gamma: arg(in, 3).Float64s(), beta: arg(in, 4).Float64s(), dst: dst.Float64s(), eps: k.eps, outer: outer, c: c, inner: inner})
 	}
-	return nil
+	return runBN(bnJob[float32]{pass: bnApplyPass, x: x.Float32s(), mean: arg(in, 1).Float32s(), variance: arg(in, 2).Float32s(), gamma: arg(in, 3).Float32s(), beta: arg(in, 4).Float32s(), dst: dst.Float32s(), eps: k.eps, outer: outer, c: c, inner: inner})
 }
 
 func (k bnGradXOp) String() string { return "∂x" + k.bnOp.String() }
@@ -243,12 +239,10 @@ func (k bnGradXOp) run(dst *tensor.Dense, in []G.Value) error {
 	}
 	if dst.Dtype() == tensor.Float64 {
 		s := arg(in, 1).Float64s()
-		bnGradX(x.Float64s(), s[:c], s[c:], arg(in, 2).Float64s(), arg(in, 3).Float64s(), dst.Float64s(), k.eps, outer, c, inner)
-	} else {
-		s := arg(in, 1).Float32s()
-		bnGradX(x.Float32s(), s[:c], s[c:], arg(in, 2).Float32s(), arg(in, 3).Float32s(), dst.Float32s(), k.eps, outer, c, inner)
+		return runBN(bnJob[float64]{pass: bnGradXPass, x: x.Float64s(), mean: s[:c], variance: s[c:], gamma: arg(in, 2).Float64s(), g: arg(in, 3).Float64s(), dst: dst.Float64s(), eps: k.eps, outer: outer, c: c, inner: inner})
 	}
-	return nil
+	s := arg(in, 1).Float32s()
+	return runBN(bnJob[float32]{pass: bnGradXPass, x: x.Float32s(), mean: s[:c], variance: s[c:], gamma: arg(in, 2).Float32s(), g: arg(in, 3).Float32s(), dst: dst.Float32s(), eps: k.eps, outer: outer, c: c, inner: inner})
 }
 
 func (k bnGradGammaOp) String() string { return "∂γ" + k.bnOp.String() }
@@ -272,12 +266,10 @@ func (k bnGradGammaOp) run(dst *tensor.Dense, in []G.Value) error {
 	}
 	if dst.Dtype() == tensor.Float64 {
 		s := arg(in, 1).Float64s()
-		bnGradGamma(x.Float64s(), s[:c], s[c:], arg(in, 2).Float64s(), dst.Float64s(), k.eps, outer, c, inner)
-	} else {
-		s := arg(in, 1).Float32s()
-		bnGradGamma(x.Float32s(), s[:c], s[c:], arg(in, 2).Float32s(), dst.Float32s(), k.eps, outer, c, inner)
+		return runBN(bnJob[float64]{pass: bnGradGammaPass, x: x.Float64s(), mean: s[:c], variance: s[c:], g: arg(in, 2).Float64s(), dst: dst.Float64s(), eps: k.eps, outer: outer, c: c, inner: inner})
 	}
-	return nil
+	s := arg(in, 1).Float32s()
+	return runBN(bnJob[float32]{pass: bnGradGammaPass, x: x.Float32s(), mean: s[:c], variance: s[c:], g: arg(in, 2).Float32s(), dst: dst.Float32s(), eps: k.eps, outer: outer, c: c, inner: inner})
 }
 
 func (k bnRunningOp) String() string {
@@ -316,9 +308,113 @@ func runningUpdate[T float](r, stat, dst []T, momentum, f float64) {
 	}
 }
 
-func bnStats[T float](x, dst []T, outer, c, inner int) {
+// bnJob is one BatchNorm pass, split over the cores by ranges of channels
+// (kernels.SplitBy): each channel's sums are made by one goroutine in one
+// order, so the results are the same bits on any number of cores. Jobs
+// come from a free list, so that a pass allocates nothing.
+type bnJob[T float] struct {
+	pass                                   bnPass
+	x, mean, variance, gamma, beta, g, dst []T
+	eps                                    float64
+	outer, c, inner                        int
+	r                                      bnRanger // what SplitBy calls
+}
+
+// bnRanger is a bnJob as a kernels.Ranger (a method of a generic type
+// would be an exported generic).
+type bnRanger struct {
+	j interface{ channels(c0, c1 int) }
+}
+
+// Range runs the pass over channels [c0, c1).
+func (r *bnRanger) Range(c0, c1 int) { r.j.channels(c0, c1) }
+
+type bnPass int
+
+const (
+	bnStatsPass     bnPass = iota // x → dst: means, then variances
+	bnApplyPass                   // x, mean, variance, gamma, beta → dst
+	bnGradXPass                   // x, mean, variance, gamma, g → dst
+	bnGradGammaPass               // x, mean, variance, g → dst
+)
+
+var (
+	bnFree32 = make(chan *bnJob[float32], 8)
+	bnFree64 = make(chan *bnJob[float64], 8)
+)
+
+func bnFree[T float]() chan *bnJob[T] {
+	var z T
+	if _, ok := any(z).(float32); ok {
+		return any(bnFree32).(chan *bnJob[T])
+	}
+	return any(bnFree64).(chan *bnJob[T])
+}
+
+// runBN runs j over its channels, after checking its slices' lengths: the
+// shares run on the kernels' workers, where an index out of range would
+// end the process.
+func runBN[T float](j bnJob[T]) error {
+	n, c := j.outer*j.c*j.inner, j.c
+	perChannel := [4][]T{j.mean, j.variance, j.gamma, j.beta}
+	out, inputs, grad := n, 0, false // the output's length, per-channel inputs, a gradient input
+	switch j.pass {
+	case bnStatsPass:
+		out = 2 * c
+	case bnApplyPass:
+		inputs = 4
+	case bnGradXPass:
+		inputs, grad = 3, true
+	case bnGradGammaPass:
+		out, inputs, grad = c, 2, true
+	}
+	if len(j.x) != n || len(j.dst) != out {
+		return errors.Errorf("input of %d values and output of %d, want %d and %d", len(j.x), len(j.dst), n, out)
+	}
+	for _, s := range perChannel[:inputs] {
+		if len(s) < c {
+			return errors.Errorf("a per-channel input of %d values, want %d", len(s), c)
+		}
+	}
+	if grad && len(j.g) != n {
+		return errors.Errorf("gradient of %d values, want %d", len(j.g), n)
+	}
+	free := bnFree[T]()
+	var p *bnJob[T]
+	select {
+	case p = <-free:
+	default:
+		p = new(bnJob[T])
+	}
+	*p = j
+	p.r.j = p
+	kernels.SplitBy(c, n, &p.r)
+	*p = bnJob[T]{}
+	select {
+	case free <- p:
+	default:
+	}
+	return nil
+}
+
+func (j *bnJob[T]) channels(c0, c1 int) {
+	switch j.pass {
+	case bnStatsPass:
+		bnStats(j.x, j.dst, j.outer, j.c, j.inner, c0, c1)
+	case bnApplyPass:
+		bnApply(j.x, j.mean, j.variance, j.gamma, j.beta, j.dst, j.eps, j.outer, j.c, j.inner, c0, c1)
+	case bnGradXPass:
+		bnGradX(j.x, j.mean, j.variance, j.gamma, j.g, j.dst, j.eps, j.outer, j.c, j.inner, c0, c1)
+	case bnGradGammaPass:
+		bnGradGamma(j.x, j.mean, j.variance, j.g, j.dst, j.eps, j.outer, j.c, j.inner, c0, c1)
+	}
+}
+
+// bnStats and the three functions below compute channels [c0, c1) of their
+// pass.
+func bnStats[T float](x, dst []T, outer, c, inner, c0, c1 int) {
 	n := float64(outer * inner)
-	for ch := 0; ch < c; ch++ {
+	for ch := c0; ch < c1; ch++ {
 		var sum float64
 		for o := 0; o < outer; o++ {
 			for _, v := range x[(o*c+ch)*inner : (o*c+ch+1)*inner] {
@@ -337,8 +433,8 @@ func bnStats[T float](x, dst []T, outer, c, inner int) {
 	}
 }
 
-func bnApply[T float](x, mean, variance, gamma, beta, dst []T, eps float64, outer, c, inner int) {
-	for ch := 0; ch < c; ch++ {
+func bnApply[T float](x, mean, variance, gamma, beta, dst []T, eps float64, outer, c, inner, c0, c1 int) {
+	for ch := c0; ch < c1; ch++ {
 		m := float64(mean[ch])
 		scale := float64(gamma[ch]) / math.Sqrt(float64(variance[ch])+eps)
 		shift := float64(beta[ch])
@@ -365,9 +461,9 @@ func bnSums[T float](x, g []T, mean float64, outer, c, ch, inner int) (sg, dot f
 	return sg, dot
 }
 
-func bnGradX[T float](x, mean, variance, gamma, g, dst []T, eps float64, outer, c, inner int) {
+func bnGradX[T float](x, mean, variance, gamma, g, dst []T, eps float64, outer, c, inner, c0, c1 int) {
 	n := float64(outer * inner)
-	for ch := 0; ch < c; ch++ {
+	for ch := c0; ch < c1; ch++ {
 		m := float64(mean[ch])
 		invstd := 1 / math.Sqrt(float64(variance[ch])+eps)
 		sg, dot := bnSums(x, g, m, outer, c, ch, inner)
@@ -382,8 +478,8 @@ func bnGradX[T float](x, mean, variance, gamma, g, dst []T, eps float64, outer, 
 	}
 }
 
-func bnGradGamma[T float](x, mean, variance, g, dst []T, eps float64, outer, c, inner int) {
-	for ch := 0; ch < c; ch++ {
+func bnGradGamma[T float](x, mean, variance, g, dst []T, eps float64, outer, c, inner, c0, c1 int) {
+	for ch := c0; ch < c1; ch++ {
 		_, dot := bnSums(x, g, float64(mean[ch]), outer, c, ch, inner)
 		dst[ch] = T(dot / math.Sqrt(float64(variance[ch])+eps))
 	}

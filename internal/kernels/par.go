@@ -143,7 +143,8 @@ func runJob[T float](ps pass, c Conv, p Pool, a, b, d []T, arg []int32, r Ranger
 }
 
 // A Ranger computes elements [lo, hi) of an elementwise pass (an optimizer
-// step, a sum of gradients).
+// step, a sum of gradients), or units [lo, hi) of a pass split by units
+// (SplitBy: a BatchNorm's channels).
 type Ranger interface{ Range(lo, hi int) }
 
 // Split runs r over [0, n) in disjoint ranges, split over the gemm workers
@@ -151,11 +152,16 @@ type Ranger interface{ Range(lo, hi int) }
 // progress), else in one call on the caller. Every element is computed by
 // one goroutine, so an elementwise r gives the same bits whatever the split.
 // Pass a pointer that lives across calls: Split then allocates nothing.
-func Split(n int, r Ranger) {
+func Split(n int, r Ranger) { SplitBy(n, n, r) }
+
+// SplitBy is Split for a pass of n units of equal work that touches size
+// values in all: it splits when size ≥ minSplit, into contiguous ranges of
+// units. Every unit is computed by one goroutine.
+func SplitBy(n, size int, r Ranger) {
 	if n <= 0 {
 		return
 	}
-	runJob[float32](passRanger, Conv{}, Pool{}, nil, nil, nil, nil, r, n, n)
+	runJob[float32](passRanger, Conv{}, Pool{}, nil, nil, nil, nil, r, n, size)
 }
 
 // Spread runs r over [0, n) at once, in contiguous ranges of units split
