@@ -224,3 +224,28 @@ func checkNoAllocs(t *testing.T, name string, prog *Program) {
 		t.Errorf("%s: %v allocations per run", name, a)
 	}
 }
+
+// runBN refuses slices of the wrong lengths with an error, before any share
+// of the pass runs on a worker (where an index out of range would end the
+// process).
+func TestBatchNormPassChecksLengths(t *testing.T) {
+	f := func(n int) []float32 { return make([]float32, n) }
+	const outer, c, inner = 2, 3, 4
+	n := outer * c * inner
+	for _, tc := range []struct {
+		name string
+		job  bnJob[float32]
+		want string
+	}{
+		{"short input", bnJob[float32]{pass: bnStatsPass, x: f(n - 1), dst: f(2 * c)}, "input of 23 values"},
+		{"stats output", bnJob[float32]{pass: bnStatsPass, x: f(n), dst: f(c)}, "want 24 and 6"},
+		{"apply output", bnJob[float32]{pass: bnApplyPass, x: f(n), dst: f(n + 1), mean: f(c), variance: f(c), gamma: f(c), beta: f(c)}, "output of 25"},
+		{"short beta", bnJob[float32]{pass: bnApplyPass, x: f(n), dst: f(n), mean: f(c), variance: f(c), gamma: f(c), beta: f(c - 1)}, "per-channel input of 2 values, want 3"},
+		{"short variance", bnJob[float32]{pass: bnGradXPass, x: f(n), dst: f(n), mean: f(c), variance: f(1), gamma: f(c), g: f(n)}, "per-channel input of 1 values"},
+		{"short gradient", bnJob[float32]{pass: bnGradXPass, x: f(n), dst: f(n), mean: f(c), variance: f(c), gamma: f(c), g: f(n - 2)}, "gradient of 22 values, want 24"},
+		{"gamma gradient output", bnJob[float32]{pass: bnGradGammaPass, x: f(n), dst: f(n), mean: f(c), variance: f(c), g: f(n)}, "want 24 and 3"},
+	} {
+		tc.job.outer, tc.job.c, tc.job.inner = outer, c, inner
+		testutil.ErrContains(t, runBN(tc.job), tc.want)
+	}
+}
