@@ -245,7 +245,9 @@ func TestBatchNormPassChecksLengths(t *testing.T) {
 		{"short gradient", bnJob[float32]{pass: bnGradXPass, x: f(n), dst: f(n), mean: f(c), variance: f(c), gamma: f(c), g: f(n - 2)}, "gradient of 22 values, want 24"},
 		{"gamma gradient output", bnJob[float32]{pass: bnGradGammaPass, x: f(n), dst: f(n), mean: f(c), variance: f(c), g: f(n)}, "want 24 and 3"},
 	} {
-		tc.job.outer, tc.job.c, tc.job.inner = outer, c, inner
-		testutil.ErrContains(t, runBN(tc.job), tc.want)
+		t.Run(tc.name, func(t *testing.T) {
+			tc.job.outer, tc.job.c, tc.job.inner = outer, c, inner
+			testutil.ErrContains(t, runBN(tc.job), tc.want)
+		})
 	}
 }
