@@ -1,6 +1,6 @@
 // Package spin holds the hand-offs of descent's worker goroutines (the
-// kernels' workers, the trainers' replicas) that poll instead of blocking
-// for a short while. On a virtual machine, waking a blocked goroutine's
+// kernels' workers, which also run the trainers' replicas) that poll
+// instead of blocking for a short while. On a virtual machine, waking a blocked goroutine's
 // thread costs 20–40 µs (measured on the project's 2-core machine: a pass of
 // 50 µs split over two cores took 60 µs with blocking hand-offs, 27 µs with
 // these), as much as a share of a small matrix product, and the gaps
@@ -14,30 +14,30 @@ import (
 	"time"
 )
 
-// For is how long a Spinner keeps polling.
+// For is how long a spinner keeps polling.
 const For = 200 * time.Microsecond
 
-// A Spinner paces a polling loop without a closure (a closure capturing the
+// A spinner paces a polling loop without a closure (a closure capturing the
 // received value would move it to the heap on every hand-off):
 //
-//	var s spin.Spinner
+//	var s spinner
 //	for {
 //		select {
 //		case t := <-c:
 //			return t
 //		default:
 //		}
-//		if !s.Again() {
+//		if !s.again() {
 //			return <-c // blocks
 //		}
 //	}
 //
 // Its zero value is ready; use one per wait.
-type Spinner struct{ deadline time.Time }
+type spinner struct{ deadline time.Time }
 
-// Again yields the processor and reports whether to poll again: true until
+// again yields the processor and reports whether to poll again: true until
 // For has passed since its first call.
-func (s *Spinner) Again() bool {
+func (s *spinner) again() bool {
 	now := time.Now()
 	if s.deadline.IsZero() {
 		s.deadline = now.Add(For)
@@ -51,14 +51,14 @@ func (s *Spinner) Again() bool {
 // Recv receives from c, polling for For before it blocks; ok is false when
 // c is closed. (Generic, but internal: not part of descent's API.)
 func Recv[T any](c <-chan T) (v T, ok bool) {
-	var s Spinner
+	var s spinner
 	for {
 		select {
 		case v, ok = <-c:
 			return v, ok
 		default:
 		}
-		if !s.Again() {
+		if !s.again() {
 			v, ok = <-c
 			return v, ok
 		}
@@ -80,9 +80,9 @@ func (l *Latch) Done() { atomic.AddInt32(&l.n, -1) }
 
 // Wait returns when every share has ended.
 func (l *Latch) Wait() {
-	var s Spinner
+	var s spinner
 	for atomic.LoadInt32(&l.n) > 0 {
-		if !s.Again() {
+		if !s.again() {
 			time.Sleep(50 * time.Microsecond)
 		}
 	}

@@ -27,20 +27,20 @@ func TestLatchWaitsForEveryShare(t *testing.T) {
 	}
 }
 
-// TestSpinnerStopsAfterFor: Again says true until For has passed since
+// TestSpinnerStopsAfterFor: again says true until For has passed since
 // its first call, then false.
 func TestSpinnerStopsAfterFor(t *testing.T) {
-	var s Spinner
+	var s spinner
 	start := time.Now()
 	n := 0
-	for s.Again() {
+	for s.again() {
 		n++
 	}
 	if d := time.Since(start); d < For {
-		t.Errorf("Again said stop after %v (%d polls), before For = %v", d, n, For)
+		t.Errorf("again said stop after %v (%d polls), before For = %v", d, n, For)
 	}
 	if n == 0 {
-		t.Error("Again never said poll again")
+		t.Error("again never said poll again")
 	}
 }
 
