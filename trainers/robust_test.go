@@ -258,12 +258,9 @@ func (o cToMinusInf) Start(params []*tensor.Dense) (Update, error) {
 	return func(lr float64, grads []*tensor.Dense) error {
 		calls++
 		for i, p := range params {
-			w, g := p.Float64s(), grads[i].Float64s()
-			for j := range w {
-				w[j] -= lr * g[j]
-			}
+			axpy(-lr, grads[i], p)
 			if calls == 2 && p.Shape().Eq(tensor.Shape{1, 1}) {
-				w[0] = math.Inf(-1)
+				p.Float64s()[0] = math.Inf(-1)
 			}
 		}
 		return nil
